@@ -1,0 +1,56 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { appRouter, bearerToken, createContext, type ApiConfig } from '@aster/api';
+import type { Pool } from '@aster/db';
+import { newRequestId, withRequestId, type Logger } from '@aster/log';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The API's HTTP surface: tRPC at /trpc, /healthz. Every request gets a request id, logged and echoed back. */
+export function createApiHandler(deps: { db: Pool; log: Logger; config: ApiConfig }): RequestListener {
+  const { db, log, config } = deps;
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    createContext: ({ req, res }) =>
+      createContext({
+        db,
+        config,
+        log,
+        requestId: String(res.getHeader('x-request-id')),
+        token: bearerToken(req.headers.authorization),
+      }),
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') log.error('procedure failed', { path, error: error.cause ?? error });
+    },
+  });
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
+    res.setHeader('x-request-id', requestId);
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    res.on('finish', () => {
+      const fields = { method: req.method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) };
+      withRequestId(requestId, () => (url.pathname === '/healthz' ? log.debug('request', fields) : log.info('request', fields)));
+    });
+    withRequestId(requestId, () => {
+      if (url.pathname === '/healthz') return void healthz(db, res);
+      if (url.pathname === '/trpc' || url.pathname.startsWith('/trpc/')) return void trpc(req, res);
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: `No such path: ${url.pathname}` }));
+    });
+  };
+}
+
+async function healthz(db: Pool, res: ServerResponse): Promise<void> {
+  try {
+    await db.query('SELECT 1');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'ok', database: 'ok' }));
+  } catch (error) {
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'unavailable', database: error instanceof Error ? error.message : String(error) }));
+  }
+}

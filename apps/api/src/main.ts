@@ -1,0 +1,45 @@
+import { createServer } from 'node:http';
+import { defaultApiConfig } from '@aster/api';
+import { createPool, migrate } from '@aster/db';
+import { createLogger } from '@aster/log';
+import { env } from './env.ts';
+import { createApiHandler } from './http.ts';
+
+const log = createLogger('api', { level: env.ASTER_LOG_LEVEL });
+const db = createPool({ connectionString: env.DATABASE_URL, applicationName: 'aster-api', max: 20 });
+
+// Migrations are idempotent and locked, so an API started on its own against an older database catches up.
+const result = await migrate(db);
+if (result.applied.length) log.info('migrations applied', { applied: result.applied });
+
+const config = {
+  ...defaultApiConfig,
+  tokenTtlSeconds: env.ASTER_TOKEN_TTL,
+  loginMaxFailures: env.ASTER_LOGIN_MAX_FAILURES,
+  loginLockSeconds: env.ASTER_LOGIN_LOCK_SECONDS,
+};
+const server = createServer(createApiHandler({ db, log, config }));
+server.keepAliveTimeout = 65_000;
+server.listen(env.ASTER_API_PORT, env.ASTER_HOST, () => {
+  log.info('ready', { url: `http://${env.ASTER_HOST}:${env.ASTER_API_PORT}`, trpc: '/trpc', health: '/healthz' });
+});
+server.on('error', (error) => {
+  log.error('cannot listen', { port: env.ASTER_API_PORT, error });
+  process.exit(1);
+});
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info('stopping', { signal });
+  server.close(() => {
+    void db.end().then(() => process.exit(0));
+  });
+  server.closeIdleConnections();
+  setTimeout(() => {
+    server.closeAllConnections();
+  }, 5000).unref();
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));

@@ -1,0 +1,75 @@
+import type { Pool } from '@aster/db';
+import { createLogger, newRequestId, type Logger } from '@aster/log';
+import type { Role } from './roles.ts';
+
+export interface ApiConfig {
+  /** Lifetime of a login token, seconds (default 12 h). */
+  tokenTtlSeconds: number;
+  /** Failed logins for one user name before it is locked. */
+  loginMaxFailures: number;
+  /** First lock, seconds; doubles with each further failure up to loginLockMaxSeconds. */
+  loginLockSeconds: number;
+  loginLockMaxSeconds: number;
+  /** Failures older than this are forgotten, seconds. */
+  loginFailureWindowSeconds: number;
+}
+
+export const defaultApiConfig: ApiConfig = {
+  tokenTtlSeconds: 12 * 3600,
+  loginMaxFailures: 5,
+  loginLockSeconds: 30,
+  loginLockMaxSeconds: 15 * 60,
+  loginFailureWindowSeconds: 15 * 60,
+};
+
+/** What every procedure sees: independent of HTTP, so tests build it directly (createCaller). */
+export interface Context {
+  db: Pool;
+  config: ApiConfig;
+  now: () => Date;
+  log: Logger;
+  requestId: string;
+  /** The bearer token as sent, unchecked; the policy middleware resolves it. */
+  token: string | null;
+}
+
+/** Who is calling, resolved from a valid token. */
+export interface Auth {
+  tokenId: string;
+  user: { id: string; name: string };
+  project: { id: string; name: string };
+  roles: Role[];
+  /** Role admin on the admin project: may act on every project. */
+  isAdmin: boolean;
+  expiresAt: Date;
+  /** Set when the token came from an application credential. */
+  credential: { id: string; name: string } | null;
+}
+
+export interface CreateContextOptions {
+  db: Pool;
+  token?: string | null;
+  config?: Partial<ApiConfig>;
+  now?: () => Date;
+  log?: Logger;
+  requestId?: string;
+}
+
+export function createContext(options: CreateContextOptions): Context {
+  return {
+    db: options.db,
+    config: { ...defaultApiConfig, ...options.config },
+    now: options.now ?? (() => new Date()),
+    log: options.log ?? createLogger('api'),
+    requestId: options.requestId ?? newRequestId(),
+    token: options.token ?? null,
+  };
+}
+
+/** `Authorization: Bearer <token>` → the token, or null. */
+export function bearerToken(header: string | string[] | undefined | null): string | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return match?.[1] ?? null;
+}

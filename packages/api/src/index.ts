@@ -1,0 +1,6 @@
+export { appRouter, createCaller, type AppRouter } from './root.ts';
+export { createContext, bearerToken, defaultApiConfig, type ApiConfig, type Auth, type Context, type CreateContextOptions } from './context.ts';
+export { policy, ruleFor, refusal, type Rule } from './policy.ts';
+export { AsterError, errorCodes, type AsterErrorCode } from './errors.ts';
+export { ensureAdmin, type BootstrapResult } from './identity/bootstrap.ts';
+export { roles, type Role } from './roles.ts';

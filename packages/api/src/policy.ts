@@ -1,0 +1,49 @@
+import type { Auth } from './context.ts';
+import { satisfies, type Role } from './roles.ts';
+
+/**
+ * Who may call each procedure, in one table (Nova's policy.yaml). Checked in one place, the policy
+ * middleware in trpc.ts; a procedure missing from this table is refused, and a test keeps the two in step.
+ * - public: anyone, no token
+ * - authenticated: any valid token (every token holds at least role reader on its project)
+ * - reader / member: at least that role on the token's project
+ * - admin: a cloud administrator (role admin on the admin project)
+ * Handlers narrow further where the rule depends on the object (a user may change their own password).
+ */
+export type Rule = 'public' | 'authenticated' | Role;
+
+export const policy = {
+  'auth.login': 'public',
+  'auth.logout': 'authenticated',
+  'auth.whoami': 'authenticated',
+
+  'projects.list': 'authenticated',
+  'projects.create': 'admin',
+  'projects.delete': 'admin',
+
+  'users.list': 'admin',
+  'users.create': 'admin',
+  'users.delete': 'admin',
+  'users.setPassword': 'authenticated',
+
+  'roleAssignments.list': 'admin',
+  'roleAssignments.grant': 'admin',
+  'roleAssignments.revoke': 'admin',
+
+  'credentials.list': 'authenticated',
+  'credentials.create': 'authenticated',
+  'credentials.revoke': 'authenticated',
+} as const satisfies Record<string, Rule>;
+
+export type PolicyPath = keyof typeof policy;
+
+export function ruleFor(path: string): Rule | undefined {
+  return (policy as Record<string, Rule>)[path];
+}
+
+/** Whether `auth` passes `rule`; null when it does, else why not, in words for the caller. */
+export function refusal(rule: Rule, auth: Pick<Auth, 'roles' | 'isAdmin' | 'project'>): string | null {
+  if (rule === 'public' || rule === 'authenticated') return null;
+  if (rule === 'admin') return auth.isAdmin ? null : 'a cloud administrator (role admin on the admin project)';
+  return satisfies(auth.roles, rule) ? null : `role ${rule} on project ${auth.project.name}`;
+}

@@ -1,0 +1,18 @@
+import { authRouter } from './router/auth.ts';
+import { credentialsRouter } from './router/credentials.ts';
+import { projectsRouter } from './router/projects.ts';
+import { roleAssignmentsRouter } from './router/roleAssignments.ts';
+import { usersRouter } from './router/users.ts';
+import { createCallerFactory, router } from './trpc.ts';
+
+export const appRouter = router({
+  auth: authRouter,
+  projects: projectsRouter,
+  users: usersRouter,
+  roleAssignments: roleAssignmentsRouter,
+  credentials: credentialsRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,28 @@
+import { EnvError } from '@aster/env';
+import { PostgresError } from './postgres.ts';
+import { start } from './start.ts';
+import { migrateCommand } from './migrate.ts';
+import { testCommand } from './test.ts';
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  start: () => start(),
+  test: (args) => testCommand(args),
+  migrate: () => migrateCommand(),
+};
+
+const [name = '', ...args] = process.argv.slice(2);
+const command = commands[name];
+if (!command) {
+  process.stderr.write(`Unknown command ${JSON.stringify(name)}; use one of ${Object.keys(commands).join(', ')}\n`);
+  process.exit(2);
+}
+try {
+  process.exitCode = await command(args);
+} catch (error) {
+  if (error instanceof PostgresError || error instanceof EnvError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exitCode = 1;
+}

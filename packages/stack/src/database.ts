@@ -1,0 +1,40 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureAdmin, type BootstrapResult } from '@aster/api';
+import { createPool, migrate, type MigrateResult } from '@aster/db';
+import { startLocalPostgres, type LocalPostgres } from './postgres.ts';
+import type { LauncherSettings } from './env.ts';
+
+export interface Database {
+  url: string;
+  /** The Postgres this launcher started, if it started one. */
+  local: LocalPostgres | null;
+}
+
+/** The user's DATABASE_URL, or Aster's own Postgres in the data folder. */
+export async function openDatabase(settings: LauncherSettings, dir: string): Promise<Database> {
+  if (settings.DATABASE_URL) return { url: settings.DATABASE_URL, local: null };
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const local = await startLocalPostgres({
+    dir,
+    port: settings.ASTER_PG_PORT,
+    bin: settings.ASTER_PG_BIN,
+    logFile: join(dir, 'logs', 'postgres.log'),
+  });
+  return { url: local.url, local };
+}
+
+/** Applies migrations and creates the admin project and user on the first start. */
+export async function prepareDatabase(
+  url: string,
+  adminPassword: string | undefined,
+): Promise<{ migrations: MigrateResult; admin: BootstrapResult }> {
+  const pool = createPool({ connectionString: url, max: 2, applicationName: 'aster-launcher' });
+  try {
+    const migrations = await migrate(pool);
+    const admin = await ensureAdmin(pool, { password: adminPassword });
+    return { migrations, admin };
+  } finally {
+    await pool.end();
+  }
+}

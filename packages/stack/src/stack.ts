@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { startService, waitReady, type RunningService, type ServiceSpec } from './services.ts';
+
+export interface StackOptions {
+  root: string;
+  databaseUrl: string;
+  host: string;
+  ports: { api: number; proxy: number; web: number; metadata: number };
+  logDir: string;
+  logLevel: string;
+  env: Record<string, string>;
+}
+
+/** Where a listener on `host` can be reached from this machine. */
+export function reachable(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+const tsx = (root: string, main: string) => ({ command: process.execPath, args: ['--import', 'tsx', join(root, main)] });
+
+/** Every process of the design, in start order: the API first (it migrates), then the rest together. */
+export function serviceSpecs(o: StackOptions): ServiceSpec[] {
+  const at = reachable(o.host);
+  const common = { ...o.env, ASTER_HOST: o.host, ASTER_LOG_LEVEL: o.logLevel, NODE_ENV: 'production' };
+  const api = `http://${at}:${o.ports.api}`;
+  return [
+    {
+      name: 'api',
+      cwd: join(o.root, 'apps/api'),
+      ...tsx(o.root, 'apps/api/src/main.ts'),
+      env: { ...common, DATABASE_URL: o.databaseUrl, ASTER_API_PORT: String(o.ports.api), ASTER_METADATA_PORT: String(o.ports.metadata) },
+      logFile: join(o.logDir, 'api.log'),
+      ready: { log: true },
+    },
+    {
+      name: 'proxy',
+      cwd: join(o.root, 'apps/proxy'),
+      ...tsx(o.root, 'apps/proxy/src/main.ts'),
+      env: { ...common, ASTER_PROXY_PORT: String(o.ports.proxy) },
+      logFile: join(o.logDir, 'proxy.log'),
+      ready: { log: true },
+    },
+    {
+      name: 'compute-agent',
+      cwd: join(o.root, 'apps/compute-agent'),
+      ...tsx(o.root, 'apps/compute-agent/src/main.ts'),
+      env: { ...common, ASTER_API_URL: api },
+      logFile: join(o.logDir, 'compute-agent.log'),
+      ready: { log: true },
+    },
+    {
+      name: 'web',
+      cwd: join(o.root, 'apps/web'),
+      command: process.execPath,
+      args: [join(o.root, 'node_modules/next/dist/bin/next'), 'start', '-p', String(o.ports.web), '-H', o.host],
+      env: { ...common, ASTER_API_URL: api, NEXT_TELEMETRY_DISABLED: '1' },
+      logFile: join(o.logDir, 'web.log'),
+      ready: { http: `http://${at}:${o.ports.web}/login` },
+    },
+  ];
+}
+
+export interface Stack {
+  services: RunningService[];
+  /** Resolves with a message when a service ends on its own. */
+  crashed: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(o: StackOptions, terminal: (line: string) => void): Promise<Stack> {
+  const specs = serviceSpecs(o);
+  const services: RunningService[] = [];
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    // Reverse order: the web console and agents first, the API last.
+    for (const s of [...services].reverse()) await s.stop();
+  };
+  let crash: (message: string) => void = () => {};
+  const crashed = new Promise<string>((resolve) => (crash = resolve));
+  const launch = async (spec: ServiceSpec) => {
+    const service = startService(spec, terminal);
+    services.push(service);
+    void service.exited.then((code) => {
+      if (!stopping) crash(`${spec.name} stopped unexpectedly (exit code ${code}); its log is ${spec.logFile}`);
+    });
+    await waitReady(service, spec, spec.name === 'web' ? 120_000 : 60_000);
+  };
+  try {
+    const [first, ...rest] = specs;
+    await launch(first!);
+    await Promise.all(rest.map(launch));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { services, crashed, stop };
+}
+
+/** Builds what needs building (the typed client, the web console); turbo's cache makes an unchanged build instant. */
+export function build(root: string, env: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      join(root, 'node_modules/.bin/turbo'),
+      ['run', 'build', '--output-logs=errors-only', '--log-prefix=task'],
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } },
+    );
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the build failed (turbo exit code ${code})`))));
+  });
+}

@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { MigrationError } from '@aster/db';
+import { openDatabase, prepareDatabase } from './database.ts';
+import { inheritedEnv, readLauncherEnv } from './env.ts';
+import { dataDir, publicHost, root } from './paths.ts';
+import { build, startStack, type Stack } from './stack.ts';
+
+const say = (line: string) => process.stdout.write(line + '\n');
+
+/** `npm start`: build if needed, Postgres, migrations, every process; one block of URLs; a clean stop on Ctrl-C. */
+export async function start(): Promise<number> {
+  const settings = readLauncherEnv();
+  const dir = dataDir(settings.ASTER_DATA_DIR);
+  const env = inheritedEnv();
+  await build(root, env);
+
+  const db = await openDatabase(settings, dir);
+  let stack: Stack | undefined;
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      say('\nStopping Aster…');
+      await stack?.stop();
+      await db.local?.stop();
+      say('Stopped.');
+    })());
+
+  const signalled = new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve());
+  });
+
+  try {
+    const { migrations, admin } = await prepareDatabase(db.url, settings.ASTER_ADMIN_PASSWORD);
+    if (migrations.applied.length) say(`Database: applied ${migrations.applied.join(', ')}`);
+    const host = settings.ASTER_HOST;
+    const ports = { api: settings.ASTER_API_PORT, proxy: settings.ASTER_PROXY_PORT, web: settings.ASTER_WEB_PORT, metadata: settings.ASTER_METADATA_PORT };
+    stack = await startStack(
+      { root, databaseUrl: db.url, host, ports, logDir: join(dir, 'logs'), logLevel: settings.ASTER_LOG_LEVEL, env },
+      say,
+    );
+    const h = publicHost(host);
+    const lines = [
+      '',
+      'Aster is running.',
+      `  Console   http://${h}:${ports.web}`,
+      `  API       http://${h}:${ports.api}/trpc   (health: http://${h}:${ports.api}/healthz)`,
+      `  Proxy     ws://${h}:${ports.proxy}`,
+      `  Database  ${db.local ? `Aster's own Postgres in ${join(dir, 'postgres')} (port ${settings.ASTER_PG_PORT})` : 'DATABASE_URL'}`,
+      `  Logs      ${join(dir, 'logs')}`,
+    ];
+    if (admin.created) {
+      lines.push(
+        admin.generatedPassword
+          ? `  Sign in   user admin, password ${admin.generatedPassword}   (shown this once: keep it)`
+          : '  Sign in   user admin, with the password from ASTER_ADMIN_PASSWORD',
+      );
+    }
+    lines.push('Press Ctrl-C to stop.', '');
+    say(lines.join('\n'));
+
+    const outcome = await Promise.race([signalled.then(() => null), stack.crashed]);
+    if (outcome) say(`\n${outcome}`);
+    await shutdown();
+    return outcome ? 1 : 0;
+  } catch (error) {
+    await shutdown();
+    if (error instanceof MigrationError) {
+      say(`\nStart stopped: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
