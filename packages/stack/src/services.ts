@@ -22,8 +22,8 @@ export interface RunningService {
 }
 
 /**
- * Starts one process with its output appended to its log file. Warnings, errors and anything that is
- * not a JSON log line (a crash) are also shown on the terminal, prefixed with the service name.
+ * Starts one process with its output appended to its log file. Warnings, errors and plain text on stderr
+ * (a crash) are also shown on the terminal, prefixed with the service name.
  */
 export function startService(spec: ServiceSpec, terminal: (line: string) => void): RunningService {
   const log = openLog(spec.logFile);
@@ -36,7 +36,7 @@ export function startService(spec: ServiceSpec, terminal: (line: string) => void
   });
   let readyResolve: () => void = () => {};
   const readyLine = new Promise<void>((resolve) => (readyResolve = resolve));
-  const onLine = (line: string) => {
+  const onLine = (line: string, fromStderr: boolean) => {
     log.write(line + '\n');
     let record: { level?: string; msg?: string; error?: { message?: string } } | undefined;
     try {
@@ -47,13 +47,14 @@ export function startService(spec: ServiceSpec, terminal: (line: string) => void
     }
     if (record?.msg === 'ready') readyResolve();
     if (!record) {
-      if (line.trim()) terminal(`[${spec.name}] ${line}`);
+      // Plain text on stderr is a crash or a tool's error; plain text on stdout is chatter, kept in the log.
+      if (fromStderr && line.trim()) terminal(`[${spec.name}] ${line}`);
     } else if (record.level === 'warn' || record.level === 'error') {
       terminal(`[${spec.name}] ${record.level}: ${record.msg ?? ''}${record.error?.message ? ` (${record.error.message})` : ''}`);
     }
   };
-  createInterface({ input: child.stdout! }).on('line', onLine);
-  createInterface({ input: child.stderr! }).on('line', onLine);
+  createInterface({ input: child.stdout! }).on('line', (line) => onLine(line, false));
+  createInterface({ input: child.stderr! }).on('line', (line) => onLine(line, true));
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code, signal) => {
       log.end();

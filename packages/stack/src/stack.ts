@@ -98,15 +98,25 @@ export async function startStack(o: StackOptions, terminal: (line: string) => vo
   return { services, crashed, stop };
 }
 
-/** Builds what needs building (the typed client, the web console); turbo's cache makes an unchanged build instant. */
+/**
+ * Builds what needs building (the typed client, the web console); turbo's cache makes an unchanged build
+ * instant. Its output is shown only when the build fails.
+ */
 export function build(root: string, env: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       join(root, 'node_modules/.bin/turbo'),
       ['run', 'build', '--output-logs=errors-only', '--log-prefix=task'],
-      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } },
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } },
     );
+    const output: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the build failed (turbo exit code ${code})`))));
+    child.on('exit', (code) => {
+      if (code === 0) return resolve();
+      process.stderr.write(Buffer.concat(output));
+      reject(new Error(`the build failed (turbo exit code ${code}); its output is above`));
+    });
   });
 }

@@ -12,7 +12,10 @@ export async function start(): Promise<number> {
   const settings = readLauncherEnv();
   const dir = dataDir(settings.ASTER_DATA_DIR);
   const env = inheritedEnv();
+  process.stdout.write('Building (only what changed)… ');
+  const began = Date.now();
   await build(root, env);
+  say(`done in ${((Date.now() - began) / 1000).toFixed(1)} s`);
 
   const db = await openDatabase(settings, dir);
   let stack: Stack | undefined;
