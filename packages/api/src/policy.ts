@@ -38,7 +38,7 @@ export const policy = {
 export type PolicyPath = keyof typeof policy;
 
 export function ruleFor(path: string): Rule | undefined {
-  return (policy as Record<string, Rule>)[path];
+  return Object.hasOwn(policy, path) ? (policy as Record<string, Rule>)[path] : undefined;
 }
 
 /** Whether `auth` passes `rule`; null when it does, else why not, in words for the caller. */

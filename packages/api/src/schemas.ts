@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { roles } from './roles.ts';
 
-export const id = z.uuid({ error: 'must be an id (a UUID)' });
+// Lower-cased, so comparisons with ids read from Postgres hold whatever case the caller used.
+export const id = z.uuid({ error: 'must be an id (a UUID)' }).transform((s) => s.toLowerCase());
 export const role = z.enum(roles, { error: `must be one of ${roles.join(', ')}` });
 export const name = z
   .string()

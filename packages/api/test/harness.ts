@@ -51,7 +51,7 @@ export async function userSession(
   const project = projects.find((p) => p.name === spec.project) ?? (await admin.projects.create({ name: spec.project }));
   const user = await admin.users.create({ name: spec.name, password, project: project.name, role: spec.role });
   const login = await caller(db, { clock: c }).auth.login({ username: spec.name, password });
-  return { user, project, password, ...login, api: caller(db, { token: login.token, clock: c }) };
+  return { ...login, user, project, password, api: caller(db, { token: login.token, clock: c }) };
 }
 
 /** Expects a tRPC error with this code and a message matching `message`. */

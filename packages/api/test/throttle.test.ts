@@ -58,3 +58,21 @@ describe('login throttling', () => {
     await expectError(anon.auth.login({ username: 'burst', password: 'guess!!!' }), 'TOO_MANY_REQUESTS');
   });
 });
+
+describe('changing one’s own password', () => {
+  it('counts wrong current passwords towards the same lock as logins', async () => {
+    const c = clock();
+    await ensureAdmin(db.pool, { password: ADMIN_PASSWORD });
+    const session = await caller(db.pool, { clock: c }).auth.login({ username: 'admin', password: ADMIN_PASSWORD });
+    const api = caller(db.pool, { token: session.token, clock: c });
+    for (let i = 0; i < 5; i++) {
+      await expectError(api.users.setPassword({ userId: session.user.id, currentPassword: `guess ${i}`, password: 'a brand new one' }), 'FORBIDDEN');
+    }
+    await expectError(
+      api.users.setPassword({ userId: session.user.id, currentPassword: ADMIN_PASSWORD, password: 'a brand new one' }),
+      'TOO_MANY_REQUESTS',
+      /Too many failed logins for user admin/,
+    );
+    await expectError(caller(db.pool, { clock: c }).auth.login({ username: 'admin', password: ADMIN_PASSWORD }), 'TOO_MANY_REQUESTS');
+  });
+});

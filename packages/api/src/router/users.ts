@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AsterError, isUniqueViolation } from '../errors.ts';
 import { countCloudAdmins, findProject, findUser } from '../identity/lookup.ts';
 import { hashPassword, verifyPassword } from '../identity/passwords.ts';
+import { assertNotLocked, recordFailure } from '../identity/throttle.ts';
 import { revokeUserTokens } from '../identity/tokens.ts';
 import { id, isoDate, name, password, projectRef, role, toIso } from '../schemas.ts';
 import { authedProcedure, router } from '../trpc.ts';
@@ -78,8 +79,8 @@ export const usersRouter = router({
     }),
 
   /**
-   * Users change their own password by giving the current one; administrators may set anyone's.
-   * Every other token of that user is revoked.
+   * Users change their own password by giving the current one (wrong guesses count towards the login
+   * lock); administrators set other users' passwords. Every other token of that user is revoked.
    */
   setPassword: authedProcedure
     .input(z.object({ userId: id, password, currentPassword: z.string().max(1024).optional() }))
@@ -91,9 +92,13 @@ export const usersRouter = router({
       // Not revealing whether another user exists to someone who may not manage users.
       if (!self && !auth.isAdmin) throw new AsterError('NotFound', `User ${input.userId} not found`);
       const target = await findUser(ctx.db, input.userId);
-      if (self && !auth.isAdmin) {
+      if (self) {
+        // Even an administrator proves it is them: a stolen token alone must not take over the account.
         if (!input.currentPassword) throw new AsterError('InvalidInput', 'currentPassword: give your current password to change it');
+        const now = ctx.now();
+        await assertNotLocked(ctx.db, target.name, now);
         if (!(await verifyPassword(input.currentPassword, target.password_hash))) {
+          await recordFailure(ctx.db, target.name, now, ctx.config);
           throw new AsterError('Forbidden', 'currentPassword is not your current password');
         }
       }
