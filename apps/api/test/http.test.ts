@@ -42,7 +42,7 @@ describe('the API over HTTP', () => {
     expect(error).toBeInstanceOf(TRPCClientError);
     expect(errorCode(error)).toBe('UNAUTHORIZED');
     expect((error as Error).message).toBe('Invalid username or password');
-    const data = (error as TRPCClientError<never>).data as Record<string, unknown>;
+    const data = (error as { data: Record<string, unknown> }).data;
     expect(data).not.toHaveProperty('stack');
     expect(data.requestId).toMatch(/^req-/);
 

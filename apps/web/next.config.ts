@@ -1,0 +1,9 @@
+import type { NextConfig } from 'next';
+
+const nextConfig: NextConfig = {
+  // Workspace packages ship TypeScript source; Next compiles them with the app.
+  transpilePackages: ['@aster/client', '@aster/env'],
+  poweredByHeader: false,
+};
+
+export default nextConfig;

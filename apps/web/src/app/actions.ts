@@ -1,0 +1,23 @@
+'use server';
+
+import { cookies } from 'next/headers';
+import { redirect } from 'next/navigation';
+import { isUnauthorized } from '@/lib/api-error';
+import { apiClient } from '@/lib/session';
+import { SESSION_COOKIE } from '@/lib/session-cookie';
+
+export async function signOut(): Promise<void> {
+  const store = await cookies();
+  const token = store.get(SESSION_COOKIE)?.value;
+  if (token) {
+    try {
+      await apiClient(token).auth.logout.mutate();
+    } catch (error) {
+      // Signing out of the browser must still work when the API is down or the token already
+      // expired; an unrevoked token then lapses at its expiry.
+      if (!isUnauthorized(error)) console.error('Sign-out could not revoke the session token', error);
+    }
+  }
+  store.delete(SESSION_COOKIE);
+  redirect('/login');
+}

@@ -1,0 +1,37 @@
+'use client';
+
+import { useActionState } from 'react';
+import { type SignInState, signIn } from './actions';
+
+const initialState: SignInState = { username: '', attempt: 0 };
+
+export function LoginForm({ next }: { next: string }) {
+  const [state, formAction, pending] = useActionState(signIn, initialState);
+
+  return (
+    <form action={formAction} className="card login-form">
+      <input type="hidden" name="next" value={next} />
+      {state.error ? (
+        <p key={state.attempt} role="alert" className="alert">
+          {state.error}
+        </p>
+      ) : null}
+      <label htmlFor="username">Username</label>
+      <input
+        id="username"
+        name="username"
+        autoComplete="username"
+        autoCapitalize="none"
+        spellCheck={false}
+        defaultValue={state.username}
+        required
+        autoFocus
+      />
+      <label htmlFor="password">Password</label>
+      <input id="password" name="password" type="password" autoComplete="current-password" required />
+      <button type="submit" disabled={pending} aria-busy={pending}>
+        Sign in
+      </button>
+    </form>
+  );
+}
