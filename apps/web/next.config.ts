@@ -2,7 +2,7 @@ import type { NextConfig } from 'next';
 
 const nextConfig: NextConfig = {
   // Workspace packages ship TypeScript source; Next compiles them with the app.
-  transpilePackages: ['@aster/client', '@aster/env'],
+  transpilePackages: ['@aster/client', '@aster/env', '@aster/log'],
   poweredByHeader: false,
 };
 

@@ -5,6 +5,7 @@ import { redirect } from 'next/navigation';
 import { isUnauthorized } from '@/lib/api-error';
 import { apiClient } from '@/lib/session';
 import { SESSION_COOKIE } from '@/lib/session-cookie';
+import { log } from '@/lib/log';
 
 export async function signOut(): Promise<void> {
   const store = await cookies();
@@ -15,7 +16,7 @@ export async function signOut(): Promise<void> {
     } catch (error) {
       // Signing out of the browser must still work when the API is down or the token already
       // expired; an unrevoked token then lapses at its expiry.
-      if (!isUnauthorized(error)) console.error('Sign-out could not revoke the session token', error);
+      if (!isUnauthorized(error)) log.warn('sign-out could not revoke the session token', { error });
     }
   }
   store.delete(SESSION_COOKIE);

@@ -5,6 +5,7 @@ import { env } from '@/env';
 import { describeApiError, isUnauthorized } from './api-error';
 import { loginPath } from './next-path';
 import { SESSION_COOKIE } from './session-cookie';
+import { log } from '@/lib/log';
 
 export type AsterClient = ReturnType<typeof createAsterClient>;
 export type Whoami = Awaited<ReturnType<AsterClient['auth']['whoami']['query']>>;
@@ -44,7 +45,7 @@ export async function requireSession(path: string): Promise<Session> {
     return { status: 'active', token, whoami };
   } catch (error) {
     if (isUnauthorized(error)) redirect(`/session/expired?next=${encodeURIComponent(path)}`);
-    console.error('whoami failed', error);
+    log.error('whoami failed', { error });
     return { status: 'unavailable', message: describeApiError(error) };
   }
 }

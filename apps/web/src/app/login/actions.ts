@@ -7,6 +7,7 @@ import { env } from '@/env';
 import { describeApiError } from '@/lib/api-error';
 import { safeNextPath } from '@/lib/next-path';
 import { setSessionCookie } from '@/lib/session';
+import { log } from '@/lib/log';
 
 export type SignInState = {
   username: string;
@@ -41,7 +42,7 @@ export async function signIn(previous: SignInState, form: FormData): Promise<Sig
       password: parsed.data.password,
     });
   } catch (error) {
-    if (errorCode(error) === undefined) console.error('login failed without an API answer', error);
+    if (errorCode(error) === undefined) log.error('login failed without an API answer', { error });
     return { username, error: describeApiError(error), attempt: previous.attempt + 1 };
   }
 

@@ -1,0 +1,4 @@
+import { createLogger } from '@aster/log';
+
+/** The web console's server-side log: JSON lines like every other Aster process. */
+export const log = createLogger('web');
