@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { components } from './system-packages.mjs';
+import { planSystemInstall } from './system-packages.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const [command = 'start', ...args] = process.argv.slice(2);
@@ -50,26 +50,22 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wantedHash) {
 }
 
 // --- system packages
-const missing = components.filter((c) => c.needed(command, env) && !c.present());
-if (missing.length) {
-  const debs = [...new Set(missing.flatMap((c) => c.debs))];
-  const line = `apt-get install -y --no-install-recommends ${debs.join(' ')}`;
-  const what = missing.map((c) => `  - ${c.name}: ${c.debs.join(' ')}`).join('\n');
-  const debianLike = existsSync('/etc/debian_version') && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
-  const isRoot = process.getuid?.() === 0;
-  if (env.ASTER_NO_SYSTEM_INSTALL === '1') {
-    fail(`Aster needs these system packages, and ASTER_NO_SYSTEM_INSTALL=1 says not to install them:\n${what}\nInstall them with:\n  apt-get update && ${line}`);
-  }
-  if (!debianLike) fail(`Aster needs these system packages, and this machine is not Debian-like (no apt-get):\n${what}\nInstall their equivalents with your package manager, then run this again.`);
-  if (!isRoot) fail(`Aster needs these system packages, and installing them needs root:\n${what}\nRun as root:\n  apt-get update && ${line}`);
-  say(`Installing system packages:\n${what}`);
+const plan = planSystemInstall({
+  command,
+  env,
+  isRoot: process.getuid?.() === 0,
+  debianLike: existsSync('/etc/debian_version') && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0,
+});
+if (plan.action === 'stop') fail(plan.message);
+if (plan.action === 'install') {
+  say(plan.message);
   const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env: aptEnv });
   if (update.status !== 0) fail('apt-get update failed (see above).');
-  const install = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...debs], { stdio: 'inherit', env: aptEnv });
-  if (install.status !== 0) fail(`apt-get could not install ${debs.join(' ')} (see above).`);
-  const still = missing.filter((c) => !c.present());
-  if (still.length) fail(`After apt-get, still missing: ${still.map((c) => c.name).join(', ')}.`);
+  const install = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...plan.debs], { stdio: 'inherit', env: aptEnv });
+  if (install.status !== 0) fail(`apt-get could not install ${plan.debs.join(' ')} (see above).`);
+  const after = planSystemInstall({ command, env, isRoot: true, debianLike: true });
+  if (after.action !== 'none') fail(`After apt-get, still missing:\n${after.message}`);
 }
 
 // --- hand over to the launcher; signals go to it, and its exit code is ours

@@ -11,7 +11,7 @@ const anyPostgres = () =>
  * @property {string} name what it is for, shown when it is installed
  * @property {string[]} debs Debian packages that provide it
  * @property {() => boolean} present whether it is already on this machine
- * @property {(command: string, env: NodeJS.ProcessEnv) => boolean} needed whether this command needs it
+ * @property {(command: string, env: Record<string, string | undefined>) => boolean} needed whether this command needs it
  */
 
 /** @type {Component[]} */
@@ -19,9 +19,9 @@ export const components = [
   {
     name: 'PostgreSQL server (Aster runs its own cluster in the data folder)',
     debs: ['postgresql-15'],
-    present: anyPostgres,
+    present: () => anyPostgres(),
     // With DATABASE_URL the user runs Postgres; tests always use a throwaway cluster of their own.
-    needed: (command, env) => command === 'test' || !env.DATABASE_URL || env.ASTER_PG_BIN !== undefined,
+    needed: (command, env) => command === 'test' || !env.DATABASE_URL,
   },
   {
     name: 'Chromium (browser tests)',
@@ -30,3 +30,26 @@ export const components = [
     needed: (command) => command === 'test',
   },
 ];
+
+/**
+ * What to do about missing components: nothing, install them, or stop with a message saying what to install.
+ * @param {{ command: string, env: Record<string, string | undefined>, isRoot: boolean, debianLike: boolean, components?: Component[] }} facts
+ * @returns {{ action: 'none' } | { action: 'install', debs: string[], message: string } | { action: 'stop', message: string }}
+ */
+export function planSystemInstall({ command, env, isRoot, debianLike, components: list = components }) {
+  const missing = list.filter((c) => c.needed(command, env) && !c.present());
+  if (!missing.length) return { action: 'none' };
+  const debs = [...new Set(missing.flatMap((c) => c.debs))];
+  const line = `apt-get update && apt-get install -y --no-install-recommends ${debs.join(' ')}`;
+  const what = missing.map((c) => `  - ${c.name}: ${c.debs.join(' ')}`).join('\n');
+  if (env.ASTER_NO_SYSTEM_INSTALL === '1') {
+    return { action: 'stop', message: `Aster needs these system packages, and ASTER_NO_SYSTEM_INSTALL=1 says not to install them:\n${what}\nInstall them with:\n  ${line}` };
+  }
+  if (!debianLike) {
+    return { action: 'stop', message: `Aster needs these system packages, and this machine is not Debian-like (no apt-get):\n${what}\nInstall their equivalents with your package manager, then run this again.` };
+  }
+  if (!isRoot) {
+    return { action: 'stop', message: `Aster needs these system packages, and installing them needs root:\n${what}\nRun as root:\n  ${line}` };
+  }
+  return { action: 'install', debs, message: `Installing system packages:\n${what}` };
+}
