@@ -77,3 +77,8 @@ const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/s
 // The launcher treats a repeated signal as one, so forwarding a Ctrl-C it also got from the terminal is harmless.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// If whoever started us goes away without passing a signal on (a shell killed by npm), stop cleanly all the same.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) child.kill('SIGTERM');
+}, 1000).unref();
