@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAsterClient, login } from '@aster/client';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'aster-start-'));
+chmodSync(dataDir, 0o755);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function start(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/stack/src/cli.ts'), 'start'], {
+    cwd: root,
+    env: { ...process.env, ...env, ASTER_DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (text += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 180_000;
+  while (!text.includes('Press Ctrl-C to stop.')) {
+    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${text}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${text}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, output: () => text, exited };
+}
+
+function alive(pattern: string): Promise<string[]> {
+  return new Promise((resolve) => {
+    const ps = spawn('ps', ['-eo', 'pid,args'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    ps.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    ps.on('exit', () => resolve(out.split('\n').filter((l) => l.includes(pattern))));
+  });
+}
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('npm start', () => {
+  it('starts everything, prints the admin password once, keeps data across a restart, and stops every process', async () => {
+    const ports = { ASTER_API_PORT: await freePort(), ASTER_WEB_PORT: await freePort(), ASTER_PROXY_PORT: await freePort(), ASTER_PG_PORT: await freePort() };
+    const env = Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
+    const url = `http://127.0.0.1:${ports.ASTER_API_PORT}`;
+
+    const first = await start(env);
+    const password = /Sign in {3}user admin, password (\S+)/.exec(first.output())?.[1];
+    expect(password, first.output()).toBeDefined();
+    expect(first.output()).toContain(`Console   http://127.0.0.1:${ports.ASTER_WEB_PORT}`);
+    const session = await login({ url, username: 'admin', password: password! });
+    const aster = createAsterClient({ url, token: session.token });
+    await aster.projects.create.mutate({ name: 'kept-across-restarts' });
+    const page = await fetch(`http://127.0.0.1:${ports.ASTER_WEB_PORT}/login`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Sign in');
+
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('Stopped.');
+    expect(await alive(dataDir)).toEqual([]);
+    expect(await alive(`:${ports.ASTER_WEB_PORT}`)).toEqual([]);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+
+    const second = await start(env);
+    expect(second.output()).not.toContain('Sign in   user admin');
+    const again = await login({ url, username: 'admin', password: password! });
+    const projects = await createAsterClient({ url, token: again.token }).projects.list.query();
+    expect(projects.map((p) => p.name)).toContain('kept-across-restarts');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(await alive(dataDir)).toEqual([]);
+  }, 400_000);
+});
