@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { defaultApiConfig } from '@aster/api';
+import { defaultApiConfig, pruneIdentity } from '@aster/api';
 import { createPool, migrate } from '@aster/db';
 import { createLogger } from '@aster/log';
 import { env } from './env.ts';
@@ -28,10 +28,21 @@ server.on('error', (error) => {
   process.exit(1);
 });
 
+// Expired and revoked tokens and stale throttle rows are deleted hourly (and once at start).
+const prune = () =>
+  pruneIdentity(db, new Date(), config).then(
+    (removed) => (removed.tokens || removed.throttle) && log.info('pruned identity rows', removed),
+    (error: unknown) => log.warn('pruning identity rows failed', { error }),
+  );
+void prune();
+const pruner = setInterval(() => void prune(), 3600_000);
+pruner.unref();
+
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
+  clearInterval(pruner);
   log.info('stopping', { signal });
   server.close(() => {
     void db.end().then(() => process.exit(0));

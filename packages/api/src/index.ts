@@ -3,4 +3,5 @@ export { createContext, bearerToken, defaultApiConfig, type ApiConfig, type Auth
 export { policy, ruleFor, refusal, type Rule } from './policy.ts';
 export { AsterError, errorCodes, type AsterErrorCode } from './errors.ts';
 export { ensureAdmin, type BootstrapResult } from './identity/bootstrap.ts';
+export { pruneIdentity } from './identity/prune.ts';
 export { roles, type Role } from './roles.ts';
