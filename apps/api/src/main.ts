@@ -54,3 +54,5 @@ const stop = (signal: string) => {
 };
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
+// Started by the launcher with an IPC channel: its closing means the launcher is gone.
+process.once('disconnect', () => stop('launcher gone'));

@@ -17,3 +17,5 @@ const stop = (signal: string) => {
 };
 process.once('SIGINT', () => stop('SIGINT'));
 process.once('SIGTERM', () => stop('SIGTERM'));
+// Started by the launcher with an IPC channel: its closing means the launcher is gone.
+process.once('disconnect', () => stop('launcher gone'));

@@ -1,5 +1,6 @@
 import { EnvError } from '@aster/env';
 import { PostgresError } from './postgres.ts';
+import { AlreadyRunningError } from './runfile.ts';
 import { start } from './start.ts';
 import { migrateCommand } from './migrate.ts';
 import { testCommand } from './test.ts';
@@ -19,7 +20,7 @@ if (!command) {
 try {
   process.exitCode = await command(args);
 } catch (error) {
-  if (error instanceof PostgresError || error instanceof EnvError) {
+  if (error instanceof PostgresError || error instanceof EnvError || error instanceof AlreadyRunningError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -12,7 +12,11 @@ export interface Database {
 }
 
 /** The user's DATABASE_URL, or Aster's own Postgres in the data folder. */
-export async function openDatabase(settings: LauncherSettings, dir: string): Promise<Database> {
+export async function openDatabase(
+  settings: LauncherSettings,
+  dir: string,
+  onSpawn?: (name: string, pid: number | undefined, marker: string) => void,
+): Promise<Database> {
   if (settings.DATABASE_URL) return { url: settings.DATABASE_URL, local: null };
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const local = await startLocalPostgres({
@@ -21,6 +25,7 @@ export async function openDatabase(settings: LauncherSettings, dir: string): Pro
     bin: settings.ASTER_PG_BIN,
     logFile: join(dir, 'logs', 'postgres.log'),
   });
+  onSpawn?.('postgres', local.pid, local.pgdata);
   return { url: local.url, local };
 }
 

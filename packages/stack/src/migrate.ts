@@ -1,12 +1,19 @@
 import { createPool, migrate, MigrationError } from '@aster/db';
 import { openDatabase } from './database.ts';
+import { serverUrl } from './postgres.ts';
+import { runningLauncher } from './runfile.ts';
 import { readLauncherEnv } from './env.ts';
 import { dataDir } from './paths.ts';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL, or to Aster's own Postgres (started for the purpose). */
 export async function migrateCommand(): Promise<number> {
   const settings = readLauncherEnv();
-  const db = await openDatabase(settings, dataDir(settings.ASTER_DATA_DIR));
+  const dir = dataDir(settings.ASTER_DATA_DIR);
+  // While Aster runs, its Postgres is already up: use it rather than starting another.
+  const db =
+    !settings.DATABASE_URL && runningLauncher(dir)
+      ? { url: `${serverUrl(dir, settings.ASTER_PG_PORT)}/aster`, local: null }
+      : await openDatabase(settings, dir);
   try {
     const pool = createPool({ connectionString: db.url, max: 1, applicationName: 'aster-migrate' });
     const migrations = await migrate(pool).finally(() => pool.end());

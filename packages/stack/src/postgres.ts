@@ -11,6 +11,9 @@ import pg from 'pg';
  */
 export interface LocalPostgres {
   url: string;
+  pid: number | undefined;
+  /** The cluster folder: the text that identifies this server in its command line. */
+  pgdata: string;
   stop(): Promise<void>;
 }
 
@@ -110,7 +113,6 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
       rmSync(pwfile, { force: true });
     }
   }
-  const password = readFileSync(passwordFile, 'utf8').trim();
 
   const logFd = openSync(options.logFile, 'a');
   if (who) chownSync(options.logFile, who.uid, who.gid);
@@ -129,7 +131,7 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
     }),
   );
 
-  const base = `postgresql://aster:${encodeURIComponent(password)}@127.0.0.1:${options.port}`;
+  const base = serverUrl(options.dir, options.port);
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited !== undefined) {
@@ -158,6 +160,8 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
 
   return {
     url: `${base}/${options.database ?? 'aster'}`,
+    pid: child.pid,
+    pgdata,
     async stop() {
       if (exited !== undefined) return;
       child.kill('SIGINT'); // fast shutdown: ends sessions, writes a checkpoint, loses nothing committed
@@ -166,6 +170,12 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
       clearTimeout(timer);
     },
   };
+}
+
+/** The URL of the cluster in `dir` listening on `port`, without a database name. */
+export function serverUrl(dir: string, port: number): string {
+  const password = readFileSync(join(dir, 'postgres.password'), 'utf8').trim();
+  return `postgresql://aster:${encodeURIComponent(password)}@127.0.0.1:${port}`;
 }
 
 /** Appends to a log file, creating its folder. */

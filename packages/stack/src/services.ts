@@ -30,7 +30,9 @@ export function startService(spec: ServiceSpec, terminal: (line: string) => void
   const child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
     env: spec.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // Aster's own services get an IPC channel: when the launcher dies without stopping them, the channel
+    // closes and they stop themselves.
+    stdio: spec.name === 'web' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'],
     // Its own process group, so the launcher stops services in order rather than all at once on Ctrl-C.
     detached: true,
   });

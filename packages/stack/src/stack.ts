@@ -10,6 +10,8 @@ export interface StackOptions {
   logDir: string;
   logLevel: string;
   env: Record<string, string>;
+  /** Told of each process started, with text its command line contains. */
+  onSpawn?: (name: string, pid: number | undefined, marker: string) => void;
 }
 
 /** Where a listener on `host` can be reached from this machine. */
@@ -82,6 +84,7 @@ export async function startStack(o: StackOptions, terminal: (line: string) => vo
   const launch = async (spec: ServiceSpec) => {
     const service = startService(spec, terminal);
     services.push(service);
+    o.onSpawn?.(spec.name, service.child.pid, spec.name === 'web' ? 'next' : spec.args[spec.args.length - 1]!);
     void service.exited.then((code) => {
       if (!stopping) crash(`${spec.name} stopped unexpectedly (exit code ${code}); its log is ${spec.logFile}`);
     });

@@ -3,6 +3,7 @@ import { MigrationError } from '@aster/db';
 import { openDatabase, prepareDatabase } from './database.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
 import { dataDir, publicHost, root } from './paths.ts';
+import { claimDataDir } from './runfile.ts';
 import { build, startStack, type Stack } from './stack.ts';
 
 const say = (line: string) => process.stdout.write(line + '\n');
@@ -12,12 +13,13 @@ export async function start(): Promise<number> {
   const settings = readLauncherEnv();
   const dir = dataDir(settings.ASTER_DATA_DIR);
   const env = inheritedEnv();
+  const run = await claimDataDir(dir, say);
   process.stdout.write('Building (only what changed)… ');
   const began = Date.now();
   await build(root, env);
   say(`done in ${((Date.now() - began) / 1000).toFixed(1)} s`);
 
-  const db = await openDatabase(settings, dir);
+  const db = await openDatabase(settings, dir, run.add);
   let stack: Stack | undefined;
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -25,6 +27,7 @@ export async function start(): Promise<number> {
       say('\nStopping Aster…');
       await stack?.stop();
       await db.local?.stop();
+      run.release();
       say('Stopped.');
     })());
 
@@ -38,7 +41,7 @@ export async function start(): Promise<number> {
     const host = settings.ASTER_HOST;
     const ports = { api: settings.ASTER_API_PORT, proxy: settings.ASTER_PROXY_PORT, web: settings.ASTER_WEB_PORT, metadata: settings.ASTER_METADATA_PORT };
     stack = await startStack(
-      { root, databaseUrl: db.url, host, ports, logDir: join(dir, 'logs'), logLevel: settings.ASTER_LOG_LEVEL, env },
+      { root, databaseUrl: db.url, host, ports, logDir: join(dir, 'logs'), logLevel: settings.ASTER_LOG_LEVEL, env, onSpawn: run.add },
       say,
     );
     const h = publicHost(host);

@@ -32,6 +32,7 @@ async function start(env: Record<string, string>): Promise<Started> {
     env: { ...process.env, ...env, ASTER_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  launched.push(child);
   let text = '';
   child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (text += c.toString()));
@@ -54,7 +55,13 @@ function alive(pattern: string): Promise<string[]> {
   });
 }
 
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const launched: ChildProcess[] = [];
+afterAll(async () => {
+  // A failed assertion must not leave a stack running.
+  for (const child of launched) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(launched.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 describe('npm start', () => {
   it('starts everything, prints the admin password once, keeps data across a restart, and stops every process', async () => {
