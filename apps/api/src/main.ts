@@ -56,3 +56,4 @@ process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
 // Started by the launcher with an IPC channel: its closing means the launcher is gone.
 process.once('disconnect', () => stop('launcher gone'));
+process.channel?.unref(); // the channel alone must not keep the process alive

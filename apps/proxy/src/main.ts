@@ -38,3 +38,4 @@ process.once('SIGINT', () => stop('SIGINT'));
 process.once('SIGTERM', () => stop('SIGTERM'));
 // Started by the launcher with an IPC channel: its closing means the launcher is gone.
 process.once('disconnect', () => stop('launcher gone'));
+process.channel?.unref(); // the channel alone must not keep the process alive
