@@ -12,6 +12,8 @@ export function createApiHandler(deps: { db: Pool; log: Logger; config: ApiConfi
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
+    // Procedure input is small JSON; image bytes arrive on their own streaming endpoint.
+    maxBodySize: 1024 * 1024,
     createContext: ({ req, res }) =>
       createContext({
         db,

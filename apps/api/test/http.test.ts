@@ -64,6 +64,19 @@ describe('the API over HTTP', () => {
     expect(lines).toContainEqual(expect.objectContaining({ service: 'api', msg: 'request', requestId: id, path: '/trpc/auth.whoami', status: 401 }));
   });
 
+  it('logs every change with who made it and how it ended', async () => {
+    const session = await login({ url, username: 'admin', password: 'admin-password-1' });
+    const client = createAsterClient({ url, token: session.token });
+    await client.projects.create.mutate({ name: 'audited' });
+    await client.projects.create.mutate({ name: 'audited' }).catch(() => null);
+    const audit = lines.filter((l) => l.msg === 'mutation' && l.path === 'projects.create');
+    expect(audit).toEqual([
+      expect.objectContaining({ ok: true, user: 'admin', project: 'admin' }),
+      expect.objectContaining({ ok: false, user: 'admin', code: 'CONFLICT', reason: 'A project named audited already exists' }),
+    ]);
+    expect(audit[0]!.requestId).toMatch(/^req-/);
+  });
+
   it('answers /healthz 200 with the database up, 503 without it, and 404 elsewhere', async () => {
     const ok = await fetch(`${url}/healthz`);
     expect(ok.status).toBe(200);

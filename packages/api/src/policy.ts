@@ -23,6 +23,7 @@ export const policy = {
 
   'users.list': 'admin',
   'users.create': 'admin',
+  'users.update': 'admin',
   'users.delete': 'admin',
   'users.setPassword': 'authenticated',
 

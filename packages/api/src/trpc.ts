@@ -77,7 +77,25 @@ const enforcePolicy = t.middleware(async ({ ctx, path, next }) => {
   return next({ ctx: { auth: auth as Auth | null } });
 });
 
-const base = t.procedure.use(mapErrors).use(enforcePolicy);
+/**
+ * One log line per change made through the API, by whom and how it ended: an audit trail for operators.
+ * (Calls refused by the policy are in the request log, with their 401 or 403.)
+ */
+const auditMutations = t.middleware(async ({ ctx, path, type, next }) => {
+  const result = await next();
+  if (type !== 'mutation') return result;
+  const auth = (ctx as { auth?: Auth | null }).auth;
+  ctx.log.info('mutation', {
+    path,
+    ok: result.ok,
+    ...(auth ? { user: auth.user.name, project: auth.project.name } : {}),
+    ...(result.ok ? {} : { code: result.error.code, reason: result.error.message }),
+  });
+  return result;
+});
+
+// Order: the policy first; the audit sees errors after mapErrors has given them their final code.
+const base = t.procedure.use(enforcePolicy).use(auditMutations).use(mapErrors);
 
 export const publicProcedure = base;
 

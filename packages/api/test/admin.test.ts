@@ -274,3 +274,28 @@ describe('role assignments', () => {
     await expectError(admin.api.roleAssignments.list({ project: 'no-such' }), 'NOT_FOUND', /^Project no-such not found$/);
   });
 });
+
+describe('users.update', () => {
+  it('renames, disables (stopping the user’s tokens at once) and enables again', async () => {
+    const admin = await adminSession(db.pool);
+    const pat = await userSession(db.pool, admin.api, { name: 'upd-pat', project: 'upd-pats', role: 'member' });
+    await expect(admin.api.users.update({ id: pat.user.id, name: 'upd-patricia' })).resolves.toEqual({ id: pat.user.id, name: 'upd-patricia', enabled: true });
+    await expect(pat.api.auth.whoami()).resolves.toMatchObject({ user: { name: 'upd-patricia' } });
+    await admin.api.users.update({ id: pat.user.id, enabled: false });
+    await expectError(pat.api.auth.whoami(), 'UNAUTHORIZED', /upd-patricia is disabled/);
+    await expectError(caller(db.pool).auth.login({ username: 'upd-patricia', password: pat.password }), 'UNAUTHORIZED', /upd-patricia is disabled/);
+    await admin.api.users.update({ id: pat.user.id, enabled: true });
+    await expect(pat.api.auth.whoami()).resolves.toMatchObject({ user: { name: 'upd-patricia' } });
+  });
+
+  it('refuses disabling oneself, a name taken, and an unknown user, writing nothing', async () => {
+    const admin = await adminSession(db.pool);
+    const quinn = await userSession(db.pool, admin.api, { name: 'upd-quinn', project: 'upd-quinns', role: 'member' });
+    const before = await counts(db.pool);
+    await expectError(admin.api.users.update({ id: admin.user.id, enabled: false }), 'CONFLICT', /cannot disable your own user/);
+    await expectError(admin.api.users.update({ id: quinn.user.id, name: 'ADMIN' }), 'CONFLICT', /A user named ADMIN already exists/);
+    await expectError(admin.api.users.update({ id: '00000000-0000-4000-8000-000000000000', enabled: false }), 'NOT_FOUND', /User 00000000-0000-4000-8000-000000000000 not found/);
+    expect(await counts(db.pool)).toEqual(before);
+    await expect(quinn.api.auth.whoami()).resolves.toMatchObject({ user: { name: 'upd-quinn' } });
+  });
+});

@@ -65,7 +65,7 @@ describe('refusal(rule, auth)', () => {
 });
 
 describe('policy enforcement', () => {
-  const adminOnly = ['projects.create', 'projects.delete', 'users.list', 'users.create', 'users.delete', 'roleAssignments.list', 'roleAssignments.grant', 'roleAssignments.revoke'];
+  const adminOnly = ['projects.create', 'projects.delete', 'users.list', 'users.create', 'users.update', 'users.delete', 'roleAssignments.list', 'roleAssignments.grant', 'roleAssignments.revoke'];
 
   it('marks exactly these procedures admin-only', () => {
     const table = Object.entries(policy).filter(([, rule]) => rule === 'admin').map(([path]) => path);
@@ -85,6 +85,7 @@ describe('policy enforcement', () => {
       'projects.delete': (api) => api.projects.delete({ id: member.project.id }),
       'users.list': (api) => api.users.list(),
       'users.create': (api) => api.users.create({ name: 'sneaky', password: 'sneaky-password', project: 'admin', role: 'admin' }),
+      'users.update': (api) => api.users.update({ id: reader.user.id, enabled: false }),
       'users.delete': (api) => api.users.delete({ id: reader.user.id }),
       'roleAssignments.list': (api) => api.roleAssignments.list(),
       'roleAssignments.grant': (api) => api.roleAssignments.grant({ userId: member.user.id, project: 'admin', role: 'admin' }),

@@ -62,6 +62,33 @@ export const usersRouter = router({
       });
     }),
 
+  /** Renames, disables or enables a user. A disabled user's tokens stop working at once. */
+  update: authedProcedure
+    .input(z.object({ id, name: name.optional(), enabled: z.boolean().optional() }))
+    .output(z.object({ id: z.string(), name: z.string(), enabled: z.boolean() }))
+    .mutation(async ({ ctx, input }) => {
+      if (input.enabled === false && input.id === ctx.auth.user.id) throw new AsterError('InvalidState', 'You cannot disable your own user');
+      return transaction(ctx.db, async (db) => {
+        await findUser(db, input.id);
+        if (input.enabled === false) {
+          await db.query('LOCK TABLE role_assignments IN SHARE ROW EXCLUSIVE MODE');
+          if ((await countCloudAdmins(db, input.id)) === 0) {
+            throw new AsterError('InvalidState', 'This user is the last administrator of the admin project and cannot be disabled');
+          }
+        }
+        try {
+          const { rows } = await db.query<{ id: string; name: string; enabled: boolean }>(
+            `UPDATE users SET name = coalesce($2, name), enabled = coalesce($3, enabled) WHERE id = $1 RETURNING id, name, enabled`,
+            [input.id, input.name ?? null, input.enabled ?? null],
+          );
+          return rows[0]!;
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new AsterError('Conflict', `A user named ${input.name} already exists`);
+          throw error;
+        }
+      });
+    }),
+
   delete: authedProcedure
     .input(z.object({ id }))
     .output(z.object({ id: z.string() }))
