@@ -39,20 +39,23 @@ export function createApiHandler(deps: { db: Pool; log: Logger; config: ApiConfi
     });
     withRequestId(requestId, () => {
       if (url.pathname === '/healthz') return void healthz(db, res);
+      if (url.pathname === '/') return void sendJson(res, 200, { name: 'Aster API', trpc: '/trpc', health: '/healthz' });
       if (url.pathname === '/trpc' || url.pathname.startsWith('/trpc/')) return void trpc(req, res);
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: `No such path: ${url.pathname}` }));
+      sendJson(res, 404, { error: `No such path: ${url.pathname}` });
     });
   };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
 }
 
 async function healthz(db: Pool, res: ServerResponse): Promise<void> {
   try {
     await db.query('SELECT 1');
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', database: 'ok' }));
+    sendJson(res, 200, { status: 'ok', database: 'ok' });
   } catch (error) {
-    res.writeHead(503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'unavailable', database: error instanceof Error ? error.message : String(error) }));
+    sendJson(res, 503, { status: 'unavailable', database: error instanceof Error ? error.message : String(error) });
   }
 }

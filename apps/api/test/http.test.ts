@@ -83,6 +83,9 @@ describe('the API over HTTP', () => {
     expect(await ok.json()).toEqual({ status: 'ok', database: 'ok' });
     const missing = await fetch(`${url}/nowhere`);
     expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'No such path: /nowhere' });
+    const home = await fetch(`${url}/`);
+    expect(await home.json()).toEqual({ name: 'Aster API', trpc: '/trpc', health: '/healthz' });
 
     const down = createPool({ connectionString: 'postgresql://nobody:x@127.0.0.1:1/none' });
     const broken = await listen(createApiHandler({ db: down, log, config: defaultApiConfig }));

@@ -15,6 +15,7 @@ export type Rule = 'public' | 'authenticated' | Role;
 export const policy = {
   'auth.login': 'public',
   'auth.logout': 'authenticated',
+  'auth.switchProject': 'authenticated',
   'auth.whoami': 'authenticated',
 
   'projects.list': 'authenticated',

@@ -107,3 +107,30 @@ describe('tokens', () => {
     await expectError(bob.api.auth.whoami(), 'UNAUTHORIZED', /bob no longer has a role on project bobs/);
   });
 });
+
+describe('switching project', () => {
+  it('trades the token for one on another project, same expiry, revoking the old one', async () => {
+    const c = clock();
+    const admin = await adminSession(db.pool, c);
+    const sam = await userSession(db.pool, admin.api, { name: 'sam', project: 'sam-a', role: 'member' }, c);
+    await admin.api.projects.create({ name: 'sam-b' });
+    await admin.api.roleAssignments.grant({ userId: sam.user.id, project: 'sam-b', role: 'reader' });
+    c.advance(60);
+    const switched = await sam.api.auth.switchProject({ project: 'sam-b' });
+    expect(switched).toMatchObject({ user: { name: 'sam' }, project: { name: 'sam-b' }, roles: ['reader'], expiresAt: sam.expiresAt });
+    await expectError(sam.api.auth.whoami(), 'UNAUTHORIZED', /Token revoked/);
+    await expect(caller(db.pool, { token: switched.token, clock: c }).auth.whoami()).resolves.toMatchObject({ project: { name: 'sam-b' } });
+  });
+
+  it('refuses a project without a role (the session stays good) and application credentials', async () => {
+    const admin = await adminSession(db.pool);
+    const tia = await userSession(db.pool, admin.api, { name: 'tia', project: 'tia-a', role: 'member' });
+    await admin.api.projects.create({ name: 'tia-elsewhere' });
+    await expectError(tia.api.auth.switchProject({ project: 'tia-elsewhere' }), 'NOT_FOUND', /tia has no role on project tia-elsewhere/);
+    await expectError(tia.api.auth.switchProject({ project: 'no-such-project' }), 'NOT_FOUND', /tia has no role on project no-such-project/);
+    await expect(tia.api.auth.whoami()).resolves.toMatchObject({ project: { name: 'tia-a' } });
+    const credential = await tia.api.credentials.create({ name: 'bound' });
+    const login = await caller(db.pool).auth.login({ credentialId: credential.id, secret: credential.secret });
+    await expectError(caller(db.pool, { token: login.token }).auth.switchProject({ project: 'tia-a' }), 'FORBIDDEN', /bound is bound to project tia-a/);
+  });
+});

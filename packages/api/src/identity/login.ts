@@ -1,6 +1,6 @@
 import type { Queryable } from '@aster/db';
 import type { ApiConfig } from '../context.ts';
-import { AsterError } from '../errors.ts';
+import { AsterError, type AsterErrorCode } from '../errors.ts';
 import { impliedBy, satisfies, type Role } from '../roles.ts';
 import { burnPasswordCheck, verifyPassword } from './passwords.ts';
 import { secretMatches } from './secrets.ts';
@@ -38,7 +38,7 @@ export async function passwordLogin(
   await clearFailures(db, input.username);
   if (!user.enabled) throw new AsterError('Unauthorized', `User ${user.name} is disabled`);
 
-  const project = await pickProject(db, user, input.project);
+  const project = await userProject(db, user, input.project);
   const issued = await issueToken(db, {
     userId: user.id,
     projectId: project.id,
@@ -49,10 +49,12 @@ export async function passwordLogin(
 }
 
 /** The named project (by name or id), or by default the admin project if the user has a role there, else the first by name. */
-async function pickProject(
+export async function userProject(
   db: Queryable,
   user: { id: string; name: string },
   wanted: string | undefined,
+  /** At login a refusal is Unauthorized; for a signed-in user switching, NotFound (the session is fine). */
+  refuse: AsterErrorCode = 'Unauthorized',
 ): Promise<{ id: string; name: string; roles: Role[] }> {
   const { rows } = await db.query<{ id: string; name: string; is_admin: boolean }>(
     `SELECT DISTINCT p.id, p.name, p.is_admin FROM projects p
@@ -63,9 +65,9 @@ async function pickProject(
   let project = rows[0];
   if (wanted !== undefined) {
     project = rows.find((p) => p.id === wanted || p.name.toLowerCase() === wanted.toLowerCase());
-    if (!project) throw new AsterError('Unauthorized', `User ${user.name} has no role on project ${wanted}`);
+    if (!project) throw new AsterError(refuse, `User ${user.name} has no role on project ${wanted}`);
   }
-  if (!project) throw new AsterError('Unauthorized', `User ${user.name} has no role on any project`);
+  if (!project) throw new AsterError(refuse, `User ${user.name} has no role on any project`);
   return { id: project.id, name: project.name, roles: await rolesOn(db, user.id, project.id) };
 }
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { credentialLogin, passwordLogin } from '../identity/login.ts';
-import { revokeToken } from '../identity/tokens.ts';
+import { transaction } from '@aster/db';
+import { AsterError } from '../errors.ts';
+import { credentialLogin, passwordLogin, userProject } from '../identity/login.ts';
+import { issueToken, revokeToken } from '../identity/tokens.ts';
 import { role as roleSchema, ref, isoDate, projectRef } from '../schemas.ts';
 import { authedProcedure, publicProcedure, router } from '../trpc.ts';
 
@@ -37,6 +39,34 @@ export const authRouter = router({
           : await passwordLogin(ctx.db, input, now, ctx.config);
       ctx.log.info('login', { user: result.user.name, project: result.project.name, credential: 'credentialId' in input });
       return { ...result, expiresAt: result.expiresAt.toISOString() };
+    }),
+
+  /**
+   * Trades the calling token for one scoped to another project the user holds a role on, expiring when the
+   * old one would have (Keystone's rescoping). The old token is revoked. Not for application credentials,
+   * which are bound to their project.
+   */
+  switchProject: authedProcedure
+    .input(z.object({ project: projectRef }))
+    .output(loginOutput)
+    .mutation(async ({ ctx, input }) => {
+      const { auth } = ctx;
+      if (auth.credential) {
+        throw new AsterError('Forbidden', `Application credential ${auth.credential.name} is bound to project ${auth.project.name}`);
+      }
+      const now = ctx.now();
+      return transaction(ctx.db, async (db) => {
+        const project = await userProject(db, auth.user, input.project, 'NotFound');
+        const issued = await issueToken(db, { userId: auth.user.id, projectId: project.id, now, expiresAt: auth.expiresAt });
+        await revokeToken(db, auth.tokenId, now);
+        return {
+          token: issued.token,
+          expiresAt: issued.expiresAt.toISOString(),
+          user: auth.user,
+          project: { id: project.id, name: project.name },
+          roles: project.roles,
+        };
+      });
     }),
 
   /** Revokes the token used for this call. */
