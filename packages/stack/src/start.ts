@@ -69,11 +69,9 @@ export async function start(): Promise<number> {
     await shutdown();
     return outcome ? 1 : 0;
   } catch (error) {
+    if (error instanceof MigrationError) say(`\nStart stopped: ${error.message}`);
     await shutdown();
-    if (error instanceof MigrationError) {
-      say(`\nStart stopped: ${error.message}`);
-      return 1;
-    }
+    if (error instanceof MigrationError) return 1;
     throw error;
   }
 }
