@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { MigrationError } from '@aster/db';
 import { openDatabase, prepareDatabase } from './database.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
 import { dataDir, publicHost, root } from './paths.ts';
@@ -69,9 +68,9 @@ export async function start(): Promise<number> {
     await shutdown();
     return outcome ? 1 : 0;
   } catch (error) {
-    if (error instanceof MigrationError) say(`\nStart stopped: ${error.message}`);
+    // What stops a start (a failed migration, a service that could not come up) is said in one line.
+    say(`\nStart stopped: ${error instanceof Error ? error.message : String(error)}`);
     await shutdown();
-    if (error instanceof MigrationError) return 1;
-    throw error;
+    return 1;
   }
 }
