@@ -34,8 +34,11 @@ export async function start(): Promise<number> {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve());
   });
 
+  // The generated admin password is shown once; if the start fails after creating it, the failure shows it.
+  let created: string | undefined;
   try {
     const { migrations, admin } = await prepareDatabase(db.url, settings.ASTER_ADMIN_PASSWORD);
+    created = admin.generatedPassword;
     if (migrations.applied.length) say(`Database: applied ${migrations.applied.join(', ')}`);
     const host = settings.ASTER_HOST;
     const ports = { api: settings.ASTER_API_PORT, proxy: settings.ASTER_PROXY_PORT, web: settings.ASTER_WEB_PORT, metadata: settings.ASTER_METADATA_PORT };
@@ -70,6 +73,7 @@ export async function start(): Promise<number> {
   } catch (error) {
     // What stops a start (a failed migration, a service that could not come up) is said in one line.
     say(`\nStart stopped: ${error instanceof Error ? error.message : String(error)}`);
+    if (created) say(`The admin user was created meanwhile: user admin, password ${created}   (shown this once: keep it)`);
     await shutdown();
     return 1;
   }
