@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,19 @@ describe('npm start', () => {
     const session = await login({ url, username: 'admin', password: password! });
     const aster = createAsterClient({ url, token: session.token });
     await aster.projects.create.mutate({ name: 'kept-across-restarts' });
+    // The README's script, as a user runs it: plain Node, the built client.
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const script = /### The typed client[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(script).toBeDefined();
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script!.replace("'http://127.0.0.1:8774'", `'${url}'`)], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ASTER_PASSWORD: password! },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('admin on project admin, roles admin\n');
+
     const page = await fetch(`http://127.0.0.1:${ports.ASTER_WEB_PORT}/login`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Sign in');
