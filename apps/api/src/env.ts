@@ -1,7 +1,20 @@
+import { hostname } from 'node:os';
 import { logLevel, parseEnv, port, postgresUrl, z } from '@aster/env';
 
 const positiveInt = (fallback: number, what: string) =>
   z.coerce.number({ error: `must be a number of ${what}` }).int(`must be a whole number of ${what}`).min(1, `must be at least 1 ${what}`).default(fallback);
+
+export const roleNames = ['api', 'scheduler', 'conductor'] as const;
+export type RoleName = (typeof roleNames)[number];
+
+const rolesList = z
+  .string()
+  .transform((v) => [...new Set(v.split(',').map((r) => r.trim()).filter(Boolean))])
+  .pipe(
+    z
+      .array(z.enum(roleNames, { error: `each role must be one of ${roleNames.join(', ')}` }))
+      .min(1, `name at least one of ${roleNames.join(', ')}`),
+  );
 
 /** The API process's settings; nothing else in apps/api reads the environment. */
 export const env = parseEnv(
@@ -9,6 +22,12 @@ export const env = parseEnv(
     DATABASE_URL: postgresUrl,
     ASTER_HOST: z.string().default('127.0.0.1'),
     ASTER_API_PORT: port(8774),
+    /** Which roles this process runs; all of them by default, one process per role to scale them apart. */
+    ASTER_ROLES: rolesList.default([...roleNames]),
+    /** The name this process's services register under. */
+    ASTER_SERVICE_HOST: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a host name').default(hostname()),
+    ASTER_HEARTBEAT_SECONDS: positiveInt(10, 'seconds'),
+    ASTER_SERVICE_DOWN_SECONDS: positiveInt(60, 'seconds'),
     ASTER_TOKEN_TTL: positiveInt(12 * 3600, 'seconds'),
     ASTER_LOGIN_MAX_FAILURES: positiveInt(5, 'failures'),
     ASTER_LOGIN_LOCK_SECONDS: positiveInt(30, 'seconds'),

@@ -1,11 +1,18 @@
-import { createServer } from 'node:http';
-import { defaultApiConfig, pruneIdentity } from '@aster/api';
+import { createServer, type Server } from 'node:http';
+import { defaultApiConfig, pruneIdentity, type ServiceBinary } from '@aster/api';
 import { createPool, migrate } from '@aster/db';
 import { createLogger } from '@aster/log';
 import { env } from './env.ts';
 import { createApiHandler } from './http.ts';
+import { startPresence } from './presence.ts';
 
-const log = createLogger('api', { level: env.ASTER_LOG_LEVEL });
+/**
+ * The API process. It runs the roles named by ASTER_ROLES (all by default): `api` serves tRPC and /healthz;
+ * `scheduler` and `conductor` register as services and heartbeat, and take their queues' work as the compute
+ * service defines it.
+ */
+const roles = env.ASTER_ROLES;
+const log = createLogger('api', { level: env.ASTER_LOG_LEVEL }, { roles });
 const db = createPool({ connectionString: env.DATABASE_URL, applicationName: 'aster-api', max: 20 });
 
 // Migrations are idempotent and locked, so an API started on its own against an older database catches up.
@@ -17,16 +24,32 @@ const config = {
   tokenTtlSeconds: env.ASTER_TOKEN_TTL,
   loginMaxFailures: env.ASTER_LOGIN_MAX_FAILURES,
   loginLockSeconds: env.ASTER_LOGIN_LOCK_SECONDS,
+  serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
 };
-const server = createServer(createApiHandler({ db, log, config }));
-server.keepAliveTimeout = 65_000;
-server.listen(env.ASTER_API_PORT, env.ASTER_HOST, () => {
-  log.info('ready', { url: `http://${env.ASTER_HOST}:${env.ASTER_API_PORT}`, trpc: '/trpc', health: '/healthz' });
+
+const presence = await startPresence({
+  db,
+  log,
+  host: env.ASTER_SERVICE_HOST,
+  binaries: roles.map((r) => `aster-${r}` as ServiceBinary),
+  everySeconds: env.ASTER_HEARTBEAT_SECONDS,
 });
-server.on('error', (error) => {
-  log.error('cannot listen', { port: env.ASTER_API_PORT, error });
-  process.exit(1);
-});
+
+let server: Server | undefined;
+if (roles.includes('api')) {
+  const http = createServer(createApiHandler({ db, log, config }));
+  server = http;
+  http.keepAliveTimeout = 65_000;
+  http.on('error', (error) => {
+    log.error('cannot listen', { port: env.ASTER_API_PORT, error });
+    void presence.stop().finally(() => process.exit(1));
+  });
+  http.listen(env.ASTER_API_PORT, env.ASTER_HOST, () => {
+    log.info('ready', { url: `http://${env.ASTER_HOST}:${env.ASTER_API_PORT}`, trpc: '/trpc', health: '/healthz' });
+  });
+} else {
+  log.info('ready', {});
+}
 
 // Expired and revoked tokens and stale throttle rows are deleted hourly (and once at start).
 const prune = () =>
@@ -44,13 +67,11 @@ const stop = (signal: string) => {
   stopping = true;
   clearInterval(pruner);
   log.info('stopping', { signal });
-  server.close(() => {
-    void db.end().then(() => process.exit(0));
-  });
+  const finish = () => void presence.stop().then(() => db.end()).then(() => process.exit(0));
+  if (!server) return finish();
+  server.close(finish);
   server.closeIdleConnections();
-  setTimeout(() => {
-    server.closeAllConnections();
-  }, 5000).unref();
+  setTimeout(() => server?.closeAllConnections(), 5000).unref();
 };
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));

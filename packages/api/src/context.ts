@@ -12,6 +12,8 @@ export interface ApiConfig {
   loginLockMaxSeconds: number;
   /** Failures older than this are forgotten, seconds. */
   loginFailureWindowSeconds: number;
+  /** A service not heard from for this long is down (Nova's service_down_time), seconds. */
+  serviceDownSeconds: number;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -20,6 +22,7 @@ export const defaultApiConfig: ApiConfig = {
   loginLockSeconds: 30,
   loginLockMaxSeconds: 15 * 60,
   loginFailureWindowSeconds: 15 * 60,
+  serviceDownSeconds: 60,
 };
 
 /** What every procedure sees: independent of HTTP, so tests build it directly (createCaller). */

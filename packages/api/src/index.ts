@@ -5,3 +5,4 @@ export { AsterError, errorCodes, type AsterErrorCode } from './errors.ts';
 export { ensureAdmin, type BootstrapResult } from './identity/bootstrap.ts';
 export { pruneIdentity } from './identity/prune.ts';
 export { roles, type Role } from './roles.ts';
+export { registerService, heartbeat, markStopped, serviceBinaries, type ServiceBinary } from './services/registry.ts';

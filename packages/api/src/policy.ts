@@ -35,6 +35,10 @@ export const policy = {
   'credentials.list': 'authenticated',
   'credentials.create': 'authenticated',
   'credentials.revoke': 'authenticated',
+
+  'services.list': 'admin',
+  'services.disable': 'admin',
+  'services.enable': 'admin',
 } as const satisfies Record<string, Rule>;
 
 export type PolicyPath = keyof typeof policy;

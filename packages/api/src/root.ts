@@ -2,6 +2,7 @@ import { authRouter } from './router/auth.ts';
 import { credentialsRouter } from './router/credentials.ts';
 import { projectsRouter } from './router/projects.ts';
 import { roleAssignmentsRouter } from './router/roleAssignments.ts';
+import { servicesRouter } from './router/services.ts';
 import { usersRouter } from './router/users.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -11,6 +12,7 @@ export const appRouter = router({
   users: usersRouter,
   roleAssignments: roleAssignmentsRouter,
   credentials: credentialsRouter,
+  services: servicesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -65,7 +65,7 @@ describe('refusal(rule, auth)', () => {
 });
 
 describe('policy enforcement', () => {
-  const adminOnly = ['projects.create', 'projects.delete', 'users.list', 'users.create', 'users.update', 'users.delete', 'roleAssignments.list', 'roleAssignments.grant', 'roleAssignments.revoke'];
+  const adminOnly = ['projects.create', 'projects.delete', 'users.list', 'users.create', 'users.update', 'users.delete', 'roleAssignments.list', 'roleAssignments.grant', 'roleAssignments.revoke', 'services.list', 'services.disable', 'services.enable'];
 
   it('marks exactly these procedures admin-only', () => {
     const table = Object.entries(policy).filter(([, rule]) => rule === 'admin').map(([path]) => path);
@@ -90,6 +90,9 @@ describe('policy enforcement', () => {
       'roleAssignments.list': (api) => api.roleAssignments.list(),
       'roleAssignments.grant': (api) => api.roleAssignments.grant({ userId: member.user.id, project: 'admin', role: 'admin' }),
       'roleAssignments.revoke': (api) => api.roleAssignments.revoke({ userId: reader.user.id, project: 'web', role: 'reader' }),
+      'services.list': (api) => api.services.list(),
+      'services.disable': (api) => api.services.disable({ id: member.user.id, reason: 'sneaky' }),
+      'services.enable': (api) => api.services.enable({ id: member.user.id }),
     };
     expect(Object.keys(calls).sort()).toEqual([...adminOnly].sort());
 

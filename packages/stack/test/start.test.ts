@@ -76,6 +76,9 @@ describe('npm start', () => {
     const session = await login({ url, username: 'admin', password: password! });
     const aster = createAsterClient({ url, token: session.token });
     await aster.projects.create.mutate({ name: 'kept-across-restarts' });
+    // The API process runs all three roles, each registered as a service and up.
+    const services = await aster.services.list.query();
+    expect(services.map((s) => `${s.binary} ${s.status}`).sort()).toEqual(['aster-api up', 'aster-conductor up', 'aster-scheduler up']);
     // The README's script, as a user runs it: plain Node, the built client.
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const script = /### The typed client[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
