@@ -15,7 +15,13 @@ export async function start(): Promise<number> {
   const run = await claimDataDir(dir, say);
   process.stdout.write('Building (only what changed)… ');
   const began = Date.now();
-  await build(root, env);
+  try {
+    await build(root, env);
+  } catch (error) {
+    run.release();
+    say(`\nStart stopped: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
   say(`done in ${((Date.now() - began) / 1000).toFixed(1)} s`);
 
   const db = await openDatabase(settings, dir, run.add);
