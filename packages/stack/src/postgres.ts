@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, openSync, readdirSync, readFileSync, writeFileSync, mkdirSync, chownSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, mkdirSync, chownSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 
@@ -176,10 +176,4 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
 export function serverUrl(dir: string, port: number): string {
   const password = readFileSync(join(dir, 'postgres.password'), 'utf8').trim();
   return `postgresql://aster:${encodeURIComponent(password)}@127.0.0.1:${port}`;
-}
-
-/** Appends to a log file, creating its folder. */
-export function openLog(path: string) {
-  mkdirSync(join(path, '..'), { recursive: true });
-  return createWriteStream(path, { flags: 'a' });
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { openLog } from './postgres.ts';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface ServiceSpec {
   name: string;
@@ -26,7 +27,8 @@ export interface RunningService {
  * (a crash) are also shown on the terminal, prefixed with the service name.
  */
 export function startService(spec: ServiceSpec, terminal: (line: string) => void): RunningService {
-  const log = openLog(spec.logFile);
+  mkdirSync(dirname(spec.logFile), { recursive: true });
+  const log = createWriteStream(spec.logFile, { flags: 'a' });
   const child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
     env: spec.env,

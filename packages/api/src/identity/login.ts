@@ -2,6 +2,7 @@ import type { Queryable } from '@aster/db';
 import type { ApiConfig } from '../context.ts';
 import { AsterError, type AsterErrorCode } from '../errors.ts';
 import { impliedBy, satisfies, type Role } from '../roles.ts';
+import { isUuid } from './lookup.ts';
 import { burnPasswordCheck, verifyPassword } from './passwords.ts';
 import { secretMatches } from './secrets.ts';
 import { assertNotLocked, clearFailures, recordFailure } from './throttle.ts';
@@ -15,7 +16,6 @@ export interface LoginResult {
   roles: Role[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const badLogin = () => new AsterError('Unauthorized', 'Invalid username or password');
 
 export async function passwordLogin(
@@ -78,7 +78,7 @@ export async function credentialLogin(
   config: ApiConfig,
 ): Promise<LoginResult> {
   const invalid = new AsterError('Unauthorized', 'Invalid application credential id or secret');
-  if (!UUID.test(input.credentialId)) throw invalid;
+  if (!isUuid(input.credentialId)) throw invalid;
   const { rows } = await db.query<{
     id: string;
     name: string;

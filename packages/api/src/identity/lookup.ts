@@ -2,6 +2,7 @@ import type { Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string) => UUID.test(value);
 
 export interface ProjectRow {
   id: string;
@@ -11,7 +12,7 @@ export interface ProjectRow {
 
 /** A project by id or (case-insensitive) name. */
 export async function findProject(db: Queryable, ref: string): Promise<ProjectRow> {
-  const { rows } = UUID.test(ref)
+  const { rows } = isUuid(ref)
     ? await db.query<ProjectRow>('SELECT id, name, is_admin FROM projects WHERE id = $1', [ref])
     : await db.query<ProjectRow>('SELECT id, name, is_admin FROM projects WHERE lower(name) = lower($1)', [ref]);
   if (!rows[0]) throw new AsterError('NotFound', `Project ${ref} not found`);
