@@ -14,6 +14,12 @@ export interface ApiConfig {
   loginFailureWindowSeconds: number;
   /** A service not heard from for this long is down (Nova's service_down_time), seconds. */
   serviceDownSeconds: number;
+  /** Limits of a project without its own (Nova's quota defaults); -1 is unlimited. */
+  quotaDefaults: { instances: number; cores: number; ramMb: number; keypairs: number };
+  /** Where image bytes are kept (the image store folder). */
+  imageDir: string;
+  /** Largest user data accepted, bytes (Nova: 64 KiB). */
+  maxUserDataBytes: number;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -23,6 +29,9 @@ export const defaultApiConfig: ApiConfig = {
   loginLockMaxSeconds: 15 * 60,
   loginFailureWindowSeconds: 15 * 60,
   serviceDownSeconds: 60,
+  quotaDefaults: { instances: 10, cores: 20, ramMb: 51200, keypairs: 100 },
+  imageDir: 'images',
+  maxUserDataBytes: 65536,
 };
 
 /** What every procedure sees: independent of HTTP, so tests build it directly (createCaller). */

@@ -39,6 +39,58 @@ export const policy = {
   'services.list': 'admin',
   'services.disable': 'admin',
   'services.enable': 'admin',
+
+  'flavors.list': 'authenticated',
+  'flavors.get': 'authenticated',
+  'flavors.create': 'admin',
+  'flavors.delete': 'admin',
+  'flavors.setExtraSpecs': 'admin',
+  'flavors.listAccess': 'admin',
+  'flavors.addAccess': 'admin',
+  'flavors.removeAccess': 'admin',
+
+  'images.list': 'reader',
+  'images.get': 'reader',
+  'images.create': 'member',
+  'images.update': 'member',
+  'images.delete': 'member',
+  'images.addMember': 'member',
+  'images.removeMember': 'member',
+
+  'keypairs.list': 'authenticated',
+  'keypairs.get': 'authenticated',
+  'keypairs.import': 'authenticated',
+  'keypairs.delete': 'authenticated',
+
+  'networks.list': 'reader',
+  'networks.get': 'reader',
+  'networks.create': 'member',
+  'networks.delete': 'member',
+
+  'quotas.get': 'reader',
+  'quotas.set': 'admin',
+  'limits.get': 'reader',
+
+  'hypervisors.list': 'admin',
+  'hypervisors.get': 'admin',
+
+  'servers.create': 'member',
+  'servers.list': 'reader',
+  'servers.get': 'reader',
+  'servers.update': 'member',
+  'servers.delete': 'member',
+  'servers.start': 'member',
+  'servers.stop': 'member',
+  'servers.reboot': 'member',
+  'servers.pause': 'member',
+  'servers.unpause': 'member',
+  'servers.suspend': 'member',
+  'servers.resume': 'member',
+  'servers.lock': 'member',
+  'servers.unlock': 'member',
+  'servers.consoleLog': 'member',
+  'servers.actions': 'reader',
+  'servers.watch': 'reader',
 } as const satisfies Record<string, Rule>;
 
 export type PolicyPath = keyof typeof policy;

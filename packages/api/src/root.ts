@@ -4,6 +4,14 @@ import { projectsRouter } from './router/projects.ts';
 import { roleAssignmentsRouter } from './router/roleAssignments.ts';
 import { servicesRouter } from './router/services.ts';
 import { usersRouter } from './router/users.ts';
+import { flavorsRouter } from './router/flavors.ts';
+import { imagesRouter } from './router/images.ts';
+import { keypairsRouter } from './router/keypairs.ts';
+import { networksRouter } from './router/networks.ts';
+import { quotasRouter } from './router/quotas.ts';
+import { limitsRouter } from './router/limits.ts';
+import { hypervisorsRouter } from './router/hypervisors.ts';
+import { serversRouter } from './router/servers.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
 export const appRouter = router({
@@ -13,6 +21,14 @@ export const appRouter = router({
   roleAssignments: roleAssignmentsRouter,
   credentials: credentialsRouter,
   services: servicesRouter,
+  flavors: flavorsRouter,
+  images: imagesRouter,
+  keypairs: keypairsRouter,
+  networks: networksRouter,
+  quotas: quotasRouter,
+  limits: limitsRouter,
+  hypervisors: hypervisorsRouter,
+  servers: serversRouter,
 });
 
 export type AppRouter = typeof appRouter;

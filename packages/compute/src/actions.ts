@@ -1,0 +1,73 @@
+import type { TaskState, VmState } from './states.ts';
+
+/**
+ * Which states each server action may start from, and the task it sets while the host works (Nova's
+ * `check_instance_state` decorators in nova/compute/api.py, as data). `taskStates: [null]` means the server
+ * must not be busy; `to` is the task_state set by the compare-and-set update that starts the action.
+ */
+export interface ActionRule {
+  vmStates: readonly VmState[];
+  taskStates: readonly (TaskState | null)[];
+  to: TaskState | null;
+}
+
+const IDLE = [null] as const;
+
+export const actionRules = {
+  stop: { vmStates: ['active', 'error', 'rescued'], taskStates: IDLE, to: 'powering_off' },
+  start: { vmStates: ['stopped'], taskStates: IDLE, to: 'powering_on' },
+  rebootSoft: { vmStates: ['active'], taskStates: IDLE, to: 'rebooting' },
+  // A hard reboot may take over from a soft one that is stuck (Nova allows the same).
+  rebootHard: {
+    vmStates: ['active', 'stopped', 'paused', 'suspended', 'error'],
+    taskStates: [null, 'rebooting', 'reboot_pending', 'reboot_started', 'rebooting_hard', 'reboot_pending_hard', 'reboot_started_hard'],
+    to: 'rebooting_hard',
+  },
+  pause: { vmStates: ['active'], taskStates: IDLE, to: 'pausing' },
+  unpause: { vmStates: ['paused'], taskStates: IDLE, to: 'unpausing' },
+  suspend: { vmStates: ['active'], taskStates: IDLE, to: 'suspending' },
+  resume: { vmStates: ['suspended'], taskStates: IDLE, to: 'resuming' },
+  consoleLog: { vmStates: ['active', 'stopped', 'paused', 'suspended', 'error', 'rescued', 'resized'], taskStates: [], to: null },
+  // Delete is allowed from any state and any task except an ongoing delete.
+  delete: { vmStates: [], taskStates: [], to: 'deleting' },
+  lock: { vmStates: [], taskStates: [], to: null },
+  unlock: { vmStates: [], taskStates: [], to: null },
+} as const satisfies Record<string, ActionRule>;
+
+export type ServerAction = keyof typeof actionRules;
+
+/** Empty lists mean "any". */
+export function actionAllowed(action: ServerAction, vmState: VmState, taskState: TaskState | null): boolean {
+  const rule: ActionRule = actionRules[action];
+  if (action === 'delete') return taskState !== 'deleting' && vmState !== 'deleted';
+  const vmOk = rule.vmStates.length === 0 || rule.vmStates.includes(vmState);
+  const taskOk = rule.taskStates.length === 0 || rule.taskStates.includes(taskState);
+  return vmOk && taskOk;
+}
+
+/**
+ * Why an action cannot start, in words a person understands; null when it can. Used for the API's CONFLICT
+ * message and for the console's disabled buttons.
+ */
+export function whyNot(action: ServerAction, vmState: VmState, taskState: TaskState | null, status: string): string | null {
+  if (actionAllowed(action, vmState, taskState)) return null;
+  const name = actionLabel(action);
+  if (taskState && !(actionRules[action] as ActionRule).taskStates.includes(taskState)) {
+    return `Cannot ${name} the server while it is busy ${taskState.replaceAll('_', ' ')} (status ${status})`;
+  }
+  const allowed = (actionRules[action] as ActionRule).vmStates;
+  return `Cannot ${name} a server in status ${status}${allowed.length ? ` (allowed from vm state ${allowed.join(', ')})` : ''}`;
+}
+
+export function actionLabel(action: ServerAction): string {
+  switch (action) {
+    case 'rebootSoft':
+      return 'reboot';
+    case 'rebootHard':
+      return 'hard reboot';
+    case 'consoleLog':
+      return 'read the console log of';
+    default:
+      return action;
+  }
+}

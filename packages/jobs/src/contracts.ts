@@ -1,0 +1,162 @@
+import { z } from 'zod';
+
+/**
+ * What each service can be asked to do: every job's name, version and payload, in one place (Nova's
+ * compute/rpcapi.py). Queues: `scheduler`, `conductor`, and one per compute host, `compute.<host>`.
+ * A payload that does not parse is a bug in the sender, and the job fails at once with the zod message.
+ */
+export interface JobContract<Name extends string = string, Schema extends z.ZodType = z.ZodType> {
+  name: Name;
+  version: number;
+  schema: Schema;
+}
+
+function job<const Name extends string, Schema extends z.ZodType>(name: Name, version: number, schema: Schema): JobContract<Name, Schema> {
+  return { name, version, schema };
+}
+
+export type PayloadOf<C extends JobContract> = z.input<C['schema']>;
+export type ParsedOf<C extends JobContract> = z.output<C['schema']>;
+
+export const SCHEDULER_QUEUE = 'scheduler';
+export const CONDUCTOR_QUEUE = 'conductor';
+export const computeQueue = (host: string) => `compute.${host}`;
+
+const uuid = z.string().uuid();
+const powerState = z.number().int().min(0).max(7);
+
+export const flavorSpec = z.object({
+  id: uuid,
+  name: z.string(),
+  vcpus: z.number().int().positive(),
+  ramMb: z.number().int().positive(),
+  diskGb: z.number().int().nonnegative(),
+  extraSpecs: z.record(z.string(), z.string()).default({}),
+});
+
+export const imageSpec = z.object({
+  id: uuid,
+  name: z.string(),
+  diskFormat: z.enum(['qcow2', 'raw', 'iso']),
+  checksumSha256: z.string().nullable(),
+  sizeBytes: z.number().int().nonnegative().nullable(),
+  properties: z.record(z.string(), z.string()).default({}),
+});
+
+export const portSpec = z.object({
+  id: uuid,
+  networkId: uuid,
+  networkName: z.string(),
+  bridge: z.string().nullable(),
+  mac: z.string(),
+  ip: z.string(),
+  cidr: z.string(),
+  gateway: z.string().nullable(),
+  dnsServers: z.array(z.string()),
+});
+
+/** Everything a host needs to create an instance; it reads nothing else. */
+export const instanceSpec = z.object({
+  id: uuid,
+  name: z.string(),
+  hostname: z.string(),
+  projectId: uuid,
+  flavor: flavorSpec,
+  image: imageSpec,
+  ports: z.array(portSpec),
+  keyName: z.string().nullable(),
+  keyData: z.string().nullable(),
+  userData: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  createdAt: z.string(),
+});
+export type InstanceSpecPayload = z.output<typeof instanceSpec>;
+
+export const inventorySpec = z.object({
+  vcpus: z.number().int().nonnegative(),
+  ramMb: z.number().int().nonnegative(),
+  diskGb: z.number().int().nonnegative(),
+  reservedRamMb: z.number().int().nonnegative().default(0),
+  reservedDiskGb: z.number().int().nonnegative().default(0),
+});
+
+export const capabilitiesSpec = z.object({
+  hypervisorType: z.string(),
+  arch: z.string(),
+  consoles: z.array(z.enum(['vnc', 'spice', 'serial'])),
+}).catchall(z.unknown());
+
+const instanceState = z.object({ id: uuid, powerState });
+
+// scheduler
+export const scheduleInstance = job('scheduleInstance', 1, z.object({ instanceId: uuid }));
+
+// compute.<host>: what a host can be asked to do
+export const buildInstance = job('buildInstance', 1, z.object({ instance: instanceSpec, attempt: z.number().int().positive() }));
+export const serverAction = job(
+  'serverAction',
+  1,
+  z.object({
+    instanceId: uuid,
+    action: z.enum(['stop', 'start', 'rebootSoft', 'rebootHard', 'pause', 'unpause', 'suspend', 'resume']),
+  }),
+);
+export const terminateInstance = job('terminateInstance', 1, z.object({ instanceId: uuid }));
+/** Answered with `{ output }` as the job's result. */
+export const getConsoleLog = job('getConsoleLog', 1, z.object({ instanceId: uuid, lines: z.number().int().positive().nullable() }));
+
+// conductor: what hosts report
+export const hostStarted = job(
+  'hostStarted',
+  1,
+  z.object({ host: z.string(), inventory: inventorySpec, capabilities: capabilitiesSpec, instances: z.array(instanceState) }),
+);
+export const hostHeartbeat = job('hostHeartbeat', 1, z.object({ host: z.string(), runningVms: z.number().int().nonnegative() }));
+export const hostStopped = job('hostStopped', 1, z.object({ host: z.string() }));
+export const powerStates = job('powerStates', 1, z.object({ host: z.string(), instances: z.array(instanceState) }));
+export const buildProgress = job('buildProgress', 1, z.object({ instanceId: uuid, host: z.string(), attempt: z.number().int(), step: z.string() }));
+export const buildResult = job(
+  'buildResult',
+  1,
+  z.object({
+    instanceId: uuid,
+    host: z.string(),
+    attempt: z.number().int().positive(),
+    ok: z.boolean(),
+    powerState: powerState.optional(),
+    error: z.string().optional(),
+    details: z.string().optional(),
+  }),
+);
+export const actionResult = job(
+  'actionResult',
+  1,
+  z.object({
+    instanceId: uuid,
+    host: z.string(),
+    action: z.string(),
+    ok: z.boolean(),
+    powerState: powerState.optional(),
+    error: z.string().optional(),
+    details: z.string().optional(),
+  }),
+);
+/** A build that the conductor sweeps as timed out, or a host found dead. */
+export const checkStuckBuilds = job('checkStuckBuilds', 1, z.object({}));
+
+export const contracts = {
+  scheduleInstance,
+  buildInstance,
+  serverAction,
+  terminateInstance,
+  getConsoleLog,
+  hostStarted,
+  hostHeartbeat,
+  hostStopped,
+  powerStates,
+  buildProgress,
+  buildResult,
+  actionResult,
+  checkStuckBuilds,
+} as const;
+export type ContractName = keyof typeof contracts;

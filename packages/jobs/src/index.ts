@@ -1,0 +1,2 @@
+export * from './contracts.ts';
+export { Jobs, type Envelope, type Handler, type JobContext, type SendOptions, type QueueOptions, type WorkOptions, type SqlRunner } from './runner.ts';

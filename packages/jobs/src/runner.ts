@@ -1,0 +1,312 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@aster/log';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { JobContract, ParsedOf, PayloadOf } from './contracts.ts';
+
+/** What travels in a pg-boss job: the contract's name and version, the request it serves, the payload. */
+export interface Envelope {
+  job: string;
+  v: number;
+  requestId: string;
+  payload: unknown;
+}
+
+export interface JobContext {
+  requestId: string;
+  jobId: string;
+  queue: string;
+  /** 0 on the first delivery; a retry after a crash or a throw counts up. */
+  retryCount: number;
+}
+
+export type Handler<C extends JobContract> = (payload: ParsedOf<C>, ctx: JobContext) => Promise<unknown>;
+
+/** Something that runs SQL: a pool, or a client inside the caller's transaction. */
+export interface SqlRunner {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export interface SendOptions {
+  requestId: string;
+  /** Send inside this transaction: the job exists only if the transaction commits. */
+  db?: SqlRunner;
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  /** Fixed id, so that sending twice (a retried handler) makes one job. */
+  id?: string;
+  startAfterSeconds?: number;
+}
+
+export interface QueueOptions {
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  /** A job active longer than this is taken to have died with its worker, and is retried. */
+  expireInSeconds?: number;
+}
+
+export interface WorkOptions {
+  /** How many jobs of this queue run at once in this process. */
+  concurrency?: number;
+  /** Fallback poll when no wake-up arrives (a lost notification, a job whose start time came). */
+  pollSeconds?: number;
+}
+
+const WAKE_CHANNEL = 'aster_jobs';
+const DONE_CHANNEL = 'aster_job_done';
+
+/**
+ * pg-boss with wake-ups: a send announces its queue over LISTEN/NOTIFY, so a waiting worker fetches at once
+ * instead of sleeping its polling interval; a job's completion is announced too, so `call` can wait for an
+ * answer. pg-boss keeps the jobs, their retries and the expiry of jobs whose worker died.
+ */
+export class Jobs {
+  private readonly boss: PgBoss;
+  private listener: pg.Client | null = null;
+  private readonly wakers = new Map<string, Set<() => void>>();
+  private readonly waitingCalls = new Map<string, () => void>();
+  private readonly loops: Promise<void>[] = [];
+  private readonly knownQueues = new Set<string>();
+  private stopped = false;
+
+  private constructor(
+    private readonly options: { connectionString: string; log: Logger; applicationName: string },
+    boss: PgBoss,
+  ) {
+    this.boss = boss;
+  }
+
+  /**
+   * Connects, installs or upgrades pg-boss's schema (locked, so several processes may start at once) and
+   * starts listening for wake-ups. `supervise` runs pg-boss's maintenance (expiry, retention) in this process.
+   */
+  static async start(options: {
+    connectionString: string;
+    log: Logger;
+    applicationName?: string;
+    supervise?: boolean;
+    max?: number;
+  }): Promise<Jobs> {
+    const applicationName = options.applicationName ?? 'aster-jobs';
+    const boss = new PgBoss({
+      connectionString: options.connectionString,
+      application_name: applicationName,
+      max: options.max ?? 4,
+      supervise: options.supervise ?? false,
+      schedule: false,
+      migrate: true,
+      // Jobs are kept for a day after they finish, for operators reading a history.
+      deleteAfterDays: 1,
+    });
+    boss.on('error', (error: unknown) => options.log.warn('job queue error', { error }));
+    await boss.start();
+    const jobs = new Jobs({ connectionString: options.connectionString, log: options.log, applicationName }, boss);
+    await jobs.listen();
+    return jobs;
+  }
+
+  /** Creates a queue if it does not exist (idempotent). */
+  async ensureQueue(name: string, options: QueueOptions = {}): Promise<void> {
+    if (this.knownQueues.has(name)) return;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.boss.createQueue(name, {
+          name,
+          retryLimit: options.retryLimit ?? 3,
+          retryDelay: options.retryDelaySeconds ?? 1,
+          expireInSeconds: options.expireInSeconds ?? 15 * 60,
+        });
+        break;
+      } catch (error) {
+        // Two processes creating the same queue at once: one wins, the other sees a duplicate.
+        if (attempt >= 2) throw error;
+        await sleep(50);
+      }
+    }
+    this.knownQueues.add(name);
+  }
+
+  /** Sends a job; answers its id. The payload is checked against the contract before it leaves. */
+  async send<C extends JobContract>(contract: C, queue: string, payload: PayloadOf<C>, options: SendOptions): Promise<string> {
+    const parsed = contract.schema.parse(payload);
+    const envelope: Envelope = { job: contract.name, v: contract.version, requestId: options.requestId, payload: parsed };
+    const db = options.db ? { executeSql: (text: string, values: unknown[]) => options.db!.query(text, values) } : undefined;
+    const id = await this.boss.send(queue, envelope as object, {
+      ...(options.id ? { id: options.id } : {}),
+      ...(db ? { db } : {}),
+      ...(options.retryLimit !== undefined ? { retryLimit: options.retryLimit } : {}),
+      ...(options.retryDelaySeconds !== undefined ? { retryDelay: options.retryDelaySeconds } : {}),
+      ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+    });
+    if (!id && !options.id) throw new Error(`queue ${queue} does not exist`);
+    const notify = 'SELECT pg_notify($1, $2)';
+    if (options.db) await options.db.query(notify, [WAKE_CHANNEL, queue]);
+    else if (!options.startAfterSeconds) await this.boss.getDb().executeSql(notify, [WAKE_CHANNEL, queue]);
+    return id ?? options.id!;
+  }
+
+  /**
+   * Sends a job and waits for its handler's answer (the job's output). Throws the handler's error message if
+   * it failed, or a timeout naming the queue if nobody answered in time.
+   */
+  async call<C extends JobContract>(contract: C, queue: string, payload: PayloadOf<C>, options: SendOptions & { timeoutMs: number }): Promise<unknown> {
+    const id = randomUUID();
+    const done = new Promise<void>((resolve) => this.waitingCalls.set(id, resolve));
+    try {
+      await this.send(contract, queue, payload, { ...options, id, retryLimit: 0 });
+      const deadline = Date.now() + options.timeoutMs;
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          await this.boss.cancel(queue, id).catch(() => {});
+          throw new Error(`no answer from ${queue} within ${Math.round(options.timeoutMs / 1000)} s`);
+        }
+        await Promise.race([done, sleep(Math.min(left, 1000))]);
+        const job = await this.boss.getJobById(queue, id);
+        if (job?.state === 'completed') return (job.output as { value?: unknown } | null)?.value ?? job.output;
+        if (job?.state === 'failed') throw new Error((job.output as { message?: string } | null)?.message ?? `${contract.name} failed`);
+      }
+    } finally {
+      this.waitingCalls.delete(id);
+    }
+  }
+
+  /**
+   * Works a queue with the given handlers until `stop`. A handler's answer completes the job; a throw fails it
+   * (pg-boss retries it up to the queue's retry limit). A job whose name has no handler, or whose payload
+   * does not parse, fails without retry.
+   */
+  work(queue: string, handlers: Record<string, { contract: JobContract; handle: Handler<JobContract> }>, options: WorkOptions = {}): void {
+    this.loops.push(this.loop(queue, handlers, options));
+  }
+
+  private async loop(queue: string, handlers: Record<string, { contract: JobContract; handle: Handler<JobContract> }>, options: WorkOptions): Promise<void> {
+    const concurrency = options.concurrency ?? 8;
+    const pollMs = (options.pollSeconds ?? 2) * 1000;
+    let active = 0;
+    let woken = false;
+    let wake: (() => void) | null = null;
+    const poke = () => {
+      woken = true;
+      wake?.();
+    };
+    const set = this.wakers.get(queue) ?? new Set();
+    set.add(poke);
+    this.wakers.set(queue, set);
+    try {
+      while (!this.stopped) {
+        const free = concurrency - active;
+        if (free > 0) {
+          woken = false;
+          let fetched: PgBoss.JobWithMetadata<Envelope>[] = [];
+          try {
+            fetched = await this.boss.fetch<Envelope>(queue, { batchSize: free, includeMetadata: true });
+          } catch (error) {
+            if (this.stopped) break;
+            this.options.log.warn('fetching jobs failed', { queue, error });
+            await sleep(1000);
+            continue;
+          }
+          for (const job of fetched) {
+            active++;
+            void this.run(queue, job, handlers).finally(() => {
+              active--;
+              poke();
+            });
+          }
+          if (fetched.length === free) continue;
+        }
+        if (woken || this.stopped) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+      while (active > 0) await sleep(20);
+    } finally {
+      set.delete(poke);
+    }
+  }
+
+  private async run(queue: string, job: PgBoss.JobWithMetadata<Envelope>, handlers: Record<string, { contract: JobContract; handle: Handler<JobContract> }>): Promise<void> {
+    const envelope = job.data;
+    const entry = envelope && typeof envelope === 'object' ? handlers[envelope.job] : undefined;
+    const finish = async (ok: boolean, data: unknown) => {
+      try {
+        if (ok) await this.boss.complete(queue, job.id, data as object);
+        else await this.boss.fail(queue, job.id, data as object);
+        await this.boss.getDb().executeSql('SELECT pg_notify($1, $2)', [DONE_CHANNEL, job.id]);
+      } catch (error) {
+        this.options.log.warn('recording a job result failed', { queue, jobId: job.id, error });
+      }
+    };
+    if (!entry) {
+      this.options.log.error('job without a handler', { queue, job: envelope?.job, jobId: job.id });
+      await this.boss.deleteJob(queue, job.id).catch(() => {});
+      return;
+    }
+    const parsed = entry.contract.schema.safeParse(envelope.payload);
+    if (!parsed.success || envelope.v !== entry.contract.version) {
+      const message = parsed.success
+        ? `${envelope.job} version ${envelope.v} is not understood here (version ${entry.contract.version})`
+        : `${envelope.job}: bad payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      this.options.log.error('job refused', { queue, jobId: job.id, message });
+      await this.boss.deleteJob(queue, job.id).catch(() => {});
+      return;
+    }
+    const ctx: JobContext = { requestId: envelope.requestId, jobId: job.id, queue, retryCount: job.retryCount };
+    try {
+      const result = await entry.handle(parsed.data, ctx);
+      await finish(true, result === undefined ? null : { value: result });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.log.warn('job failed', { queue, job: envelope.job, jobId: job.id, requestId: envelope.requestId, retryCount: job.retryCount, error });
+      await finish(false, { message });
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: `${this.options.applicationName}-listen` });
+    client.on('notification', (n) => {
+      if (n.channel === WAKE_CHANNEL && n.payload) for (const poke of this.wakers.get(n.payload) ?? []) poke();
+      if (n.channel === DONE_CHANNEL && n.payload) this.waitingCalls.get(n.payload)?.();
+    });
+    client.on('error', (error) => {
+      if (this.stopped) return;
+      this.options.log.warn('job wake-up connection lost; reconnecting', { error });
+      this.listener = null;
+      void client.end().catch(() => {});
+      void this.reconnect();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${WAKE_CHANNEL}; LISTEN ${DONE_CHANNEL}`);
+    this.listener = client;
+  }
+
+  private async reconnect(): Promise<void> {
+    while (!this.stopped && !this.listener) {
+      try {
+        await this.listen();
+        // Whatever was sent while deaf is picked up now.
+        for (const set of this.wakers.values()) for (const poke of set) poke();
+      } catch {
+        await sleep(1000);
+      }
+    }
+  }
+
+  /** Stops fetching, lets running handlers finish (up to `graceMs`), then disconnects. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const set of this.wakers.values()) for (const poke of set) poke();
+    await Promise.race([Promise.all(this.loops), sleep(graceMs)]);
+    await this.listener?.end().catch(() => {});
+    await this.boss.stop({ graceful: false, wait: true, timeout: 1000 }).catch(() => {});
+  }
+}

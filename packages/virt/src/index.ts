@@ -1,0 +1,2 @@
+export * from './driver.ts';
+export { FakeDriver, type FakeDriverOptions } from './fake.ts';
