@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { logLevel, parseEnv, port, postgresUrl, z } from '@aster/env';
 
 const positiveInt = (fallback: number, what: string) =>
@@ -16,6 +17,9 @@ const rolesList = z
       .min(1, `name at least one of ${roleNames.join(', ')}`),
   );
 
+const ratio = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number, like 4.0' }).positive('must be greater than 0').max(1000, 'must be at most 1000').default(fallback);
+
 /** The API process's settings; nothing else in apps/api reads the environment. */
 export const env = parseEnv(
   z.object({
@@ -32,5 +36,19 @@ export const env = parseEnv(
     ASTER_LOGIN_MAX_FAILURES: positiveInt(5, 'failures'),
     ASTER_LOGIN_LOCK_SECONDS: positiveInt(30, 'seconds'),
     ASTER_LOG_LEVEL: logLevel,
+    /** Placement's allocation ratios for new hosts (Nova's cpu/ram/disk_allocation_ratio). */
+    ASTER_CPU_ALLOCATION_RATIO: ratio(4.0),
+    ASTER_RAM_ALLOCATION_RATIO: ratio(1.0),
+    ASTER_DISK_ALLOCATION_RATIO: ratio(1.0),
+    /** A build not finished after this long is rescheduled or fails (default 10 minutes). */
+    ASTER_BUILD_TIMEOUT_SECONDS: positiveInt(600, 'seconds'),
+    /** Hosts tried per build: the chosen one and the alternates. */
+    ASTER_SCHEDULER_MAX_ATTEMPTS: positiveInt(3, 'attempts'),
+    /** Where image data is kept; the launcher passes <data dir>/images, else <ASTER_DATA_DIR or cwd>/images. */
+    ASTER_IMAGE_DIR: z.string().optional(),
+    ASTER_DATA_DIR: z.string().optional(),
   }),
 );
+
+/** The image store folder, absolute: hosts and their hypervisor read the files it names. */
+export const imageDir = resolve(env.ASTER_IMAGE_DIR ?? join(env.ASTER_DATA_DIR ?? process.cwd(), 'images'));

@@ -1,8 +1,17 @@
 import { createServer, type Server } from 'node:http';
-import { defaultApiConfig, pruneIdentity, type ServiceBinary } from '@aster/api';
+import {
+  defaultApiConfig,
+  defaultSchedulerConfig,
+  InstanceChanges,
+  pruneIdentity,
+  startConductor,
+  startScheduler,
+  type ServiceBinary,
+} from '@aster/api';
+import { Jobs } from '@aster/jobs';
 import { createPool, migrate } from '@aster/db';
 import { createLogger } from '@aster/log';
-import { env } from './env.ts';
+import { env, imageDir } from './env.ts';
 import { createApiHandler } from './http.ts';
 import { startPresence } from './presence.ts';
 
@@ -25,6 +34,7 @@ const config = {
   loginMaxFailures: env.ASTER_LOGIN_MAX_FAILURES,
   loginLockSeconds: env.ASTER_LOGIN_LOCK_SECONDS,
   serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
+  imageDir,
 };
 
 const presence = await startPresence({
@@ -35,9 +45,35 @@ const presence = await startPresence({
   everySeconds: env.ASTER_HEARTBEAT_SECONDS,
 });
 
+// Every role sends or works jobs; pg-boss's own maintenance (expiring jobs whose worker died) runs here too.
+const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: 'aster-api-jobs', supervise: true, max: 6 });
+if (roles.includes('scheduler')) {
+  await startScheduler({
+    db,
+    jobs,
+    log: log.child({ role: 'scheduler' }),
+    config: { ...defaultSchedulerConfig, maxAttempts: env.ASTER_SCHEDULER_MAX_ATTEMPTS, serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS },
+  });
+}
+const conductor = roles.includes('conductor')
+  ? await startConductor({
+      db,
+      jobs,
+      log: log.child({ role: 'conductor' }),
+      config: {
+        ratios: { cpu: env.ASTER_CPU_ALLOCATION_RATIO, ram: env.ASTER_RAM_ALLOCATION_RATIO, disk: env.ASTER_DISK_ALLOCATION_RATIO },
+        buildTimeoutSeconds: env.ASTER_BUILD_TIMEOUT_SECONDS,
+        serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
+        sweepSeconds: 10,
+      },
+    })
+  : null;
+const changes = roles.includes('api') ? new InstanceChanges({ connectionString: env.DATABASE_URL, log }) : null;
+await changes?.start();
+
 let server: Server | undefined;
 if (roles.includes('api')) {
-  const http = createServer(createApiHandler({ db, log, config }));
+  const http = createServer(createApiHandler({ db, log, config, jobs, changes }));
   server = http;
   http.keepAliveTimeout = 65_000;
   http.on('error', (error) => {
@@ -67,7 +103,13 @@ const stop = (signal: string) => {
   stopping = true;
   clearInterval(pruner);
   log.info('stopping', { signal });
-  const finish = () => void presence.stop().then(() => db.end()).then(() => process.exit(0));
+  conductor?.stop();
+  const finish = () =>
+    void presence
+      .stop()
+      .then(() => Promise.all([jobs.stop(5000), changes?.stop()]))
+      .then(() => db.end())
+      .then(() => process.exit(0));
   if (!server) return finish();
   server.close(finish);
   server.closeIdleConnections();

@@ -1,19 +1,45 @@
+import { Jobs } from '@aster/jobs';
 import { createLogger } from '@aster/log';
+import { FakeDriver } from '@aster/virt';
+import { ComputeAgent } from './agent.ts';
 import { env } from './env.ts';
 
 /**
- * The compute agent of one host (nova-compute). It talks to the rest of Aster only through its queue and
- * the image endpoint; the queue contracts and the hypervisor driver plug in here.
+ * The compute agent of one host (nova-compute). It talks to the rest of Aster only through its job queues
+ * and the image endpoint.
  */
-const log = createLogger('compute-agent', { level: env.ASTER_LOG_LEVEL }, { host: env.ASTER_COMPUTE_HOST });
+const host = env.ASTER_COMPUTE_HOST;
+const log = createLogger('compute-agent', { level: env.ASTER_LOG_LEVEL }, { host });
 
-log.info('ready', { api: env.ASTER_API_URL });
+const driver = new FakeDriver({
+  vcpus: env.ASTER_FAKE_VCPUS,
+  ramMb: env.ASTER_FAKE_RAM_MB,
+  diskGb: env.ASTER_FAKE_DISK_GB,
+  ...(env.ASTER_FAKE_FAIL_SPAWN ? { failSpawn: true } : {}),
+  ...(env.ASTER_FAKE_SPAWN_DELAY_MS ? { spawnDelayMs: env.ASTER_FAKE_SPAWN_DELAY_MS } : {}),
+});
 
-// Keeps the process alive until it is told to stop.
-const alive = setInterval(() => {}, 1 << 30);
+const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: `aster-compute-${host}`, max: 3 });
+const agent = new ComputeAgent({
+  host,
+  jobs,
+  driver,
+  log,
+  heartbeatSeconds: env.ASTER_HEARTBEAT_SECONDS,
+  powerSyncSeconds: env.ASTER_POWER_SYNC_SECONDS,
+});
+await agent.start();
+log.info('ready', { driver: driver.name, queue: `compute.${host}` });
+
+let stopping = false;
 const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
   log.info('stopping', { signal });
-  clearInterval(alive);
+  void agent
+    .stop()
+    .then(() => jobs.stop(5000))
+    .finally(() => process.exit(0));
 };
 process.once('SIGINT', () => stop('SIGINT'));
 process.once('SIGTERM', () => stop('SIGTERM'));

@@ -1,3 +1,5 @@
+import type { Jobs } from '@aster/jobs';
+import type { InstanceChanges } from './compute/changes.ts';
 import type { Pool } from '@aster/db';
 import { createLogger, newRequestId, type Logger } from '@aster/log';
 import type { Role } from './roles.ts';
@@ -43,6 +45,10 @@ export interface Context {
   requestId: string;
   /** The bearer token as sent, unchecked; the policy middleware resolves it. */
   token: string | null;
+  /** The job queues (absent in a process that does not send work). */
+  jobs: Jobs | null;
+  /** Instance change notifications, for `servers.watch`. */
+  changes: InstanceChanges | null;
 }
 
 /** Who is calling, resolved from a valid token. */
@@ -65,6 +71,8 @@ export interface CreateContextOptions {
   now?: () => Date;
   log?: Logger;
   requestId?: string;
+  jobs?: Jobs | null;
+  changes?: InstanceChanges | null;
 }
 
 export function createContext(options: CreateContextOptions): Context {
@@ -75,6 +83,8 @@ export function createContext(options: CreateContextOptions): Context {
     log: options.log ?? createLogger('api'),
     requestId: options.requestId ?? newRequestId(),
     token: options.token ?? null,
+    jobs: options.jobs ?? null,
+    changes: options.changes ?? null,
   };
 }
 

@@ -14,6 +14,9 @@ function describeZod(error: ZodError): string {
 const t = initTRPC.context<Context>().create({
   // Never send stack traces to clients; say what went wrong, and for unexpected errors give the request id.
   isDev: false,
+  // servers.watch streams over SSE; pings keep proxies from closing a quiet stream, and a client that hears
+  // nothing for 20 s reconnects (resuming from its last event id).
+  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 20_000 } },
   errorFormatter({ shape, error, ctx }) {
     const cause = error.cause;
     let message = shape.message;

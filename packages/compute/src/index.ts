@@ -1,2 +1,3 @@
 export * from './states.ts';
 export * from './actions.ts';
+export * from './scheduler.ts';

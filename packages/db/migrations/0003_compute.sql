@@ -102,6 +102,8 @@ CREATE TABLE instances (
   user_data       text,
   metadata        jsonb NOT NULL DEFAULT '{}',
   tags            text[] NOT NULL DEFAULT '{}',
+  -- Networks asked for at create; the scheduler gives the instance a port on each.
+  requested_networks uuid[] NOT NULL DEFAULT '{}',
   vm_state        text NOT NULL,
   task_state      text,
   power_state     smallint NOT NULL DEFAULT 0,

@@ -87,12 +87,15 @@ export class Jobs {
     applicationName?: string;
     supervise?: boolean;
     max?: number;
+    /** pg-boss's schema (tests give each file its own). */
+    schema?: string;
   }): Promise<Jobs> {
     const applicationName = options.applicationName ?? 'aster-jobs';
     const boss = new PgBoss({
       connectionString: options.connectionString,
       application_name: applicationName,
       max: options.max ?? 4,
+      ...(options.schema ? { schema: options.schema } : {}),
       supervise: options.supervise ?? false,
       schedule: false,
       migrate: true,

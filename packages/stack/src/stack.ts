@@ -31,7 +31,7 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
       name: 'api',
       cwd: join(o.root, 'apps/api'),
       ...tsx(o.root, 'apps/api/src/main.ts'),
-      env: { ...common, DATABASE_URL: o.databaseUrl, ASTER_API_PORT: String(o.ports.api), ASTER_METADATA_PORT: String(o.ports.metadata) },
+      env: { ...common, DATABASE_URL: o.databaseUrl, ASTER_API_PORT: String(o.ports.api), ASTER_METADATA_PORT: String(o.ports.metadata), ASTER_IMAGE_DIR: join(o.logDir, '..', 'images') },
       logFile: join(o.logDir, 'api.log'),
       ready: { log: true },
     },

@@ -1,2 +1,2 @@
 export * from './driver.ts';
-export { FakeDriver, type FakeDriverOptions } from './fake.ts';
+export { FakeDriver, type FakeAction, type FakeDriverOptions } from './fake.ts';

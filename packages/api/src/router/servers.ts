@@ -1,3 +1,183 @@
-import { router } from '../trpc.ts';
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import type { InstanceRow } from '../compute/instances.ts';
+import { AsterError } from '../errors.ts';
+import { id, isoDate, toIso } from '../schemas.ts';
+import { consoleLogOf, deleteServer, runHostAction, setLock, visibleServer } from '../servers/actions.ts';
+import { createServers } from '../servers/create.handler.ts';
+import { createInput, metadata, serverName, tag } from '../servers/create.schema.ts';
+import { listInput, listOutput, listServers } from '../servers/list.ts';
+import { server, toServers, type Server } from '../servers/view.ts';
+import { authedProcedure, router } from '../trpc.ts';
 
-export const serversRouter = router({});
+const byId = z.object({ id });
+const one = async (ctx: Parameters<typeof toServers>[0], row: InstanceRow, isAdmin: boolean) => (await toServers(ctx, [row], isAdmin))[0]!;
+
+const hostAction = (action: Parameters<typeof runHostAction>[3]) =>
+  authedProcedure
+    .input(byId)
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await runHostAction(ctx, ctx.auth, input.id, action), ctx.auth.isAdmin));
+
+const actionEvent = z.object({
+  event: z.string(),
+  result: z.enum(['Success', 'Error']).nullable(),
+  details: z.string().nullable(),
+  host: z.string().nullable().optional(),
+  startedAt: isoDate,
+  finishedAt: isoDate.nullable(),
+});
+
+export const serversRouter = router({
+  /** Launches `count` servers; they answer in BUILD at once and turn ACTIVE (or ERROR, with the reason) later. */
+  create: authedProcedure
+    .input(createInput)
+    .output(z.array(server))
+    .mutation(({ ctx, input }) => createServers(ctx, ctx.auth, input)),
+
+  list: authedProcedure
+    .input(listInput)
+    .output(listOutput)
+    .query(({ ctx, input }) => listServers(ctx, ctx.auth, input)),
+
+  get: authedProcedure
+    .input(byId)
+    .output(server)
+    .query(async ({ ctx, input }) => one(ctx.db, await visibleServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+
+  update: authedProcedure
+    .input(z.object({ id, name: serverName.optional(), metadata: metadata.optional(), tags: z.array(tag).max(50, 'at most 50 tags').optional() }))
+    .output(server)
+    .mutation(async ({ ctx, input }) => {
+      const row = await visibleServer(ctx, ctx.auth, input.id);
+      if (row.locked && !ctx.auth.isAdmin) throw new AsterError('InvalidState', `Server ${row.name} is locked; unlock it before you change it`);
+      const { rows } = await ctx.db.query<InstanceRow>(
+        `UPDATE instances SET name = COALESCE($2, name), metadata = COALESCE($3, metadata), tags = COALESCE($4, tags)
+          WHERE id = $1 AND deleted_at IS NULL RETURNING *`,
+        [input.id, input.name ?? null, input.metadata ? JSON.stringify(input.metadata) : null, input.tags ?? null],
+      );
+      if (!rows[0]) throw new AsterError('NotFound', `Server ${input.id} not found`);
+      return one(ctx.db, rows[0], ctx.auth.isAdmin);
+    }),
+
+  delete: authedProcedure
+    .input(byId)
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await deleteServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+
+  start: hostAction('start'),
+  stop: hostAction('stop'),
+  pause: hostAction('pause'),
+  unpause: hostAction('unpause'),
+  suspend: hostAction('suspend'),
+  resume: hostAction('resume'),
+  reboot: authedProcedure
+    .input(z.object({ id, type: z.enum(['SOFT', 'HARD'], { error: 'must be SOFT or HARD' }).default('SOFT') }))
+    .output(server)
+    .mutation(async ({ ctx, input }) =>
+      one(ctx.db, await runHostAction(ctx, ctx.auth, input.id, input.type === 'HARD' ? 'rebootHard' : 'rebootSoft'), ctx.auth.isAdmin),
+    ),
+
+  lock: authedProcedure
+    .input(z.object({ id, reason: z.string().max(255, 'must be at most 255 characters').optional() }))
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await setLock(ctx, ctx.auth, input.id, true, input.reason), ctx.auth.isAdmin)),
+  unlock: authedProcedure
+    .input(byId)
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await setLock(ctx, ctx.auth, input.id, false), ctx.auth.isAdmin)),
+
+  /** The serial console's output so far, read from the host (the last `lines` lines when given). */
+  consoleLog: authedProcedure
+    .input(z.object({ id, lines: z.number().int().min(1, 'must be at least 1').max(10000, 'must be at most 10000').optional() }))
+    .output(z.object({ output: z.string() }))
+    .query(({ ctx, input }) => consoleLogOf(ctx, ctx.auth, input.id, input.lines)),
+
+  /** The instance-action history: who asked for what, when, and what each step did. */
+  actions: authedProcedure
+    .input(byId)
+    .output(
+      z.array(
+        z.object({
+          id: z.string(),
+          action: z.string(),
+          requestId: z.string(),
+          userId: z.string().nullable(),
+          message: z.string().nullable(),
+          startedAt: isoDate,
+          finishedAt: isoDate.nullable(),
+          events: z.array(actionEvent),
+        }),
+      ),
+    )
+    .query(async ({ ctx, input }) => {
+      await visibleServer(ctx, ctx.auth, input.id);
+      const { rows } = await ctx.db.query<{
+        id: string;
+        action: string;
+        request_id: string;
+        user_id: string | null;
+        message: string | null;
+        started_at: Date;
+        finished_at: Date | null;
+        events: { event: string; result: 'Success' | 'Error' | null; details: string | null; host: string | null; started_at: string; finished_at: string | null }[];
+      }>(
+        `SELECT a.*, COALESCE((SELECT jsonb_agg(e ORDER BY e.id) FROM instance_action_events e WHERE e.action_id = a.id), '[]') AS events
+           FROM instance_actions a WHERE a.instance_id = $1 ORDER BY a.started_at, a.id`,
+        [input.id],
+      );
+      const admin = ctx.auth.isAdmin;
+      return rows.map((a) => ({
+        id: a.id,
+        action: a.action,
+        requestId: a.request_id,
+        userId: a.user_id,
+        message: a.message,
+        startedAt: toIso(a.started_at),
+        finishedAt: a.finished_at ? toIso(a.finished_at) : null,
+        events: a.events.map((e) => ({
+          event: e.event,
+          result: e.result,
+          details: e.details,
+          ...(admin ? { host: e.host } : {}),
+          startedAt: new Date(e.started_at).toISOString(),
+          finishedAt: e.finished_at ? new Date(e.finished_at).toISOString() : null,
+        })),
+      }));
+    }),
+
+  /**
+   * Every change of the caller's servers (all servers, for administrators), pushed as it commits. Each event's
+   * id is the change's sequence number: a client that reconnects with its last id misses nothing.
+   */
+  watch: authedProcedure.input(z.object({ lastEventId: z.string().regex(/^\d+$/, 'must be a change number').nullish() }).optional()).subscription(async function* ({ ctx, input, signal }) {
+    const changes = ctx.changes;
+    if (!changes) throw new Error('this API process does not serve watches');
+    const feed = changes.subscribe();
+    try {
+      const scope = ctx.auth.isAdmin ? null : ctx.auth.project.id;
+      let last = input?.lastEventId ?? null;
+      if (last === null) {
+        const { rows } = await ctx.db.query<{ seq: string }>(`SELECT COALESCE(max(change_seq), 0)::text AS seq FROM instances`);
+        last = rows[0]!.seq;
+      }
+      while (!signal?.aborted) {
+        const { rows }: { rows: InstanceRow[] } = await ctx.db.query<InstanceRow>(
+          `SELECT * FROM instances WHERE change_seq > $1 AND ($2::uuid IS NULL OR project_id = $2) ORDER BY change_seq LIMIT 500`,
+          [last, scope],
+        );
+        if (rows.length) {
+          const page: Server[] = await toServers(ctx.db, rows, ctx.auth.isAdmin);
+          for (const s of page) {
+            last = s.changeSeq;
+            yield tracked(s.changeSeq, s);
+          }
+          if (rows.length === 500) continue;
+        }
+        await feed.next(signal);
+      }
+    } finally {
+      feed.close();
+    }
+  }),
+});

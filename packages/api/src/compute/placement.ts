@@ -1,0 +1,197 @@
+import type { HostResources, HostState, ResourceRequest } from '@aster/compute';
+import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/db';
+
+/**
+ * Placement (Nova's placement service, in the same database): providers, inventories, allocations.
+ * A claim changes `used` only under the inventory rows' locks with the capacity test in the UPDATE itself,
+ * and bumps the provider's generation by compare-and-set; however many schedulers claim at once, a host is
+ * never over-allocated.
+ */
+
+export interface Ratios {
+  cpu: number;
+  ram: number;
+  disk: number;
+}
+
+export const defaultRatios: Ratios = { cpu: 4.0, ram: 1.0, disk: 1.0 };
+
+export interface Inventory {
+  vcpus: number;
+  ramMb: number;
+  diskGb: number;
+  reservedRamMb: number;
+  reservedDiskGb: number;
+}
+
+const CLASSES = ['VCPU', 'MEMORY_MB', 'DISK_GB'] as const;
+type ResourceClass = (typeof CLASSES)[number];
+
+function amounts(r: ResourceRequest): [ResourceClass, number][] {
+  const list: [ResourceClass, number][] = [
+    ['VCPU', r.vcpus],
+    ['MEMORY_MB', r.ramMb],
+    ['DISK_GB', r.diskGb],
+  ];
+  return list.filter(([, n]) => n > 0);
+}
+
+/** Creates or updates a host's provider and inventory; answers the provider id. */
+export async function upsertProvider(client: PoolClient, host: string, inv: Inventory, ratios: Ratios): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO resource_providers (name) VALUES ($1)
+     ON CONFLICT (name) DO UPDATE SET generation = resource_providers.generation + 1, updated_at = now()
+     RETURNING id`,
+    [host],
+  );
+  const id = rows[0]!.id;
+  const rowsIn: [ResourceClass, number, number, number][] = [
+    ['VCPU', inv.vcpus, 0, ratios.cpu],
+    ['MEMORY_MB', inv.ramMb, inv.reservedRamMb, ratios.ram],
+    ['DISK_GB', inv.diskGb, inv.reservedDiskGb, ratios.disk],
+  ];
+  for (const [rc, total, reserved, ratio] of rowsIn) {
+    await client.query(
+      `INSERT INTO inventories (provider_id, resource_class, total, reserved, max_unit, allocation_ratio)
+       VALUES ($1, $2, $3, $4, GREATEST($3, 1), $5)
+       ON CONFLICT (provider_id, resource_class) DO UPDATE
+         SET total = EXCLUDED.total, reserved = EXCLUDED.reserved, max_unit = EXCLUDED.max_unit, allocation_ratio = EXCLUDED.allocation_ratio`,
+      [id, rc, total, reserved, ratio],
+    );
+  }
+  return id;
+}
+
+interface HostRow {
+  host: string;
+  provider_id: string;
+  generation: number;
+  inv: Record<ResourceClass, { total: number; reserved: number; allocation_ratio: number; used: number; max_unit: number }> | null;
+  disabled: boolean | null;
+  disabled_reason: string | null;
+  last_seen_at: Date | null;
+  stopped_at: Date | null;
+  hypervisor_type: string | null;
+  arch: string | null;
+}
+
+/**
+ * Hosts as the scheduler sees them. With `fits`, only providers with room for the request (placement's
+ * allocation candidates, in this one query); without, every provider (to explain a refusal).
+ */
+export async function hostStates(
+  db: Queryable,
+  options: { fits?: ResourceRequest; limit: number; now: Date; downAfterSeconds: number },
+): Promise<HostState[]> {
+  const wanted = options.fits ? amounts(options.fits) : [];
+  const conditions = wanted.map(
+    (_, i) => `EXISTS (SELECT 1 FROM inventories i WHERE i.provider_id = rp.id AND i.resource_class = $${3 + i * 2}
+        AND floor((i.total - i.reserved) * i.allocation_ratio) - i.used >= $${4 + i * 2}
+        AND i.max_unit >= $${4 + i * 2} AND i.min_unit <= $${4 + i * 2})`,
+  );
+  const { rows } = await db.query<HostRow>(
+    `SELECT rp.name AS host, rp.id AS provider_id, rp.generation,
+            (SELECT jsonb_object_agg(i.resource_class, jsonb_build_object('total', i.total, 'reserved', i.reserved,
+                     'allocation_ratio', i.allocation_ratio, 'used', i.used, 'max_unit', i.max_unit))
+               FROM inventories i WHERE i.provider_id = rp.id) AS inv,
+            s.disabled, s.disabled_reason, s.last_seen_at, s.stopped_at,
+            cn.hypervisor_type, cn.capabilities->>'arch' AS arch
+       FROM resource_providers rp
+       LEFT JOIN services s ON s.host = rp.name AND s.binary_name = 'aster-compute'
+       LEFT JOIN compute_nodes cn ON cn.host = rp.name
+      WHERE ($1::boolean OR true) ${conditions.map((c) => `AND ${c}`).join(' ')}
+      ORDER BY rp.name
+      LIMIT $2`,
+    [true, options.limit, ...wanted.flat()],
+  );
+  const res = (r: HostRow, rc: ResourceClass): HostResources => {
+    const i = r.inv?.[rc];
+    return i
+      ? { total: i.total, reserved: i.reserved, allocationRatio: i.allocation_ratio, used: i.used, maxUnit: i.max_unit }
+      : { total: 0, reserved: 0, allocationRatio: 1, used: 0, maxUnit: 0 };
+  };
+  return rows.map((r) => ({
+    host: r.host,
+    providerId: r.provider_id,
+    generation: r.generation,
+    vcpu: res(r, 'VCPU'),
+    memoryMb: res(r, 'MEMORY_MB'),
+    diskGb: res(r, 'DISK_GB'),
+    serviceUp:
+      !!r.last_seen_at && !r.stopped_at && options.now.getTime() - r.last_seen_at.getTime() <= options.downAfterSeconds * 1000,
+    serviceDisabled: r.disabled ?? false,
+    disabledReason: r.disabled_reason,
+    hypervisorType: r.hypervisor_type ?? 'unknown',
+    arch: r.arch ?? 'x86_64',
+  }));
+}
+
+/**
+ * Claims `request` on the provider for `consumerId`. Answers false when the provider has no room (another
+ * claim won the last slot); retries a generation conflict. Claiming again for the same consumer and provider
+ * is a no-op that answers true.
+ */
+export async function claim(pool: Pool, providerId: string, consumerId: string, request: ResourceRequest): Promise<boolean> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const outcome = await transaction(pool, (client) => claimIn(client, providerId, consumerId, request));
+    if (outcome !== 'retry') return outcome;
+  }
+  return false;
+}
+
+/** `claim` inside the caller's transaction; 'retry' after a generation conflict. */
+export async function claimIn(client: PoolClient, providerId: string, consumerId: string, request: ResourceRequest): Promise<boolean | 'retry'> {
+  const existing = await client.query('SELECT 1 FROM allocations WHERE consumer_id = $1 AND provider_id = $2 LIMIT 1', [consumerId, providerId]);
+  if (existing.rowCount) return true;
+  const gen = await client.query<{ generation: number }>('SELECT generation FROM resource_providers WHERE id = $1', [providerId]);
+  if (!gen.rowCount) return false;
+  // A savepoint, so a refused claim undoes only itself inside the caller's transaction.
+  await client.query('SAVEPOINT claim');
+  for (const [rc, n] of amounts(request)) {
+    const { rowCount } = await client.query(
+      `UPDATE inventories SET used = used + $3
+        WHERE provider_id = $1 AND resource_class = $2
+          AND used + $3 <= floor((total - reserved) * allocation_ratio) AND max_unit >= $3 AND min_unit <= $3`,
+      [providerId, rc, n],
+    );
+    if (!rowCount) {
+      await client.query('ROLLBACK TO SAVEPOINT claim');
+      return false;
+    }
+    await client.query('INSERT INTO allocations (consumer_id, provider_id, resource_class, used) VALUES ($1, $2, $3, $4)', [consumerId, providerId, rc, n]);
+  }
+  const bumped = await client.query('UPDATE resource_providers SET generation = generation + 1 WHERE id = $1 AND generation = $2', [
+    providerId,
+    gen.rows[0]!.generation,
+  ]);
+  if (!bumped.rowCount) {
+    // Someone changed the provider since we read it: start over with the new generation.
+    await client.query('ROLLBACK TO SAVEPOINT claim');
+    return 'retry';
+  }
+  await client.query('RELEASE SAVEPOINT claim');
+  return true;
+}
+
+/** Frees every allocation of a consumer (an instance deleted, a build that failed on a host). */
+export async function freeAllocations(client: Queryable, consumerId: string, providerId?: string): Promise<number> {
+  const { rows } = await client.query<{ provider_id: string; resource_class: string; used: number }>(
+    `DELETE FROM allocations WHERE consumer_id = $1 AND ($2::uuid IS NULL OR provider_id = $2) RETURNING provider_id, resource_class, used`,
+    [consumerId, providerId ?? null],
+  );
+  for (const r of rows) {
+    await client.query('UPDATE inventories SET used = GREATEST(used - $3, 0) WHERE provider_id = $1 AND resource_class = $2', [
+      r.provider_id,
+      r.resource_class,
+      r.used,
+    ]);
+  }
+  const providers = [...new Set(rows.map((r) => r.provider_id))];
+  if (providers.length) await client.query('UPDATE resource_providers SET generation = generation + 1 WHERE id = ANY($1::uuid[])', [providers]);
+  return rows.length;
+}
+
+export async function providerIdOf(db: Queryable, host: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM resource_providers WHERE name = $1', [host]);
+  return rows[0]?.id ?? null;
+}

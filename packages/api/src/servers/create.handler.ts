@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { SCHEDULER_QUEUE, scheduleInstance } from '@aster/jobs';
+import { transaction } from '@aster/db';
+import type { Auth, Context } from '../context.ts';
+import { AsterError } from '../errors.ts';
+import { flavorForProject } from '../compute/flavors.ts';
+import { keypairForUser } from '../compute/keypairs.ts';
+import { resolveNetworks } from '../compute/networks.ts';
+import { enforceQuota } from '../compute/quotas.ts';
+import { startAction, type InstanceRow } from '../compute/instances.ts';
+import type { CreateInput } from './create.schema.ts';
+import { toServers, type Server } from './view.ts';
+
+interface ImageRow {
+  id: string;
+  name: string;
+  status: string;
+  min_ram_mb: number;
+  min_disk_gb: number;
+  virtual_size: string | null;
+}
+
+/** An image the project may boot: its own, public, or shared with it; anything else is "not found". */
+async function bootableImage(ctx: Context, auth: Auth, imageId: string): Promise<ImageRow> {
+  const { rows } = await ctx.db.query<ImageRow>(
+    `SELECT id, name, status, min_ram_mb, min_disk_gb, virtual_size FROM images i
+      WHERE id = $1 AND ($3::boolean OR visibility = 'public' OR project_id = $2
+             OR (visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = i.id AND m.project_id = $2)))`,
+    [imageId, auth.project.id, auth.isAdmin],
+  );
+  const image = rows[0];
+  if (!image) throw new AsterError('NotFound', `Image ${imageId} not found`);
+  if (image.status !== 'active') throw new AsterError('InvalidState', `Image ${image.name} is ${image.status}, not active: upload its data first`);
+  return image;
+}
+
+/** A host name from the server name (RFC 952/1123: letters, digits, hyphens; at most 63). */
+export function hostnameFor(name: string): string {
+  const h = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return h || 'server';
+}
+
+/**
+ * servers.create: every check first (flavor, image, minimums, key pair, networks, user data), then quota,
+ * rows and the scheduler's jobs in one transaction — so a refusal leaves nothing behind and a success is
+ * already on its way to a host when the caller gets its answer.
+ */
+export async function createServers(ctx: Context, auth: Auth, input: CreateInput): Promise<Server[]> {
+  if (!ctx.jobs) throw new Error('this API process has no job queue');
+  const flavor = await flavorForProject(ctx.db, input.flavorId, auth.project.id, auth.isAdmin);
+  const image = await bootableImage(ctx, auth, input.imageId);
+  if (flavor.ramMb < image.min_ram_mb) {
+    throw new AsterError('InvalidInput', `Flavor ${flavor.name} has ${flavor.ramMb} MB of RAM; image ${image.name} needs at least ${image.min_ram_mb} MB`);
+  }
+  if (flavor.diskGb > 0 && flavor.diskGb < image.min_disk_gb) {
+    throw new AsterError('InvalidInput', `Flavor ${flavor.name} has a ${flavor.diskGb} GB disk; image ${image.name} needs at least ${image.min_disk_gb} GB`);
+  }
+  const virtual = image.virtual_size ? Number(image.virtual_size) : 0;
+  if (flavor.diskGb > 0 && virtual > flavor.diskGb * 1024 ** 3) {
+    throw new AsterError(
+      'InvalidInput',
+      `Image ${image.name} is ${(virtual / 1024 ** 3).toFixed(1)} GB; it does not fit on flavor ${flavor.name}'s ${flavor.diskGb} GB disk`,
+    );
+  }
+  if (input.userData !== undefined && Buffer.byteLength(input.userData) > ctx.config.maxUserDataBytes) {
+    throw new AsterError(
+      'InvalidInput',
+      `Invalid input: userData: is ${Buffer.byteLength(input.userData)} bytes; at most ${ctx.config.maxUserDataBytes} bytes (64 KiB) are accepted`,
+    );
+  }
+  const key = input.keyName ? await keypairForUser(ctx.db, auth.user.id, input.keyName) : null;
+  const networks = await resolveNetworks(ctx.db, auth, input.networks);
+
+  const count = input.count;
+  const reservationId = 'r-' + randomUUID().slice(0, 8);
+  const flavorSnapshot = { id: flavor.id, name: flavor.name, vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb, extraSpecs: flavor.extraSpecs };
+  const jobs = ctx.jobs;
+
+  const rows = await transaction(ctx.db, async (client) => {
+    await enforceQuota(client, auth.project.id, { instances: count, cores: flavor.vcpus * count, ramMb: flavor.ramMb * count }, ctx.config.quotaDefaults);
+    const created: InstanceRow[] = [];
+    for (let i = 0; i < count; i++) {
+      const name = count > 1 ? `${input.name}-${i + 1}` : input.name;
+      const { rows: inserted } = await client.query<InstanceRow>(
+        `INSERT INTO instances (id, project_id, user_id, name, hostname, flavor_id, flavor, image_id, image, key_name, key_data,
+                                user_data, metadata, tags, vm_state, task_state, request_id, reservation_id, launch_index,
+                                task_started_at, requested_networks)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'building', 'scheduling', $15, $16, $17,
+                 clock_timestamp(), $18)
+         RETURNING *`,
+        [
+          randomUUID(),
+          auth.project.id,
+          auth.user.id,
+          name,
+          hostnameFor(name),
+          flavor.id,
+          JSON.stringify(flavorSnapshot),
+          image.id,
+          JSON.stringify({ id: image.id, name: image.name }),
+          key?.name ?? null,
+          key?.publicKey ?? null,
+          input.userData ?? null,
+          JSON.stringify(input.metadata ?? {}),
+          input.tags ?? [],
+          ctx.requestId,
+          reservationId,
+          i,
+          networks.map((n) => n.id),
+        ],
+      );
+      const row = inserted[0]!;
+      await startAction(client, { instanceId: row.id, action: 'create', requestId: ctx.requestId, userId: auth.user.id, projectId: auth.project.id });
+      await jobs.send(scheduleInstance, SCHEDULER_QUEUE, { instanceId: row.id }, { requestId: ctx.requestId, db: client });
+      created.push(row);
+    }
+    return created;
+  });
+  return toServers(ctx.db, rows, auth.isAdmin);
+}

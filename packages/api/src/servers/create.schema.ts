@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { id } from '../schemas.ts';
+
+const metaKey = z.string().min(1, 'metadata keys must not be empty').max(255, 'metadata keys must be at most 255 characters');
+const metaValue = z.string().max(255, 'metadata values must be at most 255 characters');
+
+export const serverName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .refine((s) => !/[\u0000-\u001f]/.test(s), 'must not contain control characters');
+
+export const metadata = z
+  .record(metaKey, metaValue)
+  .refine((m) => Object.keys(m).length <= 128, 'at most 128 metadata items');
+
+export const tag = z
+  .string()
+  .min(1, 'tags must not be empty')
+  .max(60, 'tags must be at most 60 characters')
+  .refine((s) => !s.includes(',') && !s.includes('/'), 'tags must not contain , or /');
+
+export const createInput = z.object({
+  name: serverName,
+  flavorId: id,
+  imageId: id,
+  networks: z.array(id).max(16, 'at most 16 networks').optional(),
+  keyName: z.string().min(1).max(255).optional(),
+  userData: z.string().optional(),
+  metadata: metadata.optional(),
+  tags: z.array(tag).max(50, 'at most 50 tags').optional(),
+  count: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(1),
+});
+export type CreateInput = z.infer<typeof createInput>;

@@ -1,0 +1,245 @@
+import { powerStates as power } from '@aster/compute';
+import {
+  actionResult,
+  buildProgress,
+  buildResult,
+  computeQueue,
+  CONDUCTOR_QUEUE,
+  hostHeartbeat,
+  hostStarted,
+  hostStopped,
+  powerStates,
+  terminateInstance,
+  type Handler,
+  type JobContract,
+  type Jobs,
+  type ParsedOf,
+} from '@aster/jobs';
+import { transaction, type Pool, type PoolClient } from '@aster/db';
+import type { Logger } from '@aster/log';
+import { finishAction, loadInstance, openAction, recordEvent, recordFault } from '../compute/instances.ts';
+import { freePorts } from '../compute/ipam.ts';
+import { claimIn, freeAllocations, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
+import { heartbeat, markStopped, registerService } from '../services/registry.ts';
+import { dispatchBuild, failBuild } from './dispatch.ts';
+import { sweep } from './sweeper.ts';
+
+export interface ConductorConfig {
+  ratios: Ratios;
+  /** A build not finished after this long fails (and is retried on an alternate), seconds. */
+  buildTimeoutSeconds: number;
+  serviceDownSeconds: number;
+  /** How often stuck builds and dead hosts are looked for, seconds. */
+  sweepSeconds: number;
+}
+
+export interface ConductorDeps {
+  db: Pool;
+  jobs: Jobs;
+  log: Logger;
+  config: ConductorConfig;
+}
+
+/** What a finished host action leaves behind (Nova's compute manager, as data). */
+const outcome: Record<string, { vmState: string; power: number; action: string }> = {
+  stop: { vmState: 'stopped', power: power.SHUTDOWN, action: 'stop' },
+  start: { vmState: 'active', power: power.RUNNING, action: 'start' },
+  rebootSoft: { vmState: 'active', power: power.RUNNING, action: 'reboot' },
+  rebootHard: { vmState: 'active', power: power.RUNNING, action: 'reboot' },
+  pause: { vmState: 'paused', power: power.PAUSED, action: 'pause' },
+  unpause: { vmState: 'active', power: power.RUNNING, action: 'unpause' },
+  suspend: { vmState: 'suspended', power: power.SUSPENDED, action: 'suspend' },
+  resume: { vmState: 'active', power: power.RUNNING, action: 'resume' },
+};
+
+/** Applies a report once: a job delivered twice finds its key taken and changes nothing. */
+async function once(client: PoolClient, key: string): Promise<boolean> {
+  const { rowCount } = await client.query('INSERT INTO applied_reports (key) VALUES ($1) ON CONFLICT DO NOTHING', [key]);
+  return rowCount === 1;
+}
+
+export async function onHostStarted(deps: ConductorDeps, p: ParsedOf<typeof hostStarted>): Promise<void> {
+  const stale = await transaction(deps.db, async (client) => {
+    await registerService(client, p.host, 'aster-compute', new Date());
+    const providerId = await upsertProvider(client, p.host, p.inventory, deps.config.ratios);
+    await client.query(
+      `INSERT INTO compute_nodes (host, provider_id, hypervisor_type, capabilities, running_vms) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (host) DO UPDATE SET provider_id = $2, hypervisor_type = $3, capabilities = $4, running_vms = $5, updated_at = now()`,
+      [p.host, providerId, p.capabilities.hypervisorType, JSON.stringify(p.capabilities), p.instances.length],
+    );
+    // Instances the host still runs but that were deleted meanwhile are torn down (Nova's running_deleted cleanup).
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id FROM instances WHERE id = ANY($1::uuid[]) AND (deleted_at IS NOT NULL OR host IS DISTINCT FROM $2)`,
+      [p.instances.map((i) => i.id), p.host],
+    );
+    return rows.map((r) => r.id);
+  });
+  for (const id of stale) await deps.jobs.send(terminateInstance, computeQueue(p.host), { instanceId: id }, { requestId: `cleanup-${id}` });
+  await applyPowerStates(deps, p.host, p.instances);
+  deps.log.info('compute host registered', { host: p.host, hypervisor: p.capabilities.hypervisorType, ...p.inventory });
+}
+
+/**
+ * Nova's power-state sync: what the hypervisor says wins for idle servers; an active server whose guest shut
+ * itself down becomes SHUTOFF.
+ */
+async function applyPowerStates(deps: ConductorDeps, host: string, instances: { id: string; powerState: number }[]): Promise<void> {
+  if (!instances.length) return;
+  await deps.db.query(
+    `UPDATE instances i SET power_state = r.power,
+            vm_state = CASE WHEN i.vm_state = 'active' AND r.power IN (${power.SHUTDOWN}, ${power.CRASHED}) THEN 'stopped' ELSE i.vm_state END
+       FROM (SELECT * FROM unnest($1::uuid[], $2::smallint[]) AS t(id, power)) r
+      WHERE i.id = r.id AND i.host = $3 AND i.task_state IS NULL AND i.deleted_at IS NULL AND i.vm_state <> 'building'
+        AND (i.power_state <> r.power OR (i.vm_state = 'active' AND r.power IN (${power.SHUTDOWN}, ${power.CRASHED})))`,
+    [instances.map((i) => i.id), instances.map((i) => i.powerState), host],
+  );
+}
+
+export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buildResult>, requestId: string): Promise<void> {
+  if (p.ok) {
+    const terminate = await transaction(deps.db, async (client) => {
+      if (!(await once(client, `build:${p.instanceId}:${p.attempt}`))) return false;
+      const row = await loadInstance(client, p.instanceId, { forUpdate: true });
+      if (!row) return false;
+      // Deleted meanwhile, or the build was given to another host: this copy must go.
+      if (row.deleted_at || row.task_state === 'deleting' || row.host !== p.host || row.attempts !== p.attempt) return row.host !== p.host || !!row.deleted_at;
+      await client.query(
+        `UPDATE instances SET vm_state = 'active', task_state = NULL, power_state = $2, launched_at = clock_timestamp() WHERE id = $1`,
+        [p.instanceId, p.powerState ?? power.RUNNING],
+      );
+      const actionId = await openAction(client, p.instanceId, 'create');
+      await recordEvent(client, { actionId, event: 'build', host: p.host, result: 'Success', finish: true });
+      return false;
+    });
+    if (terminate) await deps.jobs.send(terminateInstance, computeQueue(p.host), { instanceId: p.instanceId }, { requestId });
+    return;
+  }
+  await rescheduleOrFail(deps, p.instanceId, p.host, p.attempt, p.error ?? 'the build failed', p.details ?? null, requestId);
+}
+
+/**
+ * A build failed on `host`: give back its claim there, then claim the next alternate and send the build there,
+ * without asking the scheduler again; with no alternate left, ERROR with a fault naming every failure.
+ */
+export async function rescheduleOrFail(
+  deps: ConductorDeps,
+  instanceId: string,
+  host: string,
+  attempt: number,
+  error: string,
+  details: string | null,
+  requestId: string,
+): Promise<void> {
+  const next = await transaction(deps.db, async (client) => {
+    if (!(await once(client, `build:${instanceId}:${attempt}`))) return null;
+    const row = await loadInstance(client, instanceId, { forUpdate: true });
+    if (!row || row.deleted_at || row.vm_state !== 'building' || row.host !== host || row.attempts !== attempt) return null;
+    const providerId = await providerIdOf(client, host);
+    if (providerId) await freeAllocations(client, instanceId, providerId);
+    const actionId = await openAction(client, instanceId, 'create');
+    await recordEvent(client, { actionId, event: 'build', host, result: 'Error', details: `${host}: ${error}` });
+    const resources = { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb };
+    for (let i = 0; i < row.alternates.length; i++) {
+      const alternate = row.alternates[i]!;
+      const alt = await providerIdOf(client, alternate);
+      if (!alt) continue;
+      let claimed: boolean | 'retry' = 'retry';
+      for (let tries = 0; claimed === 'retry' && tries < 5; tries++) claimed = await claimIn(client, alt, instanceId, resources);
+      if (claimed === true) {
+        // Back to 'spawning' on the old host so that dispatchBuild's compare-and-set moves it on.
+        await client.query(`UPDATE instances SET task_state = 'spawning' WHERE id = $1`, [instanceId]);
+        return { host: alternate, alternates: row.alternates.slice(i + 1), attempt: attempt + 1 };
+      }
+    }
+    return { host: null, attempts: attempt, lastError: `${host}: ${error}` } as const;
+  });
+  if (!next) return;
+  if (next.host === null) {
+    const message = `Build failed on ${next.attempts} host${next.attempts === 1 ? '' : 's'}; the last said: ${error}`;
+    await failBuild(deps.db, instanceId, message, details ?? next.lastError, host);
+    return;
+  }
+  deps.log.info('build rescheduled', { instanceId, from: host, to: next.host, attempt: next.attempt, error });
+  await dispatchBuild(deps.db, deps.jobs, instanceId, { host: next.host, alternates: next.alternates, attempt: next.attempt, requestId, fromTask: 'spawning' });
+}
+
+export async function onActionResult(deps: ConductorDeps, p: ParsedOf<typeof actionResult>, requestId: string): Promise<void> {
+  await transaction(deps.db, async (client) => {
+    if (!(await once(client, `action:${p.instanceId}:${requestId}:${p.action}`))) return;
+    const row = await loadInstance(client, p.instanceId, { forUpdate: true });
+    if (!row || row.deleted_at) return;
+    if (p.action === 'delete') {
+      const actionId = await openAction(client, p.instanceId, 'delete');
+      if (p.ok) {
+        await client.query(
+          `UPDATE instances SET vm_state = 'deleted', task_state = NULL, power_state = 0, deleted_at = clock_timestamp(),
+                  terminated_at = clock_timestamp() WHERE id = $1`,
+          [p.instanceId],
+        );
+        await freeAllocations(client, p.instanceId);
+        await freePorts(client, p.instanceId);
+        await recordEvent(client, { actionId, event: 'compute_terminate_instance', host: p.host, result: 'Success', finish: true });
+      } else {
+        await client.query(`UPDATE instances SET vm_state = 'error', task_state = NULL WHERE id = $1`, [p.instanceId]);
+        await recordFault(client, { instanceId: p.instanceId, code: 500, message: `Delete failed: ${p.error ?? 'unknown error'}`, details: p.details ?? null, host: p.host });
+        await recordEvent(client, { actionId, event: 'compute_terminate_instance', host: p.host, result: 'Error', details: p.error ?? null, finish: true });
+      }
+      return;
+    }
+    const o = outcome[p.action];
+    if (!o) return;
+    const actionId = await openAction(client, p.instanceId, o.action);
+    if (p.ok) {
+      await client.query(`UPDATE instances SET vm_state = $2, task_state = NULL, power_state = $3 WHERE id = $1 AND task_state IS NOT NULL`, [
+        p.instanceId,
+        o.vmState,
+        p.powerState ?? o.power,
+      ]);
+      await recordEvent(client, { actionId, event: `compute_${p.action}`, host: p.host, result: 'Success', finish: true });
+    } else {
+      // Nova's wrap_instance_fault + reverts_task_state: the server keeps its state and says what went wrong.
+      await client.query(`UPDATE instances SET task_state = NULL, power_state = COALESCE($2, power_state) WHERE id = $1`, [p.instanceId, p.powerState ?? null]);
+      await recordFault(client, { instanceId: p.instanceId, code: 500, message: `${o.action} failed: ${p.error ?? 'unknown error'}`, details: p.details ?? null, host: p.host });
+      await recordEvent(client, { actionId, event: `compute_${p.action}`, host: p.host, result: 'Error', details: p.error ?? null, finish: true });
+    }
+  });
+}
+
+type Entry = { contract: JobContract; handle: Handler<JobContract> };
+const entry = <C extends JobContract>(contract: C, handle: (p: ParsedOf<C>, requestId: string) => Promise<void>): Entry => ({
+  contract,
+  handle: (p, ctx) => handle(p as ParsedOf<C>, ctx.requestId),
+});
+
+/** The conductor: works the conductor queue and sweeps for builds that hang and hosts that died. */
+export async function startConductor(deps: ConductorDeps, options: { concurrency?: number } = {}): Promise<{ stop(): void }> {
+  await deps.jobs.ensureQueue(CONDUCTOR_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
+  deps.jobs.work(
+    CONDUCTOR_QUEUE,
+    {
+      hostStarted: entry(hostStarted, (p) => onHostStarted(deps, p)),
+      hostHeartbeat: entry(hostHeartbeat, async (p) => {
+        const { rows } = await deps.db.query<{ id: string }>(`SELECT id FROM services WHERE host = $1 AND binary_name = 'aster-compute'`, [p.host]);
+        if (rows[0]) await heartbeat(deps.db, [rows[0].id], new Date());
+        await deps.db.query('UPDATE compute_nodes SET running_vms = $2, updated_at = now() WHERE host = $1', [p.host, p.runningVms]);
+      }),
+      hostStopped: entry(hostStopped, async (p) => {
+        const { rows } = await deps.db.query<{ id: string }>(`SELECT id FROM services WHERE host = $1 AND binary_name = 'aster-compute'`, [p.host]);
+        if (rows[0]) await markStopped(deps.db, [rows[0].id], new Date());
+      }),
+      powerStates: entry(powerStates, (p) => applyPowerStates(deps, p.host, p.instances)),
+      buildProgress: entry(buildProgress, async (p) => {
+        const actionId = await openAction(deps.db, p.instanceId, 'create');
+        await recordEvent(deps.db, { actionId, event: `build_${p.step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' });
+      }),
+      buildResult: entry(buildResult, (p, requestId) => onBuildResult(deps, p, requestId)),
+      actionResult: entry(actionResult, (p, requestId) => onActionResult(deps, p, requestId)),
+    },
+    { concurrency: options.concurrency ?? 16 },
+  );
+  const timer = setInterval(() => {
+    void sweep(deps).catch((error: unknown) => deps.log.warn('sweeping stuck builds failed', { error }));
+  }, deps.config.sweepSeconds * 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

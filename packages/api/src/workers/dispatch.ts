@@ -1,0 +1,103 @@
+import { buildInstance, computeQueue, type Jobs } from '@aster/jobs';
+import { transaction, type Pool, type PoolClient } from '@aster/db';
+import { AsterError } from '../errors.ts';
+import { finishAction, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
+import { allocatePorts } from '../compute/ipam.ts';
+import { freeAllocations } from '../compute/placement.ts';
+
+interface ImageDetails {
+  disk_format: 'qcow2' | 'raw' | 'iso';
+  checksum_sha256: string | null;
+  size_bytes: string | null;
+  properties: Record<string, string>;
+}
+
+/** The job that asks `host` to build the instance: everything the host needs, read here, sent once. */
+async function sendBuild(client: PoolClient, jobs: Jobs, row: InstanceRow, host: string, attempt: number, requestId: string): Promise<void> {
+  const ports = await allocatePorts(client, row.id, row.requested_networks);
+  const { rows } = await client.query<ImageDetails>('SELECT disk_format, checksum_sha256, size_bytes, properties FROM images WHERE id = $1', [row.image_id]);
+  const image = rows[0];
+  if (!image) throw new AsterError('NotFound', `image ${row.image.name} (${row.image_id}) was deleted before the server was built`);
+  await client.query(`UPDATE instances SET task_state = 'spawning' WHERE id = $1`, [row.id]);
+  await jobs.send(
+    buildInstance,
+    computeQueue(host),
+    {
+      attempt,
+      instance: {
+        id: row.id,
+        name: row.name,
+        hostname: row.hostname,
+        projectId: row.project_id,
+        flavor: row.flavor,
+        image: {
+          id: row.image_id,
+          name: row.image.name,
+          diskFormat: image.disk_format,
+          checksumSha256: image.checksum_sha256,
+          sizeBytes: image.size_bytes === null ? null : Number(image.size_bytes),
+          properties: image.properties,
+        },
+        ports: ports.map((p) => ({
+          id: p.id,
+          networkId: p.networkId,
+          networkName: p.networkName,
+          bridge: p.bridge,
+          mac: p.mac,
+          ip: p.ip,
+          cidr: p.cidr,
+          gateway: p.gateway,
+          dnsServers: p.dnsServers,
+        })),
+        keyName: row.key_name,
+        keyData: row.key_data,
+        userData: row.user_data,
+        metadata: row.metadata,
+        createdAt: row.created_at.toISOString(),
+      },
+    },
+    { requestId, db: client },
+  );
+}
+
+/**
+ * Puts a claimed instance on `host`: records the host (task `networking`, visible to watchers), then in a
+ * second step allocates its ports and sends the build (task `spawning`). Answers false when the instance is
+ * no longer waiting for a host (deleted meanwhile); the caller then frees the claim.
+ */
+export async function dispatchBuild(
+  db: Pool,
+  jobs: Jobs,
+  instanceId: string,
+  d: { host: string; alternates: string[]; attempt: number; requestId: string; fromTask: 'scheduling' | 'spawning' },
+): Promise<boolean> {
+  const placed = await db.query<InstanceRow>(
+    `UPDATE instances SET host = $2, alternates = $3, attempts = $4, task_state = 'networking', task_started_at = clock_timestamp()
+      WHERE id = $1 AND deleted_at IS NULL AND vm_state = 'building' AND task_state = $5 RETURNING *`,
+    [instanceId, d.host, d.alternates, d.attempt, d.fromTask],
+  );
+  const row = placed.rows[0];
+  if (!row) return false;
+  try {
+    await transaction(db, (client) => sendBuild(client, jobs, row, d.host, d.attempt, d.requestId));
+  } catch (error) {
+    if (!(error instanceof AsterError)) throw error;
+    // No address left, or the image went away: nothing a retry elsewhere fixes.
+    await failBuild(db, instanceId, error.message, null);
+  }
+  return true;
+}
+
+/** The end of a build that cannot succeed: ERROR with a fault, the claim and ports given back. */
+export async function failBuild(db: Pool, instanceId: string, message: string, details: string | null, host?: string | null): Promise<void> {
+  await transaction(db, async (client) => {
+    const row = await loadInstance(client, instanceId, { forUpdate: true });
+    if (!row || row.deleted_at || row.vm_state !== 'building') return;
+    await client.query(`UPDATE instances SET vm_state = 'error', task_state = NULL WHERE id = $1`, [instanceId]);
+    await freeAllocations(client, instanceId);
+    await recordFault(client, { instanceId, code: 500, message, details, host: host ?? row.host });
+    const actionId = await openAction(client, instanceId, 'create');
+    await recordEvent(client, { actionId, event: 'build', host: host ?? row.host, result: 'Error', details: details ?? message });
+    if (actionId) await finishAction(client, actionId, message);
+  });
+}

@@ -1,0 +1,121 @@
+import { ComputeAgent } from '@aster/compute-agent';
+import type { TestDatabase } from '@aster/db/testing';
+import { Jobs } from '@aster/jobs';
+import { FakeDriver, type FakeDriverOptions } from '@aster/virt';
+import { expect } from 'vitest';
+import {
+  createCaller,
+  createContext,
+  defaultSchedulerConfig,
+  InstanceChanges,
+  publicNetworkDefaults,
+  seedFlavors,
+  seedPublicNetwork,
+  startConductor,
+  startScheduler,
+  type ConductorConfig,
+} from '../src/index.ts';
+import { adminSession, silentLog } from './harness.ts';
+
+export interface Host {
+  name: string;
+  driver: FakeDriver;
+  agent: ComputeAgent;
+  jobs: Jobs;
+}
+
+/**
+ * A whole control plane in the test process: the scheduler and conductor roles on the file's own schema and
+ * pg-boss schema, real job queues, and compute agents with FakeDrivers.
+ */
+export async function computeStack(db: TestDatabase, options: { conductor?: Partial<ConductorConfig> } = {}) {
+  const bossSchema = `${db.schema}_boss`;
+  const jobs = await Jobs.start({ connectionString: db.url, log: silentLog, schema: bossSchema, supervise: false, max: 8 });
+  const changes = new InstanceChanges({ connectionString: db.url, log: silentLog });
+  await changes.start();
+  await seedFlavors(db.pool);
+  await seedPublicNetwork(db.pool, publicNetworkDefaults);
+  await startScheduler({ db: db.pool, jobs, log: silentLog, config: defaultSchedulerConfig });
+  const conductorConfig: ConductorConfig = {
+    ratios: { cpu: 4, ram: 1, disk: 1 },
+    buildTimeoutSeconds: 600,
+    serviceDownSeconds: 60,
+    sweepSeconds: 3600,
+    ...options.conductor,
+  };
+  const conductor = await startConductor({ db: db.pool, jobs, log: silentLog, config: conductorConfig });
+  const hosts: Host[] = [];
+  const admin = await adminSession(db.pool);
+
+  // A fresh context (and request id) per call, as over HTTP.
+  const api = (token: string) => createCaller(() => createContext({ db: db.pool, token, log: silentLog, jobs, changes }));
+
+  return {
+    jobs,
+    changes,
+    hosts,
+    conductorDeps: { db: db.pool, jobs, log: silentLog, config: conductorConfig },
+    admin: { ...admin, api: api(admin.token) },
+    api,
+    async addHost(name: string, driverOptions: FakeDriverOptions = {}): Promise<Host> {
+      const hostJobs = await Jobs.start({ connectionString: db.url, log: silentLog, schema: bossSchema, max: 3 });
+      const driver = new FakeDriver(driverOptions);
+      const agent = new ComputeAgent({ host: name, jobs: hostJobs, driver, log: silentLog, heartbeatSeconds: 3600, powerSyncSeconds: 3600 });
+      await agent.start();
+      await waitFor(async () => {
+        const { rows } = await db.pool.query(`SELECT 1 FROM compute_nodes WHERE host = $1`, [name]);
+        return rows.length > 0;
+      }, `host ${name} registered`);
+      const host = { name, driver, agent, jobs: hostJobs };
+      hosts.push(host);
+      return host;
+    },
+    /** An active public image, as if uploaded. */
+    async image(name = 'tiny', extra: { minRamMb?: number; minDiskGb?: number; status?: string } = {}): Promise<string> {
+      const { rows } = await db.pool.query<{ id: string }>(
+        `INSERT INTO images (name, visibility, status, disk_format, size_bytes, virtual_size, checksum_sha256, min_ram_mb, min_disk_gb)
+         VALUES ($1, 'public', $2, 'qcow2', 1048576, 1073741824, repeat('a', 64), $3, $4) RETURNING id`,
+        [name, extra.status ?? 'active', extra.minRamMb ?? 0, extra.minDiskGb ?? 0],
+      );
+      return rows[0]!.id;
+    },
+    async flavor(name: string): Promise<string> {
+      const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM flavors WHERE name = $1', [name]);
+      return rows[0]!.id;
+    },
+    async stop() {
+      conductor.stop();
+      for (const h of hosts) {
+        await h.agent.stop().catch(() => {});
+        await h.jobs.stop(1000);
+      }
+      await jobs.stop(1000);
+      await changes.stop();
+    },
+  };
+}
+
+export type ComputeStack = Awaited<ReturnType<typeof computeStack>>;
+
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect.fail(`timed out waiting for ${what}`);
+}
+
+/** Waits until the server reaches `status` (and is idle), answering it. */
+export async function waitForStatus(api: ReturnType<ComputeStack['api']>, id: string, status: string, timeoutMs = 10_000) {
+  let last: Awaited<ReturnType<typeof api.servers.get>> | undefined;
+  await waitFor(
+    async () => {
+      last = await api.servers.get({ id });
+      return last.status === status && last.taskState === null;
+    },
+    `server ${id} to be ${status} (last: ${last?.status}/${last?.taskState})`,
+    timeoutMs,
+  );
+  return last!;
+}

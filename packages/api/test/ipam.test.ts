@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { createPool, transaction, type Pool } from '@aster/db';
+import { useTestDatabase } from '@aster/db/testing';
+import { describe, expect, it } from 'vitest';
+import { allocatePorts, formatIpv4, freePorts, parseCidr, parseIpv4, planSubnet, portsOf } from '../src/compute/ipam.ts';
+import { createNetwork } from '../src/compute/networks.ts';
+import { AsterError } from '../src/errors.ts';
+
+const db = useTestDatabase();
+
+function refused(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(AsterError);
+    expect((error as AsterError).code).toBe('InvalidInput');
+    return (error as AsterError).message;
+  }
+  throw new Error('expected the subnet to be refused');
+}
+
+describe('IPv4 arithmetic and subnet plans', () => {
+  it('parses and formats addresses strictly', () => {
+    expect(parseIpv4('192.168.1.10')).toBe(0xc0a8010a);
+    expect(formatIpv4(0xffffffff)).toBe('255.255.255.255');
+    expect(formatIpv4(parseIpv4('10.0.0.1')!)).toBe('10.0.0.1');
+    for (const bad of ['10.0.0', '10.0.0.256', '10.0.0.01', '10.0.0.1.2', ' 10.0.0.1', 'a.b.c.d', '']) expect(parseIpv4(bad)).toBeNull();
+  });
+
+  it('fills in the gateway and the allocation range', () => {
+    expect(planSubnet({ cidr: '10.0.0.0/24' })).toEqual({
+      cidr: '10.0.0.0/24',
+      gateway: '10.0.0.1',
+      allocationStart: '10.0.0.2',
+      allocationEnd: '10.0.0.254',
+      dnsServers: [],
+      enableDhcp: true,
+    });
+    // A gateway at the top leaves the hosts below it.
+    expect(planSubnet({ cidr: '10.0.0.0/24', gateway: '10.0.0.254' })).toMatchObject({ allocationStart: '10.0.0.1', allocationEnd: '10.0.0.253' });
+    // One end given: the other runs to the gateway or the last host.
+    expect(planSubnet({ cidr: '10.0.0.0/24', allocationStart: '10.0.0.100' })).toMatchObject({ allocationEnd: '10.0.0.254' });
+    expect(planSubnet({ cidr: '10.0.0.0/24', gateway: '10.0.0.200', allocationStart: '10.0.0.100' })).toMatchObject({ allocationEnd: '10.0.0.199' });
+    expect(planSubnet({ cidr: '10.0.0.0/24', allocationEnd: '10.0.0.50' })).toMatchObject({ allocationStart: '10.0.0.2' });
+    expect(planSubnet({ cidr: '10.0.0.0/30' })).toMatchObject({ gateway: '10.0.0.1', allocationStart: '10.0.0.2', allocationEnd: '10.0.0.2' });
+    expect(planSubnet({ cidr: ' 10.0.0.0/8 ', dnsServers: ['1.1.1.1', '8.8.8.8'], enableDhcp: false })).toMatchObject({
+      cidr: '10.0.0.0/8',
+      allocationEnd: '10.255.255.254',
+      dnsServers: ['1.1.1.1', '8.8.8.8'],
+      enableDhcp: false,
+    });
+  });
+
+  it('says what is wrong with a CIDR', () => {
+    expect(refused(() => parseCidr('192.168.1.5/24'))).toBe('cidr 192.168.1.5/24 is not a network address; did you mean 192.168.1.0/24?');
+    expect(refused(() => parseCidr('fd00::/64'))).toBe('cidr fd00::/64: only IPv4 subnets are supported');
+    expect(refused(() => parseCidr('10.0.0.0/31'))).toBe('cidr 10.0.0.0/31: the prefix length must be between /8 and /30');
+    expect(refused(() => parseCidr('10.0.0.0/7'))).toMatch(/between \/8 and \/30/);
+    for (const bad of ['10.0.0.0', '10.0.0/24', '10.0.0.0/x', '10.0.0.0/24/1', 'web']) {
+      expect(refused(() => parseCidr(bad))).toBe(`cidr ${bad} is not an IPv4 network in CIDR notation, like 192.168.1.0/24`);
+    }
+    expect(parseCidr('172.16.0.0/12')).toEqual({ network: 0xac100000, broadcast: 0xac1fffff, prefix: 12, cidr: '172.16.0.0/12' });
+  });
+
+  it('says what is wrong with a gateway, a range or a DNS server', () => {
+    const cidr = '10.0.0.0/24';
+    expect(refused(() => planSubnet({ cidr, gateway: '10.0.1.1' }))).toBe('gateway 10.0.1.1 is outside 10.0.0.0/24');
+    expect(refused(() => planSubnet({ cidr, gateway: '10.0.0.0' }))).toBe('gateway 10.0.0.0 is the network address of 10.0.0.0/24');
+    expect(refused(() => planSubnet({ cidr, gateway: '10.0.0.255' }))).toBe('gateway 10.0.0.255 is the broadcast address of 10.0.0.0/24');
+    expect(refused(() => planSubnet({ cidr, gateway: 'fd00::1' }))).toBe('gateway fd00::1: only IPv4 subnets are supported');
+    expect(refused(() => planSubnet({ cidr, gateway: 'router' }))).toBe('gateway router is not an IPv4 address');
+    expect(refused(() => planSubnet({ cidr, allocationStart: '10.0.2.1' }))).toBe('allocationStart 10.0.2.1 is outside 10.0.0.0/24');
+    expect(refused(() => planSubnet({ cidr, allocationEnd: '10.0.0.255' }))).toBe('allocationEnd 10.0.0.255 is the broadcast address of 10.0.0.0/24');
+    expect(refused(() => planSubnet({ cidr, allocationStart: '10.0.0.50', allocationEnd: '10.0.0.10' }))).toBe(
+      'allocationStart 10.0.0.50 is after allocationEnd 10.0.0.10',
+    );
+    expect(refused(() => planSubnet({ cidr, allocationStart: '10.0.0.1', allocationEnd: '10.0.0.9' }))).toMatch(
+      /^the allocation range 10.0.0.1 to 10.0.0.9 contains the gateway 10.0.0.1/,
+    );
+    expect(refused(() => planSubnet({ cidr, dnsServers: ['1.1.1.1', '8.8.8'] }))).toBe('dnsServers[1] 8.8.8 is not an IPv4 address');
+  });
+});
+
+async function project(pool: Pool, name: string): Promise<string> {
+  const { rows } = await pool.query<{ id: string }>('INSERT INTO projects (name) VALUES ($1) RETURNING id', [name]);
+  return rows[0]!.id;
+}
+
+async function instance(pool: Pool, projectId: string, name: string): Promise<string> {
+  const id = randomUUID();
+  await pool.query(
+    `INSERT INTO instances (id, project_id, name, hostname, flavor_id, flavor, image_id, image, vm_state, reservation_id)
+     VALUES ($1, $2, $3, $3, $4, '{}', $5, '{}', 'building', $6)`,
+    [id, projectId, name, randomUUID(), randomUUID(), `r-${name}`],
+  );
+  return id;
+}
+
+const allocate = (pool: Pool, instanceId: string, networkIds: string[]) => transaction(pool, (c) => allocatePorts(c, instanceId, networkIds));
+
+describe('allocatePorts', () => {
+  it('hands out the lowest free address with a fresh MAC, once per instance and network', async () => {
+    const projectId = await project(db.pool, 'alloc');
+    const net = await createNetwork(db.pool, { name: 'alloc-net', projectId, shared: false, bridge: 'br-alloc', subnet: { cidr: '10.1.0.0/24', dnsServers: ['10.1.0.1'] } });
+    const a = await instance(db.pool, projectId, 'alloc-a');
+    const [port] = await allocate(db.pool, a, [net.id]);
+    expect(port).toEqual({
+      id: expect.any(String),
+      networkId: net.id,
+      networkName: 'alloc-net',
+      subnetId: net.subnets[0]!.id,
+      bridge: 'br-alloc',
+      mac: expect.stringMatching(/^fa:16:3e(:[0-9a-f]{2}){3}$/),
+      ip: '10.1.0.2',
+      cidr: '10.1.0.0/24',
+      gateway: '10.1.0.1',
+      dnsServers: ['10.1.0.1'],
+    });
+    // Asked again (a build retried elsewhere): the same port, nothing new.
+    expect(await allocate(db.pool, a, [net.id, net.id.toUpperCase()])).toEqual([port]);
+    const b = await instance(db.pool, projectId, 'alloc-b');
+    expect((await allocate(db.pool, b, [net.id]))[0]).toMatchObject({ ip: '10.1.0.3' });
+    const listed = await portsOf(db.pool, [a, b, randomUUID()]);
+    expect([...listed.values()].map((ports) => ports.map((p) => p.ip))).toEqual([['10.1.0.2'], ['10.1.0.3'], []]);
+  });
+
+  it('reuses freed addresses, lowest first', async () => {
+    const projectId = await project(db.pool, 'reuse');
+    const net = await createNetwork(db.pool, { name: 'reuse-net', projectId, shared: false, bridge: null, subnet: { cidr: '10.2.0.0/29' } });
+    const ids = await Promise.all(['r1', 'r2', 'r3'].map((n) => instance(db.pool, projectId, n)));
+    for (const id of ids) await allocate(db.pool, id, [net.id]);
+    expect(await freePorts(db.pool, ids[0]!)).toBe(1);
+    expect(await freePorts(db.pool, ids[0]!)).toBe(0);
+    const next = await instance(db.pool, projectId, 'r4');
+    expect((await allocate(db.pool, next, [net.id]))[0]!.ip).toBe('10.2.0.2');
+    expect((await portsOf(db.pool, [ids[0]!])).get(ids[0]!)).toEqual([]);
+  });
+
+  it('gives one port per network and leaves nothing behind when one network is full', async () => {
+    const projectId = await project(db.pool, 'multi');
+    const wide = await createNetwork(db.pool, { name: 'multi-wide', projectId, shared: false, bridge: null, subnet: { cidr: '10.3.0.0/24' } });
+    const tiny = await createNetwork(db.pool, { name: 'multi-tiny', projectId, shared: false, bridge: null, subnet: { cidr: '10.4.0.0/30' } });
+    const first = await instance(db.pool, projectId, 'm1');
+    const ports = await allocate(db.pool, first, [tiny.id, wide.id]);
+    expect(ports.map((p) => [p.networkName, p.ip])).toEqual([
+      ['multi-tiny', '10.4.0.2'],
+      ['multi-wide', '10.3.0.2'],
+    ]);
+    const second = await instance(db.pool, projectId, 'm2');
+    await expect(allocate(db.pool, second, [wide.id, tiny.id])).rejects.toThrow('No free IP address left on network multi-tiny (subnet 10.4.0.0/30)');
+    expect((await portsOf(db.pool, [second])).get(second)).toEqual([]);
+    await expect(allocate(db.pool, second, [randomUUID()])).rejects.toThrow(/^Network [0-9a-f-]+ not found$/);
+  });
+
+  it('under concurrency: a /29 gives its 5 addresses to 5 of 20 parallel builds, and refuses the rest', async () => {
+    const projectId = await project(db.pool, 'race');
+    const net = await createNetwork(db.pool, { name: 'race-net', projectId, shared: false, bridge: null, subnet: { cidr: '10.5.0.0/29' } });
+    expect(net.subnets[0]).toMatchObject({ allocationStart: '10.5.0.2', allocationEnd: '10.5.0.6', available: 5 });
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => instance(db.pool, projectId, `race-${i}`)));
+    const wide = createPool({ connectionString: db.url, schema: db.schema, max: 20 });
+    try {
+      // Every transaction on its own connection, all opened before any allocation starts.
+      const clients = await Promise.all(ids.map(() => wide.connect()));
+      const results = await Promise.allSettled(
+        clients.map(async (client, i) => {
+          try {
+            await client.query('BEGIN');
+            const ports = await allocatePorts(client, ids[i]!, [net.id]);
+            await client.query('COMMIT');
+            return ports[0]!.ip;
+          } catch (error) {
+            await client.query('ROLLBACK');
+            throw error;
+          } finally {
+            client.release();
+          }
+        }),
+      );
+      const ips = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+      expect(ips.sort()).toEqual(['10.5.0.2', '10.5.0.3', '10.5.0.4', '10.5.0.5', '10.5.0.6']);
+      expect(failures).toEqual(Array(15).fill('No free IP address left on network race-net (subnet 10.5.0.0/29)'));
+    } finally {
+      await wide.end();
+    }
+    const { rows } = await db.pool.query('SELECT count(DISTINCT ip)::int AS ips, count(DISTINCT mac)::int AS macs FROM ports WHERE network_id = $1', [net.id]);
+    expect(rows[0]).toEqual({ ips: 5, macs: 5 });
+  });
+
+  it('uses a later subnet when the first is full', async () => {
+    const projectId = await project(db.pool, 'spill');
+    const net = await createNetwork(db.pool, { name: 'spill-net', projectId, shared: false, bridge: null, subnet: { cidr: '10.6.0.0/30' } });
+    await db.pool.query(
+      `INSERT INTO subnets (network_id, cidr, gateway, allocation_start, allocation_end, created_at)
+       VALUES ($1, '10.7.0.0/30', '10.7.0.1', '10.7.0.2', '10.7.0.2', now() + interval '1 second')`,
+      [net.id],
+    );
+    const ips = [];
+    for (const name of ['s1', 's2']) ips.push((await allocate(db.pool, await instance(db.pool, projectId, name), [net.id]))[0]!.ip);
+    expect(ips).toEqual(['10.6.0.2', '10.7.0.2']);
+    await expect(allocate(db.pool, await instance(db.pool, projectId, 's3'), [net.id])).rejects.toThrow(
+      'No free IP address left on network spill-net (subnet 10.6.0.0/30, 10.7.0.0/30)',
+    );
+  });
+});

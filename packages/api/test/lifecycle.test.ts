@@ -1,0 +1,95 @@
+import { useTestDatabase } from '@aster/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeStack, waitForStatus, type ComputeStack } from './compute-harness.ts';
+import { expectError, userSession } from './harness.ts';
+
+const db = useTestDatabase();
+let stack: ComputeStack;
+let imageId: string;
+let tiny: string;
+
+beforeAll(async () => {
+  stack = await computeStack(db);
+  await stack.addHost('lc-host-1');
+  imageId = await stack.image('lc-image');
+  tiny = await stack.flavor('m1.tiny');
+}, 30_000);
+afterAll(() => stack?.stop());
+
+describe('a server through its whole life, on a FakeDriver host', () => {
+  it('builds, acts on every power action, keeps its history, and is deleted', async () => {
+    const alice = await userSession(db.pool, stack.admin.api, { name: 'lc-alice', project: 'lc-web', role: 'member' });
+    const api = stack.api(alice.token);
+    const [created] = await api.servers.create({ name: 'web 1', flavorId: tiny, imageId });
+    expect(created).toMatchObject({ name: 'web 1', hostname: 'web-1', status: 'BUILD', taskState: 'scheduling', vmState: 'building' });
+    expect(created!.host).toBeUndefined();
+
+    const active = await waitForStatus(api, created!.id, 'ACTIVE');
+    expect(active.powerState).toBe('RUNNING');
+    expect(active.addresses.public?.[0]?.ip).toMatch(/^192\.168\.122\.\d+$/);
+    expect(active.addresses.public?.[0]?.mac).toMatch(/^fa:16:3e:/);
+    expect((await stack.admin.api.servers.get({ id: created!.id })).host).toBe('lc-host-1');
+
+    const steps: [string, () => Promise<unknown>, string, string][] = [
+      ['stop', () => api.servers.stop({ id: created!.id }), 'SHUTOFF', 'SHUTDOWN'],
+      ['start', () => api.servers.start({ id: created!.id }), 'ACTIVE', 'RUNNING'],
+      ['soft reboot', () => api.servers.reboot({ id: created!.id, type: 'SOFT' }), 'ACTIVE', 'RUNNING'],
+      ['hard reboot', () => api.servers.reboot({ id: created!.id, type: 'HARD' }), 'ACTIVE', 'RUNNING'],
+      ['pause', () => api.servers.pause({ id: created!.id }), 'PAUSED', 'PAUSED'],
+      ['unpause', () => api.servers.unpause({ id: created!.id }), 'ACTIVE', 'RUNNING'],
+      ['suspend', () => api.servers.suspend({ id: created!.id }), 'SUSPENDED', 'SUSPENDED'],
+      ['resume', () => api.servers.resume({ id: created!.id }), 'ACTIVE', 'RUNNING'],
+    ];
+    for (const [what, act, status, power] of steps) {
+      await act();
+      const after = await waitForStatus(api, created!.id, status);
+      expect({ what, power: after.powerState }).toEqual({ what, power });
+    }
+
+    // Wrong state: the message names the status.
+    await expectError(api.servers.unpause({ id: created!.id }), 'CONFLICT', /Cannot unpause a server in status ACTIVE/);
+    await expectError(api.servers.start({ id: created!.id }), 'CONFLICT', /Cannot start a server in status ACTIVE/);
+
+    // The console log comes from the host.
+    const log = await api.servers.consoleLog({ id: created!.id, lines: 50 });
+    expect(log.output).toContain(`aster-guest ready hostname=web-1 instance=${created!.id}`);
+
+    // Locked: refused for non-admins, with the reason.
+    await api.servers.lock({ id: created!.id, reason: 'release freeze' });
+    await expectError(api.servers.stop({ id: created!.id }), 'CONFLICT', /is locked by its project \(release freeze\); unlock it before you stop it/);
+    await expectError(api.servers.delete({ id: created!.id }), 'CONFLICT', /locked/);
+    await api.servers.unlock({ id: created!.id });
+
+    const history = await api.servers.actions({ id: created!.id });
+    expect(history.map((a) => a.action)).toEqual(['create', 'stop', 'start', 'reboot', 'reboot', 'pause', 'unpause', 'suspend', 'resume', 'lock', 'unlock']);
+    const create = history[0]!;
+    expect(create.finishedAt).not.toBeNull();
+    expect(create.events.map((e) => e.event)).toEqual(expect.arrayContaining(['schedule', 'build']));
+    expect(create.events.every((e) => e.host === undefined)).toBe(true); // hosts are for admins
+    expect(history.every((a) => a.finishedAt !== null)).toBe(true);
+
+    await api.servers.delete({ id: created!.id });
+    await expect
+      .poll(async () => (await db.pool.query(`SELECT vm_state FROM instances WHERE id = $1`, [created!.id])).rows[0]?.vm_state, { timeout: 10_000, interval: 20 })
+      .toBe('deleted');
+    await expectError(api.servers.get({ id: created!.id }), 'NOT_FOUND');
+    const left = await db.pool.query(
+      `SELECT (SELECT count(*) FROM ports WHERE instance_id = $1)::int AS ports, (SELECT count(*) FROM allocations WHERE consumer_id = $1)::int AS allocations`,
+      [created!.id],
+    );
+    expect(left.rows[0]).toEqual({ ports: 0, allocations: 0 });
+    expect(await stack.hosts[0]!.driver.info(created!.id)).toBeNull();
+  });
+
+  it('refuses an action while the server is busy, saying with what', async () => {
+    const bob = await userSession(db.pool, stack.admin.api, { name: 'lc-bob', project: 'lc-busy', role: 'member' });
+    const api = stack.api(bob.token);
+    const [s] = await api.servers.create({ name: 'busy', flavorId: tiny, imageId });
+    await expectError(api.servers.stop({ id: s!.id }), 'CONFLICT', /Cannot stop the server while it is busy (scheduling|networking|spawning) \(status BUILD\)/);
+    await waitForStatus(api, s!.id, 'ACTIVE');
+    stack.hosts[0]!.driver; // the next action is slow enough to race
+    await db.pool.query(`UPDATE instances SET task_state = 'powering_off' WHERE id = $1`, [s!.id]);
+    await expectError(api.servers.reboot({ id: s!.id, type: 'SOFT' }), 'CONFLICT', /while it is busy powering off/);
+    await db.pool.query(`UPDATE instances SET task_state = NULL WHERE id = $1`, [s!.id]);
+  });
+});
