@@ -21,7 +21,7 @@ export const components = [
     debs: ['postgresql-15'],
     present: () => anyPostgres(),
     // With DATABASE_URL the user runs Postgres; tests always use a throwaway cluster of their own.
-    needed: (command, env) => command === 'test' || !env.DATABASE_URL,
+    needed: (command, env) => command === 'test' || command.startsWith('bench') || !env.DATABASE_URL,
   },
   {
     name: 'Chromium (browser tests)',

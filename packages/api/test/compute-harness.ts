@@ -70,6 +70,17 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
       hosts.push(host);
       return host;
     },
+    /** Stops a host cleanly and waits until the scheduler sees it down, so later builds go elsewhere. */
+    async retire(name: string): Promise<void> {
+      const host = hosts.find((h) => h.name === name);
+      if (!host) throw new Error(`no host ${name} in this stack`);
+      await host.agent.stop();
+      await waitFor(async () => {
+        const { rows } = await db.pool.query(`SELECT 1 FROM services WHERE host = $1 AND binary_name = 'aster-compute' AND stopped_at IS NOT NULL`, [name]);
+        return rows.length > 0;
+      }, `host ${name} stopped`);
+      await host.jobs.stop(1000);
+    },
     /** An active public image, as if uploaded. */
     async image(name = 'tiny', extra: { minRamMb?: number; minDiskGb?: number; status?: string } = {}): Promise<string> {
       const { rows } = await db.pool.query<{ id: string }>(

@@ -65,7 +65,9 @@ describe('refusal(rule, auth)', () => {
 });
 
 describe('policy enforcement', () => {
-  const adminOnly = ['projects.create', 'projects.delete', 'users.list', 'users.create', 'users.update', 'users.delete', 'roleAssignments.list', 'roleAssignments.grant', 'roleAssignments.revoke', 'services.list', 'services.disable', 'services.enable'];
+  const adminOnly = ['projects.create', 'projects.delete', 'users.list', 'users.create', 'users.update', 'users.delete', 'roleAssignments.list', 'roleAssignments.grant', 'roleAssignments.revoke', 'services.list', 'services.disable', 'services.enable',
+    'flavors.create', 'flavors.delete', 'flavors.setExtraSpecs', 'flavors.listAccess', 'flavors.addAccess', 'flavors.removeAccess',
+    'quotas.set', 'hypervisors.list', 'hypervisors.get'];
 
   it('marks exactly these procedures admin-only', () => {
     const table = Object.entries(policy).filter(([, rule]) => rule === 'admin').map(([path]) => path);
@@ -93,6 +95,15 @@ describe('policy enforcement', () => {
       'services.list': (api) => api.services.list(),
       'services.disable': (api) => api.services.disable({ id: member.user.id, reason: 'sneaky' }),
       'services.enable': (api) => api.services.enable({ id: member.user.id }),
+      'flavors.create': (api) => api.flavors.create({ name: 'sneaky', vcpus: 1, ramMb: 64, diskGb: 1 }),
+      'flavors.delete': (api) => api.flavors.delete({ id: '00000000-0000-4000-8000-000000000000' }),
+      'flavors.setExtraSpecs': (api) => api.flavors.setExtraSpecs({ id: '00000000-0000-4000-8000-000000000000', extraSpecs: {} }),
+      'flavors.listAccess': (api) => api.flavors.listAccess({ id: '00000000-0000-4000-8000-000000000000' }),
+      'flavors.addAccess': (api) => api.flavors.addAccess({ id: '00000000-0000-4000-8000-000000000000', project: 'web' }),
+      'flavors.removeAccess': (api) => api.flavors.removeAccess({ id: '00000000-0000-4000-8000-000000000000', project: 'web' }),
+      'quotas.set': (api) => api.quotas.set({ project: 'web', limits: { instances: 1000 } }),
+      'hypervisors.list': (api) => api.hypervisors.list(),
+      'hypervisors.get': (api) => api.hypervisors.get({ host: 'nowhere' }),
     };
     expect(Object.keys(calls).sort()).toEqual([...adminOnly].sort());
 

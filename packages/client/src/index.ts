@@ -1,4 +1,5 @@
-import { createTRPCClient, httpBatchLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import { EventSource } from 'eventsource';
 import type { AppRouter } from '@aster/api';
 
 export type { AppRouter };
@@ -22,14 +23,29 @@ function trpcUrl(url: string): string {
 
 /** A typed client for the Aster API; works in a plain Node 20 script, a browser, or a server component. */
 export function createAsterClient(options: ClientOptions): AsterClient {
+  const headers = (): Record<string, string> => ({
+    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    ...(options.requestId ? { 'x-request-id': options.requestId } : {}),
+  });
+  const fetchImpl = options.fetch ?? globalThis.fetch;
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: trpcUrl(options.url),
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-        headers: () => ({
-          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-          ...(options.requestId ? { 'x-request-id': options.requestId } : {}),
+      // Subscriptions (servers.watch) stream over SSE on the same endpoint; the rest is batched HTTP.
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: trpcUrl(options.url),
+          // The `eventsource` package (Node 20 has no EventSource) lets the token travel as a header.
+          EventSource,
+          eventSourceOptions: () => ({
+            fetch: (input: string | URL | Request, init?: RequestInit) =>
+              fetchImpl(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers() } }),
+          }),
+        }),
+        false: httpBatchLink({
+          url: trpcUrl(options.url),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          headers,
         }),
       }),
     ],

@@ -152,10 +152,16 @@ export function explainNoValidHost(runs: FilterRun[], totalHosts: number, option
     for (const r of run.removed) groups.set(r.reason, [...(groups.get(r.reason) ?? []), r.host]);
     for (const [reason, hosts] of groups) {
       const count = `${hosts.length} host${hosts.length === 1 ? '' : 's'}`;
-      const verb = reason.startsWith('is ') && hosts.length > 1 ? `are ${reason.slice(3)}` : reason;
-      const verbFixed = reason.startsWith('has ') && hosts.length > 1 ? `have ${reason.slice(4)}` : verb;
-      parts.push(`${count} ${verbFixed}${options.hostNames ? ` (${hosts.join(', ')})` : ''}`);
+      parts.push(`${count} ${hosts.length === 1 ? reason : plural(reason)}${options.hostNames ? ` (${hosts.join(', ')})` : ''}`);
     }
   }
-  return `No valid host: ${parts.length ? parts.join('; ') : `none of ${totalHosts} hosts could be claimed`}`;
+  if (parts.length) return `No valid host: ${parts.join('; ')}`;
+  return `No valid host: ${totalHosts === 1 ? 'the only host could not be claimed' : `none of ${totalHosts} hosts could be claimed`}`;
+}
+
+/** Reasons are written for one host ("is disabled", "runs kvm"); several hosts take the plural verb. */
+function plural(reason: string): string {
+  const [verb = '', ...rest] = reason.split(' ');
+  const verbs: Record<string, string> = { is: 'are', has: 'have', runs: 'run' };
+  return verbs[verb] ? [verbs[verb], ...rest].join(' ') : reason;
 }

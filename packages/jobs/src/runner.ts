@@ -220,7 +220,10 @@ export class Jobs {
           }
           if (fetched.length === free) continue;
         }
-        if (woken || this.stopped) continue;
+        if (this.stopped) continue;
+        // Woken while a slot is free: fetch again. With every slot busy, wait for a finishing job's poke.
+        if (woken && active < concurrency) continue;
+        woken = false;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pollMs);
           wake = () => {

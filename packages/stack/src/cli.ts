@@ -1,4 +1,8 @@
 import { EnvError } from '@aster/env';
+import { agentCommand } from './agent.ts';
+import { inheritedEnv } from './env.ts';
+import { root } from './paths.ts';
+import { build } from './stack.ts';
 import { PostgresError } from './postgres.ts';
 import { AlreadyRunningError } from './runfile.ts';
 import { start } from './start.ts';
@@ -9,6 +13,13 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   start: () => start(),
   test: (args) => testCommand(args),
   migrate: () => migrateCommand(),
+  agent: () => agentCommand(),
+  // The benchmark drives the API through the built client, so it builds first and loads after.
+  'bench:api': async () => {
+    process.stderr.write('building …\n');
+    await build(root, inheritedEnv());
+    return (await import('./bench/api.ts')).benchApi();
+  },
 };
 
 const [name = '', ...args] = process.argv.slice(2);

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureAdmin, type BootstrapResult } from '@aster/api';
+import { ensureAdmin, publicNetworkDefaults, seedFlavors, seedPublicNetwork, type BootstrapResult } from '@aster/api';
 import { createPool, migrate, type MigrateResult } from '@aster/db';
 import { startLocalPostgres, type LocalPostgres } from './postgres.ts';
 import type { LauncherSettings } from './env.ts';
@@ -38,6 +38,9 @@ export async function prepareDatabase(
   try {
     const migrations = await migrate(pool);
     const admin = await ensureAdmin(pool, { password: adminPassword });
+    // The first start's flavors (m1.tiny … m1.large) and the shared network `public` on libvirt's NAT network.
+    await seedFlavors(pool);
+    await seedPublicNetwork(pool, publicNetworkDefaults);
     return { migrations, admin };
   } finally {
     await pool.end();

@@ -47,7 +47,7 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
       name: 'compute-agent',
       cwd: join(o.root, 'apps/compute-agent'),
       ...tsx(o.root, 'apps/compute-agent/src/main.ts'),
-      env: { ...common, ASTER_API_URL: api },
+      env: { ...common, DATABASE_URL: o.databaseUrl, ASTER_API_URL: api },
       logFile: join(o.logDir, 'compute-agent.log'),
       ready: { log: true },
     },

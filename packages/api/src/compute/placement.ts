@@ -3,9 +3,10 @@ import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/
 
 /**
  * Placement (Nova's placement service, in the same database): providers, inventories, allocations.
- * A claim changes `used` only under the inventory rows' locks with the capacity test in the UPDATE itself,
- * and bumps the provider's generation by compare-and-set; however many schedulers claim at once, a host is
- * never over-allocated.
+ * A claim locks the provider's row, changes `used` with the capacity test in the UPDATE itself, and bumps the
+ * provider's generation by compare-and-set; however many schedulers claim at once, a host is never
+ * over-allocated, and a claim that finds room gets it. Claims, frees and registrations lock the provider row
+ * before its inventories, so that they never deadlock one another.
  */
 
 export interface Ratios {
@@ -141,10 +142,12 @@ export async function claim(pool: Pool, providerId: string, consumerId: string, 
 
 /** `claim` inside the caller's transaction; 'retry' after a generation conflict. */
 export async function claimIn(client: PoolClient, providerId: string, consumerId: string, request: ResourceRequest): Promise<boolean | 'retry'> {
+  // Claims on one provider take turns on its row: an optimistic read lost to every faster claim, answering
+  // "no room" on a host with room, and two claims of one consumer could both pass the check below.
+  const gen = await client.query<{ generation: number }>('SELECT generation FROM resource_providers WHERE id = $1 FOR UPDATE', [providerId]);
+  if (!gen.rowCount) return false;
   const existing = await client.query('SELECT 1 FROM allocations WHERE consumer_id = $1 AND provider_id = $2 LIMIT 1', [consumerId, providerId]);
   if (existing.rowCount) return true;
-  const gen = await client.query<{ generation: number }>('SELECT generation FROM resource_providers WHERE id = $1', [providerId]);
-  if (!gen.rowCount) return false;
   // A savepoint, so a refused claim undoes only itself inside the caller's transaction.
   await client.query('SAVEPOINT claim');
   for (const [rc, n] of amounts(request)) {
@@ -173,8 +176,19 @@ export async function claimIn(client: PoolClient, providerId: string, consumerId
   return true;
 }
 
-/** Frees every allocation of a consumer (an instance deleted, a build that failed on a host). */
+/**
+ * Frees every allocation of a consumer (an instance deleted, a build that failed on a host). Run it inside a
+ * transaction: the provider rows are locked first, in one order, as claims and registrations lock them, so
+ * that a free racing a claim on the same host waits instead of deadlocking.
+ */
 export async function freeAllocations(client: Queryable, consumerId: string, providerId?: string): Promise<number> {
+  const locked = await client.query(
+    `SELECT id FROM resource_providers
+      WHERE id IN (SELECT provider_id FROM allocations WHERE consumer_id = $1 AND ($2::uuid IS NULL OR provider_id = $2))
+      ORDER BY id FOR UPDATE`,
+    [consumerId, providerId ?? null],
+  );
+  if (!locked.rowCount) return 0;
   const { rows } = await client.query<{ provider_id: string; resource_class: string; used: number }>(
     `DELETE FROM allocations WHERE consumer_id = $1 AND ($2::uuid IS NULL OR provider_id = $2) RETURNING provider_id, resource_class, used`,
     [consumerId, providerId ?? null],

@@ -1,4 +1,3 @@
-import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import type { InstanceRow } from '../compute/instances.ts';
 import { AsterError } from '../errors.ts';
@@ -7,7 +6,8 @@ import { consoleLogOf, deleteServer, runHostAction, setLock, visibleServer } fro
 import { createServers } from '../servers/create.handler.ts';
 import { createInput, metadata, serverName, tag } from '../servers/create.schema.ts';
 import { listInput, listOutput, listServers } from '../servers/list.ts';
-import { server, toServers, type Server } from '../servers/view.ts';
+import { server, toServers } from '../servers/view.ts';
+import { watchServers } from '../servers/watch.ts';
 import { authedProcedure, router } from '../trpc.ts';
 
 const byId = z.object({ id });
@@ -150,34 +150,7 @@ export const serversRouter = router({
    * Every change of the caller's servers (all servers, for administrators), pushed as it commits. Each event's
    * id is the change's sequence number: a client that reconnects with its last id misses nothing.
    */
-  watch: authedProcedure.input(z.object({ lastEventId: z.string().regex(/^\d+$/, 'must be a change number').nullish() }).optional()).subscription(async function* ({ ctx, input, signal }) {
-    const changes = ctx.changes;
-    if (!changes) throw new Error('this API process does not serve watches');
-    const feed = changes.subscribe();
-    try {
-      const scope = ctx.auth.isAdmin ? null : ctx.auth.project.id;
-      let last = input?.lastEventId ?? null;
-      if (last === null) {
-        const { rows } = await ctx.db.query<{ seq: string }>(`SELECT COALESCE(max(change_seq), 0)::text AS seq FROM instances`);
-        last = rows[0]!.seq;
-      }
-      while (!signal?.aborted) {
-        const { rows }: { rows: InstanceRow[] } = await ctx.db.query<InstanceRow>(
-          `SELECT * FROM instances WHERE change_seq > $1 AND ($2::uuid IS NULL OR project_id = $2) ORDER BY change_seq LIMIT 500`,
-          [last, scope],
-        );
-        if (rows.length) {
-          const page: Server[] = await toServers(ctx.db, rows, ctx.auth.isAdmin);
-          for (const s of page) {
-            last = s.changeSeq;
-            yield tracked(s.changeSeq, s);
-          }
-          if (rows.length === 500) continue;
-        }
-        await feed.next(signal);
-      }
-    } finally {
-      feed.close();
-    }
-  }),
+  watch: authedProcedure
+    .input(z.object({ lastEventId: z.string().regex(/^\d+$/, 'must be a change number').nullish() }).optional())
+    .subscription(({ ctx, input, signal }) => watchServers(ctx, ctx.auth, input?.lastEventId ?? null, signal)),
 });

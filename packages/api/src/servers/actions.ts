@@ -1,6 +1,6 @@
 import { actionAllowed, actionRules, whyNot, type ServerAction } from '@aster/compute';
 import { computeQueue, getConsoleLog, serverAction, terminateInstance } from '@aster/jobs';
-import { transaction } from '@aster/db';
+import { transaction, type Queryable } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
 import { beginTask, finishAction, loadInstance, recordEvent, startAction, statusOf, type InstanceRow } from '../compute/instances.ts';
@@ -76,7 +76,10 @@ export async function deleteServer(ctx: Context, auth: Auth, id: string) {
   return transaction(ctx.db, async (client) => {
     const locked = (await loadInstance(client, id, { forUpdate: true }))!;
     const actionId = await startAction(client, { instanceId: id, action: 'delete', requestId: ctx.requestId, userId: auth.user.id, projectId: auth.project.id });
-    if (!locked.host) {
+    // A host that is down cannot tear the server down: delete it here (Nova's local delete); the host
+    // destroys what is left when it starts again (the conductor's cleanup at host start).
+    const hostDown = locked.host !== null && !(await computeServiceUp(client, locked.host, ctx.config.serviceDownSeconds));
+    if (!locked.host || hostDown) {
       await client.query(
         `UPDATE instances SET vm_state = 'deleted', task_state = NULL, power_state = 0, deleted_at = clock_timestamp(),
                 terminated_at = clock_timestamp() WHERE id = $1`,
@@ -84,7 +87,13 @@ export async function deleteServer(ctx: Context, auth: Auth, id: string) {
       );
       await freeAllocations(client, id);
       await freePorts(client, id);
-      await recordEvent(client, { actionId, event: 'api_delete', result: 'Success', finish: true });
+      await recordEvent(client, {
+        actionId,
+        event: 'api_delete',
+        result: 'Success',
+        details: hostDown ? `host ${locked.host} is down; deleted without it` : null,
+        finish: true,
+      });
       return (await loadInstance(client, id))!;
     }
     const updated = await beginTask(client, locked, 'delete', actionRules.delete);
@@ -92,6 +101,15 @@ export async function deleteServer(ctx: Context, auth: Auth, id: string) {
     await jobs.send(terminateInstance, computeQueue(locked.host), { instanceId: id }, { requestId: ctx.requestId, db: client });
     return updated;
   });
+}
+
+async function computeServiceUp(db: Queryable, host: string, downAfterSeconds: number): Promise<boolean> {
+  const { rows } = await db.query<{ up: boolean }>(
+    `SELECT (stopped_at IS NULL AND last_seen_at > now() - make_interval(secs => $2)) AS up
+       FROM services WHERE host = $1 AND binary_name = 'aster-compute'`,
+    [host, downAfterSeconds],
+  );
+  return rows[0]?.up ?? false;
 }
 
 export async function setLock(ctx: Context, auth: Auth, id: string, lock: boolean, reason?: string) {

@@ -67,10 +67,11 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
       `Image ${image.name} is ${(virtual / 1024 ** 3).toFixed(1)} GB; it does not fit on flavor ${flavor.name}'s ${flavor.diskGb} GB disk`,
     );
   }
-  if (input.userData !== undefined && Buffer.byteLength(input.userData) > ctx.config.maxUserDataBytes) {
+  const maxUserData = ctx.config.maxUserDataBytes;
+  if (input.userData !== undefined && Buffer.byteLength(input.userData) > maxUserData) {
     throw new AsterError(
       'InvalidInput',
-      `Invalid input: userData: is ${Buffer.byteLength(input.userData)} bytes; at most ${ctx.config.maxUserDataBytes} bytes (64 KiB) are accepted`,
+      `Invalid input: userData: is ${Buffer.byteLength(input.userData)} bytes; at most ${maxUserData} bytes (${+(maxUserData / 1024).toFixed(1)} KiB) are accepted`,
     );
   }
   const key = input.keyName ? await keypairForUser(ctx.db, auth.user.id, input.keyName) : null;

@@ -9,10 +9,12 @@ export const serverName = z
   .trim()
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters')
-  .refine((s) => !/[\u0000-\u001f]/.test(s), 'must not contain control characters');
+  // C0, DEL and C1: none of them prints.
+  .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'must not contain control characters');
 
 export const metadata = z
-  .record(metaKey, metaValue)
+  // A bad key is reported by zod as "Invalid key in record"; say what is wrong with it instead.
+  .record(metaKey, metaValue, { error: (issue) => (issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined) })
   .refine((m) => Object.keys(m).length <= 128, 'at most 128 metadata items');
 
 export const tag = z
@@ -26,7 +28,7 @@ export const createInput = z.object({
   flavorId: id,
   imageId: id,
   networks: z.array(id).max(16, 'at most 16 networks').optional(),
-  keyName: z.string().min(1).max(255).optional(),
+  keyName: z.string().min(1, 'must name a key pair').max(255, 'must be at most 255 characters').optional(),
   userData: z.string().optional(),
   metadata: metadata.optional(),
   tags: z.array(tag).max(50, 'at most 50 tags').optional(),

@@ -1,4 +1,4 @@
-import { statuses } from '@aster/compute';
+import { serverStatus, statuses, taskStates, vmStates, type Status } from '@aster/compute';
 import { z } from 'zod';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
@@ -28,20 +28,29 @@ export const listInput = z
 
 export const listOutput = z.object({ servers: z.array(server), nextMarker: z.string().nullable() });
 
-/** Which vm and task states a status filter means (the inverse of serverStatus, for the common ones). */
-const statusWhere: Partial<Record<(typeof statuses)[number], string>> = {
-  BUILD: `vm_state = 'building'`,
-  ACTIVE: `vm_state = 'active' AND (task_state IS NULL OR task_state NOT LIKE 'reboot%' AND task_state NOT LIKE 'rebuild%' AND task_state NOT LIKE 'resize%')`,
-  SHUTOFF: `vm_state = 'stopped'`,
-  PAUSED: `vm_state = 'paused'`,
-  SUSPENDED: `vm_state = 'suspended'`,
-  ERROR: `vm_state = 'error'`,
-  DELETED: `vm_state = 'deleted'`,
-  REBOOT: `vm_state = 'active' AND task_state IN ('rebooting', 'reboot_pending', 'reboot_started')`,
-  HARD_REBOOT: `vm_state = 'active' AND task_state IN ('rebooting_hard', 'reboot_pending_hard', 'reboot_started_hard')`,
-  VERIFY_RESIZE: `vm_state = 'resized'`,
-  RESCUE: `vm_state = 'rescued'`,
-};
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const list = (xs: readonly string[]) => `ARRAY[${xs.map(literal).join(', ')}]::text[]`;
+
+/**
+ * The SQL condition a status filter means: the inverse of serverStatus, worked out from it over every
+ * vm_state and task_state so that the two cannot drift apart. A task state not in the list counts as idle,
+ * as serverStatus treats it.
+ */
+function statusCondition(status: Status): string {
+  const parts: string[] = [];
+  for (const vm of vmStates) {
+    const tasks = taskStates.filter((t) => serverStatus(vm, t) === status);
+    if (serverStatus(vm, null) === status) {
+      const others = taskStates.filter((t) => serverStatus(vm, t) !== status);
+      parts.push(`vm_state = ${literal(vm)}` + (others.length ? ` AND (task_state IS NULL OR task_state <> ALL(${list(others)}))` : ''));
+    } else if (tasks.length) {
+      parts.push(`vm_state = ${literal(vm)} AND task_state = ANY(${list(tasks)})`);
+    }
+  }
+  if (status === 'UNKNOWN') parts.push(`vm_state <> ALL(${list(vmStates)})`);
+  return parts.length ? parts.map((p) => `(${p})`).join(' OR ') : 'false';
+}
+const statusWhere = Object.fromEntries(statuses.map((s) => [s, statusCondition(s)])) as Record<Status, string>;
 
 export async function listServers(ctx: Context, auth: Auth, input: z.infer<typeof listInput>) {
   if (input.allProjects && !auth.isAdmin) throw new AsterError('Forbidden', 'allProjects is for cloud administrators');
@@ -55,7 +64,7 @@ export async function listServers(ctx: Context, auth: Auth, input: z.infer<typeo
   if (!input.allProjects) where.push(`project_id = ${param(auth.project.id)}`);
   if (input.changesSince) where.push(`updated_at >= ${param(input.changesSince)}`);
   else if (input.status !== 'DELETED') where.push('deleted_at IS NULL');
-  if (input.status) where.push(`(${statusWhere[input.status] ?? 'false'})`);
+  if (input.status) where.push(`(${statusWhere[input.status]})`);
   if (input.name) where.push(`name ILIKE ${param('%' + input.name.replace(/[\\%_]/g, (c) => '\\' + c) + '%')}`);
   if (input.imageId) where.push(`image_id = ${param(input.imageId)}`);
   if (input.flavorId) where.push(`flavor_id = ${param(input.flavorId)}`);
@@ -66,9 +75,13 @@ export async function listServers(ctx: Context, auth: Auth, input: z.infer<typeo
   const column = sortKeys[input.sortKey];
   const cmp = input.sortDir === 'desc' ? '<' : '>';
   if (input.marker) {
-    const m = await ctx.db.query<{ key: unknown }>(`SELECT ${column} AS key FROM instances WHERE id = $1`, [input.marker]);
+    // Compared in SQL: a timestamp read into JavaScript loses its microseconds, and rows would be skipped or repeated.
+    const m = await ctx.db.query(`SELECT 1 FROM instances WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2)`, [
+      input.marker,
+      input.allProjects ? null : auth.project.id,
+    ]);
     if (!m.rows[0]) throw new AsterError('InvalidInput', `Invalid input: marker: no server ${input.marker} (it may have been deleted; list again from the start)`);
-    where.push(`(${column}, id) ${cmp} (${param(m.rows[0].key)}, ${param(input.marker)})`);
+    where.push(`(${column}, id) ${cmp} (SELECT ${column}, id FROM instances WHERE id = ${param(input.marker)})`);
   }
   const { rows } = await ctx.db.query<InstanceRow>(
     `SELECT * FROM instances ${where.length ? 'WHERE ' + where.join(' AND ') : ''}

@@ -8,7 +8,7 @@ import {
   type RequestSpec,
 } from '@aster/compute';
 import { SCHEDULER_QUEUE, scheduleInstance, type Jobs } from '@aster/jobs';
-import type { Pool } from '@aster/db';
+import { transaction, type Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
 import { loadInstance, openAction, recordEvent } from '../compute/instances.ts';
 import { claim, freeAllocations, hostStates } from '../compute/placement.ts';
@@ -54,7 +54,7 @@ export async function scheduleOne(deps: { db: Pool; jobs: Jobs; log: Logger; con
     const alternates = ordered.slice(i + 1, i + config.maxAttempts).map((h) => h.host);
     const placed = await dispatchBuild(db, jobs, instanceId, { host: host.host, alternates, attempt: 1, requestId, fromTask: 'scheduling' });
     if (!placed) {
-      await freeAllocations(db, instanceId);
+      await transaction(db, (client) => freeAllocations(client, instanceId));
       return;
     }
     await recordEvent(db, { actionId, event: 'schedule', host: host.host, result: 'Success' });

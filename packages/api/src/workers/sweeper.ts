@@ -3,6 +3,18 @@ import type { ConductorDeps } from './conductor.ts';
 import { rescheduleOrFail } from './conductor.ts';
 import { failBuild } from './dispatch.ts';
 
+/** The instance action a task state belongs to. */
+const actionOfTask: Record<string, string> = {
+  powering_off: 'stop',
+  powering_on: 'start',
+  rebooting: 'reboot',
+  rebooting_hard: 'reboot',
+  pausing: 'pause',
+  unpausing: 'unpause',
+  suspending: 'suspend',
+  resuming: 'resume',
+};
+
 /**
  * Finds what a dead host or a lost job left hanging: builds on a host that stopped heartbeating or that ran
  * past the build timeout (rescheduled to an alternate, else ERROR), builds never scheduled, and other tasks
@@ -39,7 +51,7 @@ export async function sweep(deps: ConductorDeps): Promise<void> {
     // Any other task that never got its answer: revert it so the server can be acted on again.
     const { rowCount } = await db.query(`UPDATE instances SET task_state = NULL WHERE id = $1 AND task_state = $2`, [r.id, r.task_state]);
     if (rowCount) {
-      const actionId = await openAction(db, r.id, r.task_state);
+      const actionId = await openAction(db, r.id, actionOfTask[r.task_state] ?? r.task_state);
       await recordEvent(db, { actionId, event: 'timeout', host: r.host, result: 'Error', details: `no answer from host ${r.host ?? '?'} within ${config.buildTimeoutSeconds} s` });
       if (actionId) await finishAction(db, actionId, 'timed out');
     }
