@@ -10,10 +10,12 @@ import { adminCredentials, signInToApi, type AsterClient } from '../helpers/api.
 
 type Server = Awaited<ReturnType<AsterClient['servers']['get']['query']>>;
 
-/** servers.watch over SSE: resolves when `id` is in `status` and idle. */
+/** servers.watch over SSE: resolves when `id` is in `status` and idle, in a change after `after` (a changeSeq). */
 function watchFor(client: AsterClient) {
   const last = new Map<string, Server>();
-  const waiters: { id: string; status: string; resolve: (s: Server) => void }[] = [];
+  const waiters: { id: string; status: string; after: bigint; resolve: (s: Server) => void }[] = [];
+  const fits = (s: Server | undefined, id: string, status: string, after: bigint) =>
+    !!s && s.id === id && s.status === status && s.taskState === null && BigInt(s.changeSeq) > after;
   let started!: () => void;
   const ready = new Promise<void>((r) => (started = r));
   const sub = client.servers.watch.subscribe(
@@ -23,7 +25,7 @@ function watchFor(client: AsterClient) {
       onData: ({ data }) => {
         last.set(data.id, data);
         for (const w of [...waiters]) {
-          if (w.id === data.id && data.status === w.status && data.taskState === null) {
+          if (fits(data, w.id, w.status, w.after)) {
             waiters.splice(waiters.indexOf(w), 1);
             w.resolve(data);
           }
@@ -33,12 +35,12 @@ function watchFor(client: AsterClient) {
   );
   return {
     ready,
-    until: (id: string, status: string) =>
+    until: (id: string, status: string, after: Server) =>
       new Promise<Server>((resolve, reject) => {
         const now = last.get(id);
-        if (now && now.status === status && now.taskState === null) return resolve(now);
+        if (fits(now, id, status, BigInt(after.changeSeq))) return resolve(now!);
         const timer = setTimeout(() => reject(new Error(`${id} did not become ${status}; last seen ${now?.status ?? 'never'}`)), 20_000);
-        waiters.push({ id, status, resolve: (s) => (clearTimeout(timer), resolve(s)) });
+        waiters.push({ id, status, after: BigInt(after.changeSeq), resolve: (s) => (clearTimeout(timer), resolve(s)) });
       }),
     close: () => sub.unsubscribe(),
   };
@@ -66,7 +68,7 @@ test('a script launches a server, watches it come up, acts on it and deletes it'
   try {
     const [server] = await client.servers.create.mutate({ name: `e2e-${Date.now()}`, flavorId: tiny.id, imageId });
     expect(server!.status).toBe('BUILD');
-    const active = await watch.until(server!.id, 'ACTIVE');
+    const active = await watch.until(server!.id, 'ACTIVE', server!);
     expect(active.addresses.public?.[0]?.ip).toMatch(/^192\.168\.122\./);
 
     for (const [call, status] of [
@@ -78,8 +80,8 @@ test('a script launches a server, watches it come up, acts on it and deletes it'
       [() => client.servers.suspend.mutate({ id: server!.id }), 'SUSPENDED'],
       [() => client.servers.resume.mutate({ id: server!.id }), 'ACTIVE'],
     ] as const) {
-      await call();
-      await watch.until(server!.id, status);
+      const changed = await call();
+      await watch.until(server!.id, status, changed);
     }
     await client.servers.lock.mutate({ id: server!.id, reason: 'e2e' });
     await client.servers.unlock.mutate({ id: server!.id });
@@ -94,8 +96,8 @@ test('a script launches a server, watches it come up, acts on it and deletes it'
     expect(errorCode(refused)).toBe('BAD_REQUEST');
     expect(String((refused as Error).message)).toContain('64 KiB');
 
-    await client.servers.delete.mutate({ id: server!.id });
-    await watch.until(server!.id, 'DELETED');
+    const deleting = await client.servers.delete.mutate({ id: server!.id });
+    await watch.until(server!.id, 'DELETED', deleting);
     const gone = await client.servers.get.query({ id: server!.id }).catch((e: unknown) => e);
     expect(errorCode(gone)).toBe('NOT_FOUND');
   } finally {

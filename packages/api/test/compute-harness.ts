@@ -45,6 +45,8 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
   };
   const conductor = await startConductor({ db: db.pool, jobs, log: silentLog, config: conductorConfig });
   const hosts: Host[] = [];
+  // Hosts whose agent still runs: neither retired nor killed.
+  const running = new Set<string>();
   const admin = await adminSession(db.pool);
 
   // A fresh context (and request id) per call, as over HTTP.
@@ -68,18 +70,29 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
       }, `host ${name} registered`);
       const host = { name, driver, agent, jobs: hostJobs };
       hosts.push(host);
+      running.add(name);
       return host;
     },
     /** Stops a host cleanly and waits until the scheduler sees it down, so later builds go elsewhere. */
     async retire(name: string): Promise<void> {
       const host = hosts.find((h) => h.name === name);
-      if (!host) throw new Error(`no host ${name} in this stack`);
+      if (!host || !running.delete(name)) throw new Error(`no running host ${name} in this stack`);
       await host.agent.stop();
       await waitFor(async () => {
         const { rows } = await db.pool.query(`SELECT 1 FROM services WHERE host = $1 AND binary_name = 'aster-compute' AND stopped_at IS NOT NULL`, [name]);
         return rows.length > 0;
       }, `host ${name} stopped`);
       await host.jobs.stop(1000);
+    },
+    /** Retires every host still running (between tests, so that each test sees only its own hosts). */
+    async retireAll(): Promise<void> {
+      for (const name of [...running]) await this.retire(name);
+    },
+    /** The agent dies: no clean stop, so its service stays "up" until its heartbeat is old; its work is lost. */
+    async kill(name: string): Promise<void> {
+      const host = hosts.find((h) => h.name === name);
+      if (!host || !running.delete(name)) throw new Error(`no running host ${name} in this stack`);
+      await host.jobs.stop(0);
     },
     /** An active public image, as if uploaded. */
     async image(name = 'tiny', extra: { minRamMb?: number; minDiskGb?: number; status?: string } = {}): Promise<string> {
@@ -108,13 +121,14 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
 
 export type ComputeStack = Awaited<ReturnType<typeof computeStack>>;
 
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+/** Polls `check` until it answers true; `what` may be a function, to describe the last state seen. */
+export async function waitFor(check: () => Promise<boolean>, what: string | (() => string), timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  expect.fail(`timed out waiting for ${what}`);
+  expect.fail(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }
 
 /** Waits until the server reaches `status` (and is idle), answering it. */
@@ -125,7 +139,7 @@ export async function waitForStatus(api: ReturnType<ComputeStack['api']>, id: st
       last = await api.servers.get({ id });
       return last.status === status && last.taskState === null;
     },
-    `server ${id} to be ${status} (last: ${last?.status}/${last?.taskState})`,
+    () => `server ${id} to be ${status} (last: ${last?.status}/${last?.taskState})`,
     timeoutMs,
   );
   return last!;

@@ -1,5 +1,5 @@
 import { useTestDatabase } from '@aster/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { onActionResult, onBuildResult } from '../src/workers/conductor.ts';
 import { sweep } from '../src/index.ts';
 import { computeStack, waitFor, waitForStatus, type ComputeStack } from './compute-harness.ts';
@@ -21,6 +21,9 @@ beforeAll(async () => {
   await stack.admin.api.quotas.set({ project: 'sch-project', limits: { instances: 100, cores: 100, ramMb: -1 } });
 }, 30_000);
 afterAll(() => stack?.stop());
+
+// Each test brings its own hosts and takes them out of rotation after, so that the next one sees only its own.
+afterEach(() => stack.retireAll());
 
 /** What an instance still holds: allocation rows (by host) and ports. */
 async function held(instanceId: string) {
@@ -68,7 +71,6 @@ describe('no valid host', () => {
     expect(JSON.stringify(create)).not.toMatch(/sch-(small|off)/);
     expect(await held(server.id)).toEqual({ allocations: {}, ports: 0 });
 
-    for (const h of ['sch-small-1', 'sch-small-2', 'sch-off']) await stack.retire(h);
   });
 });
 
@@ -92,16 +94,12 @@ describe('rescheduling', () => {
   it('gives up after every host failed, saying what the last one said, and holds nothing', async () => {
     await stack.addHost('sch-bad-1', { ramMb: 262144, failSpawn: 'disk full' });
     await stack.addHost('sch-bad-2', { ramMb: 196608, failSpawn: 'libvirt: domain crashed at boot' });
-    await stack.retire('sch-fail-a');
-    await stack.retire('sch-ok-b');
     const server = await launch('doomed');
     const failed = await waitForStatus(api, server.id, 'ERROR');
     expect(failed.fault).toMatchObject({ message: 'Build failed on 2 hosts; the last said: libvirt: domain crashed at boot', details: null });
     const create = await createAction(server.id);
     expect(create.events.filter((e) => e.event === 'build' && e.result === 'Error').map((e) => e.host)).toEqual(['sch-bad-1', 'sch-bad-2', 'sch-bad-2']);
     expect(await held(server.id)).toEqual({ allocations: {}, ports: 0 });
-    await stack.retire('sch-bad-1');
-    await stack.retire('sch-bad-2');
   });
 });
 
@@ -114,7 +112,7 @@ describe('a host that dies mid-build', () => {
       const s = await stack.admin.api.servers.get({ id: server.id });
       return s.host === 'sch-slow-a' && s.taskState === 'spawning';
     }, 'the build to be spawning on sch-slow-a');
-    await a.jobs.stop(0); // the agent dies: no clean stop, no more heartbeats
+    await stack.kill(a.name);
     await twoMinutesAgo('sch-slow-a', server.id);
 
     await sweep(stack.conductorDeps);
@@ -126,14 +124,13 @@ describe('a host that dies mid-build', () => {
     );
     expect(await held(server.id)).toEqual({ allocations: { 'sch-alt-b': 3 }, ports: 1 });
     expect((await b.driver.list()).map((i) => i.id)).toEqual([server.id]);
-    await stack.retire('sch-alt-b');
   });
 
   it('puts the server in ERROR when no alternate is left', async () => {
     const c = await stack.addHost('sch-slow-c', { spawnDelayMs: 60_000 });
     const server = await launch('orphan');
     await waitFor(async () => (await stack.admin.api.servers.get({ id: server.id })).taskState === 'spawning', 'the build to be spawning');
-    await c.jobs.stop(0);
+    await stack.kill(c.name);
     await twoMinutesAgo('sch-slow-c', server.id);
 
     await sweep(stack.conductorDeps);
@@ -180,6 +177,7 @@ describe('several hosts sharing the work', () => {
 
 describe('reports delivered twice', () => {
   it('applies a build result and an action result once', async () => {
+    await stack.addHost('sch-twice');
     const server = await launch('twice');
     await waitForStatus(api, server.id, 'ACTIVE');
     const { host } = await stack.admin.api.servers.get({ id: server.id });
@@ -213,6 +211,7 @@ describe('reports delivered twice', () => {
   });
 
   it('ignores a teardown report from a host that does not hold the server (a stray copy removed)', async () => {
+    await stack.addHost('sch-kept');
     const server = await launch('kept');
     await waitForStatus(api, server.id, 'ACTIVE');
     await onActionResult(stack.conductorDeps, { instanceId: server.id, host: 'sch-elsewhere', action: 'delete', ok: true }, `cleanup-${server.id}`);

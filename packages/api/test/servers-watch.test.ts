@@ -3,6 +3,7 @@ import { useTestDatabase } from '@aster/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCaller, createContext } from '../src/index.ts';
 import type { Server } from '../src/servers/view.ts';
+import { settledChange } from '../src/servers/watch.ts';
 import { computeStack, waitForStatus, type ComputeStack } from './compute-harness.ts';
 import { expectError, silentLog, userSession } from './harness.ts';
 
@@ -235,6 +236,43 @@ describe('servers.watch', () => {
       await client.query('ROLLBACK').catch(() => {});
       client.release();
       await w.close();
+    }
+  });
+
+  it('settles a change number only when no open transaction can still commit one below it', async () => {
+    const gina = await userSession(db.pool, stack.admin.api, { name: 'sw-gina', project: 'sw-g', role: 'member' });
+    const api = stack.api(gina.token);
+    const [s] = await api.servers.create({ name: 'sw-g-1', flavorId: tiny, imageId });
+    await waitForStatus(api, s!.id, 'ACTIVE');
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ seq: string }>(`UPDATE instances SET metadata = '{"held":"1"}' WHERE id = $1 RETURNING change_seq::text AS seq`, [s!.id]);
+      let settled: bigint | null = null;
+      const waiting = settledChange(db.pool).then((v) => (settled = v));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(settled).toBeNull();
+      await client.query('COMMIT');
+      expect(await waiting).toBeGreaterThanOrEqual(BigInt(rows[0]!.seq));
+
+      // A transaction left open is waited for only so long, then reported and passed over.
+      await client.query('BEGIN');
+      await client.query(`UPDATE instances SET metadata = '{}' WHERE id = $1`, [s!.id]);
+      const stalls: string[][] = [];
+      const ignore = new Set<string>();
+      const started = Date.now();
+      await settledChange(db.pool, { maxWaitMs: 150, ignore, onStall: (h) => stalls.push(h) });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+      expect(stalls).toHaveLength(1);
+      expect(ignore.size).toBe(1);
+      const again = Date.now();
+      await settledChange(db.pool, { maxWaitMs: 150, ignore, onStall: (h) => stalls.push(h) });
+      expect(Date.now() - again).toBeLessThan(150);
+      expect(stalls).toHaveLength(1);
+      await client.query('COMMIT');
+    } finally {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release();
     }
   });
 });

@@ -25,8 +25,7 @@ export interface Inventory {
   reservedDiskGb: number;
 }
 
-const CLASSES = ['VCPU', 'MEMORY_MB', 'DISK_GB'] as const;
-type ResourceClass = (typeof CLASSES)[number];
+type ResourceClass = 'VCPU' | 'MEMORY_MB' | 'DISK_GB';
 
 function amounts(r: ResourceRequest): [ResourceClass, number][] {
   const list: [ResourceClass, number][] = [

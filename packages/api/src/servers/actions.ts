@@ -117,6 +117,8 @@ export async function setLock(ctx: Context, auth: Auth, id: string, lock: boolea
   if (!lock && row.locked && row.locked_by === 'admin' && !auth.isAdmin) {
     throw new AsterError('Forbidden', `Server ${row.name} was locked by an administrator; only an administrator can unlock it`);
   }
+  // As in Nova, locking a locked server is a no-op for its project: otherwise it could take over an administrator's lock.
+  if (lock && row.locked && !auth.isAdmin) return row;
   const by = auth.isAdmin && auth.project.id !== row.project_id ? 'admin' : auth.isAdmin ? 'admin' : 'owner';
   const { rows } = await ctx.db.query<InstanceRow>(
     `UPDATE instances SET locked = $2, locked_by = $3, locked_reason = $4 WHERE id = $1 AND deleted_at IS NULL RETURNING *`,

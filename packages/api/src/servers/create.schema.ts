@@ -9,8 +9,8 @@ export const serverName = z
   .trim()
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters')
-  // C0, DEL and C1: none of them prints.
-  .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'must not contain control characters');
+  // Cc is C0, DEL and C1: none of them prints.
+  .refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters');
 
 export const metadata = z
   // A bad key is reported by zod as "Invalid key in record"; say what is wrong with it instead.

@@ -6,6 +6,7 @@ import { toServers, type Server } from './view.ts';
 
 const PAGE = 500;
 const POLL_MS = 10;
+const MAX_WAIT_MS = 10_000;
 
 /**
  * The highest change number below which no further change can commit. Change numbers are taken when a row
@@ -13,7 +14,10 @@ const POLL_MS = 10;
  * the last number taken, then wait for every transaction that may hold one to end. Any such transaction
  * locked `instances` for writing before it took its number, so it is among the lock holders seen after.
  */
-export async function settledChange(db: Queryable, signal?: AbortSignal): Promise<bigint> {
+export async function settledChange(
+  db: Queryable,
+  options: { signal?: AbortSignal; maxWaitMs?: number; ignore?: Set<string>; onStall?: (holders: string[]) => void } = {},
+): Promise<bigint> {
   const { rows } = await db.query<{ seq: string }>(
     `SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS seq FROM instance_change_seq`,
   );
@@ -26,9 +30,19 @@ export async function settledChange(db: Queryable, signal?: AbortSignal): Promis
             AND virtualtransaction IS NOT NULL AND ($1::text[] IS NULL OR virtualtransaction = ANY($1))`,
         [among],
       )
-    ).rows.map((r) => r.vxid);
+    ).rows
+      .map((r) => r.vxid)
+      .filter((v) => !options.ignore?.has(v));
+  // A transaction left open on instances must not stall every watch: past the limit, go on without it (and
+  // `ignore` remembers it, so that later rounds do not wait for it again).
+  const deadline = Date.now() + (options.maxWaitMs ?? MAX_WAIT_MS);
   let open = await holders(null);
-  while (open.length && !signal?.aborted) {
+  while (open.length && !options.signal?.aborted) {
+    if (Date.now() > deadline) {
+      for (const v of open) options.ignore?.add(v);
+      options.onStall?.(open);
+      break;
+    }
     await new Promise((r) => setTimeout(r, POLL_MS));
     open = await holders(open);
   }
@@ -46,6 +60,7 @@ export async function* watchServers(ctx: Context, auth: Auth, lastEventId: strin
   const feed = changes.subscribe();
   try {
     const scope = auth.isAdmin ? null : auth.project.id;
+    const stalled = new Set<string>();
     let readTo: bigint;
     if (lastEventId !== null) readTo = BigInt(lastEventId);
     else {
@@ -53,7 +68,11 @@ export async function* watchServers(ctx: Context, auth: Auth, lastEventId: strin
       readTo = BigInt(rows[0]!.seq);
     }
     while (!signal?.aborted) {
-      const upTo = await settledChange(ctx.db, signal);
+      const upTo = await settledChange(ctx.db, {
+        signal,
+        ignore: stalled,
+        onStall: (holders) => ctx.log.warn('servers.watch went on past transactions still open on instances', { holders }),
+      });
       if (signal?.aborted) break;
       if (upTo <= readTo) {
         await feed.next(signal);

@@ -17,7 +17,7 @@ import {
 } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient } from '@aster/db';
 import type { Logger } from '@aster/log';
-import { finishAction, loadInstance, openAction, recordEvent, recordFault } from '../compute/instances.ts';
+import { loadInstance, openAction, recordEvent, recordFault } from '../compute/instances.ts';
 import { freePorts } from '../compute/ipam.ts';
 import { claimIn, freeAllocations, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
 import { heartbeat, markStopped, registerService } from '../services/registry.ts';
@@ -98,9 +98,11 @@ async function applyPowerStates(deps: ConductorDeps, host: string, instances: { 
 export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buildResult>, requestId: string): Promise<void> {
   if (p.ok) {
     const terminate = await transaction(deps.db, async (client) => {
-      if (!(await once(client, `build:${p.instanceId}:${p.attempt}`))) return false;
+      const first = await once(client, `build:${p.instanceId}:${p.attempt}`);
       const row = await loadInstance(client, p.instanceId, { forUpdate: true });
       if (!row) return false;
+      // Seen before, or given up on first (timed out, host taken for dead): a late copy nobody owns must go.
+      if (!first) return row.host !== p.host || (row.vm_state === 'error' && row.launched_at === null && row.task_state === null);
       // Deleted meanwhile, or the build was given to another host: this copy must go.
       if (row.deleted_at || row.task_state === 'deleting' || row.host !== p.host || row.attempts !== p.attempt) return row.host !== p.host || !!row.deleted_at;
       await client.query(
@@ -137,7 +139,7 @@ export async function rescheduleOrFail(
     const providerId = await providerIdOf(client, host);
     if (providerId) await freeAllocations(client, instanceId, providerId);
     const actionId = await openAction(client, instanceId, 'create');
-    await recordEvent(client, { actionId, event: 'build', host, result: 'Error', details: `${host}: ${error}` });
+    await recordEvent(client, { actionId, event: 'build', host, result: 'Error', details: error });
     const resources = { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb };
     for (let i = 0; i < row.alternates.length; i++) {
       const alternate = row.alternates[i]!;
@@ -169,6 +171,8 @@ export async function onActionResult(deps: ConductorDeps, p: ParsedOf<typeof act
     const row = await loadInstance(client, p.instanceId, { forUpdate: true });
     if (!row || row.deleted_at) return;
     if (p.action === 'delete') {
+      // A stray copy torn down (on a host the build left, or after the build was given up on) is not the server.
+      if (row.task_state !== 'deleting' || row.host !== p.host) return;
       const actionId = await openAction(client, p.instanceId, 'delete');
       if (p.ok) {
         await client.query(

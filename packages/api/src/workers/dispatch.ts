@@ -2,7 +2,7 @@ import { buildInstance, computeQueue, type Jobs } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient } from '@aster/db';
 import { AsterError } from '../errors.ts';
 import { finishAction, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
-import { allocatePorts } from '../compute/ipam.ts';
+import { allocatePorts, freePorts } from '../compute/ipam.ts';
 import { freeAllocations } from '../compute/placement.ts';
 
 interface ImageDetails {
@@ -95,9 +95,11 @@ export async function failBuild(db: Pool, instanceId: string, message: string, d
     if (!row || row.deleted_at || row.vm_state !== 'building') return;
     await client.query(`UPDATE instances SET vm_state = 'error', task_state = NULL WHERE id = $1`, [instanceId]);
     await freeAllocations(client, instanceId);
+    await freePorts(client, instanceId);
     await recordFault(client, { instanceId, code: 500, message, details, host: host ?? row.host });
     const actionId = await openAction(client, instanceId, 'create');
-    await recordEvent(client, { actionId, event: 'build', host: host ?? row.host, result: 'Error', details: details ?? message });
+    // Tenants read events: the message, not the details (host names, stack traces) meant for administrators.
+    await recordEvent(client, { actionId, event: 'build', host: host ?? row.host, result: 'Error', details: message });
     if (actionId) await finishAction(client, actionId, message);
   });
 }

@@ -39,7 +39,7 @@ export async function sweep(deps: ConductorDeps): Promise<void> {
     if (r.vm_state === 'building') {
       if (r.task_state === 'spawning' && r.host && (r.host_down || r.timed_out)) {
         const why = r.host_down
-          ? `host ${r.host} stopped responding (no heartbeat for ${config.serviceDownSeconds} s)`
+          ? `the host stopped responding (no heartbeat for ${config.serviceDownSeconds} s)`
           : `the build did not finish within ${config.buildTimeoutSeconds} s`;
         await rescheduleOrFail(deps, r.id, r.host, r.attempts, why, null, `sweep-${r.id}-${r.attempts}`);
       } else if (r.timed_out) {
@@ -52,7 +52,7 @@ export async function sweep(deps: ConductorDeps): Promise<void> {
     const { rowCount } = await db.query(`UPDATE instances SET task_state = NULL WHERE id = $1 AND task_state = $2`, [r.id, r.task_state]);
     if (rowCount) {
       const actionId = await openAction(db, r.id, actionOfTask[r.task_state] ?? r.task_state);
-      await recordEvent(db, { actionId, event: 'timeout', host: r.host, result: 'Error', details: `no answer from host ${r.host ?? '?'} within ${config.buildTimeoutSeconds} s` });
+      await recordEvent(db, { actionId, event: 'timeout', host: r.host, result: 'Error', details: `no answer from the host within ${config.buildTimeoutSeconds} s` });
       if (actionId) await finishAction(db, actionId, 'timed out');
     }
   }

@@ -97,6 +97,17 @@ export async function benchApi(): Promise<number> {
       if (i >= 10) deleteMs.push(performance.now() - t);
     }
 
+    const phases = await db.query(
+      `SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.started_at - a.started_at) * 1000)::numeric, 1) AS scheduled,
+              round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM b.started_at - s.started_at) * 1000)::numeric, 1) AS built,
+              round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM i.launched_at - a.started_at) * 1000)::numeric, 1) AS active
+         FROM instances i JOIN instance_actions a ON a.instance_id = i.id AND a.action = 'create'
+         JOIN instance_action_events s ON s.action_id = a.id AND s.event = 'schedule'
+         JOIN instance_action_events b ON b.action_id = a.id AND b.event = 'build'
+        WHERE i.name LIKE 'one-%'`,
+    );
+    say(`create phases, median ms after the create committed: ${JSON.stringify(phases.rows[0])}`);
+
     say('200 servers from 10 clients onto 10 hosts …');
     let errors = 0;
     const started = performance.now();
