@@ -63,7 +63,7 @@ export function serverStatus(vmState: VmState, taskState: TaskState | null): Sta
     case 'rescued':
       return 'RESCUE';
     case 'error':
-      return t === 'rebuilding' ? 'REBUILD' : 'ERROR';
+      return t === 'rebuilding' || t === 'rebuild_spawning' ? 'REBUILD' : 'ERROR';
     case 'deleted':
       return 'DELETED';
     case 'soft_deleted':
