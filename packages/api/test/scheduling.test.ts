@@ -43,7 +43,10 @@ async function launch(name: string, flavorId = tiny) {
 
 const createAction = async (id: string, asAdmin = true) => (await (asAdmin ? stack.admin.api : api).servers.actions({ id })).find((a) => a.action === 'create')!;
 
-/** Ages a host's last heartbeat and the instance's current task, as if both happened two minutes ago. */
+/**
+ * Ages a host's last heartbeat and the instance's task by two minutes: the sweep takes a build for lost when its
+ * host has been silent and the build has run for longer than the down time.
+ */
 async function twoMinutesAgo(host: string, instanceId: string) {
   await db.pool.query(`UPDATE services SET last_seen_at = now() - interval '2 minutes' WHERE host = $1 AND binary_name = 'aster-compute'`, [host]);
   await db.pool.query(`UPDATE instances SET task_started_at = now() - interval '2 minutes' WHERE id = $1`, [instanceId]);
