@@ -22,7 +22,7 @@ import { startPresence } from './presence.ts';
  */
 const roles = env.ASTER_ROLES;
 const log = createLogger('api', { level: env.ASTER_LOG_LEVEL }, { roles });
-const db = createPool({ connectionString: env.DATABASE_URL, applicationName: 'aster-api', max: 20 });
+const db = createPool({ connectionString: env.DATABASE_URL, applicationName: 'aster-api', max: 30 });
 
 // Migrations are idempotent and locked, so an API started on its own against an older database catches up.
 const result = await migrate(db);
@@ -46,7 +46,7 @@ const presence = await startPresence({
 });
 
 // Every role sends or works jobs; pg-boss's own maintenance (expiring jobs whose worker died) runs here too.
-const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: 'aster-api-jobs', supervise: true, max: 6 });
+const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: 'aster-api-jobs', supervise: true, max: 10 });
 if (roles.includes('scheduler')) {
   await startScheduler({
     db,

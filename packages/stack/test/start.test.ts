@@ -67,9 +67,15 @@ describe('npm start', () => {
     const session = await login({ url, username: 'admin', password: password! });
     const aster = createAsterClient({ url, token: session.token });
     await aster.projects.create.mutate({ name: 'kept-across-restarts' });
-    // The API process runs all three roles, each registered as a service and up.
-    const services = await aster.services.list.query();
-    expect(services.map((s) => `${s.binary} ${s.status}`).sort()).toEqual(['aster-api up', 'aster-conductor up', 'aster-scheduler up']);
+    // The API process runs all three roles, each registered as a service and up; the compute agent registers
+    // through the conductor (a moment after it says ready), with its host in placement.
+    await expect
+      .poll(async () => (await aster.services.list.query()).map((s) => `${s.binary} ${s.status}`).sort(), { timeout: 15_000 })
+      .toEqual(['aster-api up', 'aster-compute up', 'aster-conductor up', 'aster-scheduler up']);
+    expect((await aster.hypervisors.list.query()).map((h) => h.hypervisorType)).toEqual(['fake']);
+    // The first start's flavors and shared network.
+    expect((await aster.flavors.list.query({})).map((f) => f.name)).toEqual(['m1.tiny', 'm1.small', 'm1.medium', 'm1.large']);
+    expect((await aster.networks.list.query({})).map((n) => `${n.name} ${n.subnets[0]?.cidr}`)).toEqual(['public 192.168.122.0/24']);
     // The README's script, as a user runs it: plain Node, the built client.
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const script = /### The typed client[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];

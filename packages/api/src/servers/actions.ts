@@ -91,7 +91,8 @@ export async function deleteServer(ctx: Context, auth: Auth, id: string) {
         actionId,
         event: 'api_delete',
         result: 'Success',
-        details: hostDown ? `host ${locked.host} is down; deleted without it` : null,
+        host: hostDown ? locked.host : null,
+        details: hostDown ? 'the host is down; deleted without it (it cleans up when it starts again)' : null,
         finish: true,
       });
       return (await loadInstance(client, id))!;

@@ -232,9 +232,16 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
         if (rows[0]) await markStopped(deps.db, [rows[0].id], new Date());
       }),
       powerStates: entry(powerStates, (p) => applyPowerStates(deps, p.host, p.instances)),
+      // Progress of the current attempt only: a late report from an earlier host or after the end is dropped.
       buildProgress: entry(buildProgress, async (p) => {
-        const actionId = await openAction(deps.db, p.instanceId, 'create');
-        await recordEvent(deps.db, { actionId, event: `build_${p.step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' });
+        await deps.db.query(
+          `INSERT INTO instance_action_events (action_id, event, host, result, finished_at)
+           SELECT a.id, $4, $2, 'Success', clock_timestamp()
+             FROM instances i JOIN LATERAL (SELECT id FROM instance_actions WHERE instance_id = i.id AND action = 'create'
+                                             ORDER BY started_at DESC LIMIT 1) a ON true
+            WHERE i.id = $1 AND i.host = $2 AND i.attempts = $3 AND i.vm_state = 'building'`,
+          [p.instanceId, p.host, p.attempt, `build_${p.step.replaceAll(' ', '_')}`],
+        );
       }),
       buildResult: entry(buildResult, (p, requestId) => onBuildResult(deps, p, requestId)),
       actionResult: entry(actionResult, (p, requestId) => onActionResult(deps, p, requestId)),

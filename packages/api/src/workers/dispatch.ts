@@ -2,7 +2,7 @@ import { buildInstance, computeQueue, type Jobs } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient } from '@aster/db';
 import { AsterError } from '../errors.ts';
 import { finishAction, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
-import { allocatePorts, freePorts } from '../compute/ipam.ts';
+import { allocatePorts, freePorts, type PortRow } from '../compute/ipam.ts';
 import { freeAllocations } from '../compute/placement.ts';
 
 interface ImageDetails {
@@ -13,8 +13,15 @@ interface ImageDetails {
 }
 
 /** The job that asks `host` to build the instance: everything the host needs, read here, sent once. */
-async function sendBuild(client: PoolClient, jobs: Jobs, row: InstanceRow, host: string, attempt: number, requestId: string): Promise<void> {
-  const ports = await allocatePorts(client, row.id, row.requested_networks);
+async function sendBuild(
+  client: PoolClient,
+  jobs: Jobs,
+  row: InstanceRow,
+  ports: PortRow[],
+  host: string,
+  attempt: number,
+  requestId: string,
+): Promise<void> {
   const { rows } = await client.query<ImageDetails>('SELECT disk_format, checksum_sha256, size_bytes, properties FROM images WHERE id = $1', [row.image_id]);
   const image = rows[0];
   if (!image) throw new AsterError('NotFound', `image ${row.image.name} (${row.image_id}) was deleted before the server was built`);
@@ -79,7 +86,10 @@ export async function dispatchBuild(
   const row = placed.rows[0];
   if (!row) return false;
   try {
-    await transaction(db, (client) => sendBuild(client, jobs, row, d.host, d.attempt, d.requestId));
+    // Ports in a transaction of their own: the subnet's lock is held for the allocation only, not while the
+    // build is sent, so builds on one network do not queue behind each other. A retry keeps its ports.
+    const ports = await transaction(db, (client) => allocatePorts(client, row.id, row.requested_networks));
+    await transaction(db, (client) => sendBuild(client, jobs, row, ports, d.host, d.attempt, d.requestId));
   } catch (error) {
     if (!(error instanceof AsterError)) throw error;
     // No address left, or the image went away: nothing a retry elsewhere fixes.
