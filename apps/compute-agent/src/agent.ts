@@ -33,6 +33,8 @@ export interface AgentOptions {
   concurrency?: number;
 }
 
+const LIVE_PROGRESS_AFTER_MS = 300;
+
 /** The words a tenant reads for a failure: the hypervisor's own message, or a plain summary. */
 function describe(error: unknown): { error: string; details?: string } {
   if (error instanceof DriverError) return { error: error.message, ...(error.details ? { details: error.details } : {}) };
@@ -119,13 +121,27 @@ export class ComputeAgent {
   private async build(p: ParsedOf<typeof buildInstance>, requestId: string): Promise<void> {
     const { driver, host, log } = this.o;
     const id = p.instance.id;
+    // Steps are reported live only once a build has run for a while (people watch slow builds); a fast build
+    // carries its steps in its result, which saves the conductor a job per step.
+    const started = Date.now();
+    const pending: string[] = [];
+    const flush = () => {
+      for (const step of pending.splice(0)) {
+        void this.report(buildProgress, { instanceId: id, host, attempt: p.attempt, step }, requestId).catch(() => {});
+      }
+    };
+    const timer = setTimeout(flush, LIVE_PROGRESS_AFTER_MS);
     try {
       const info = await driver.spawn(p.instance, (step) => {
-        void this.report(buildProgress, { instanceId: id, host, attempt: p.attempt, step }, requestId).catch(() => {});
+        pending.push(step);
+        if (Date.now() - started >= LIVE_PROGRESS_AFTER_MS) flush();
       });
-      await this.report(buildResult, { instanceId: id, host, attempt: p.attempt, ok: true, powerState: info.powerState }, requestId);
+      clearTimeout(timer);
+      await this.report(buildResult, { instanceId: id, host, attempt: p.attempt, ok: true, powerState: info.powerState, steps: pending.splice(0) }, requestId);
       log.info('instance built', { instanceId: id, attempt: p.attempt });
     } catch (error) {
+      clearTimeout(timer);
+      pending.length = 0;
       log.warn('build failed', { instanceId: id, attempt: p.attempt, error });
       // The driver's contract: a failed spawn leaves nothing. Destroy anyway, in case a driver broke it.
       await driver.destroy(id).catch(() => {});

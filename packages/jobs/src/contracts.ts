@@ -126,6 +126,8 @@ export const buildResult = job(
     powerState: powerState.optional(),
     error: z.string().optional(),
     details: z.string().optional(),
+    /** Build steps done but not yet reported (a fast build reports its steps here, not one job each). */
+    steps: z.array(z.string()).optional(),
   }),
 );
 export const actionResult = job(

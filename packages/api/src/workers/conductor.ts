@@ -110,6 +110,9 @@ export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buil
         [p.instanceId, p.powerState ?? power.RUNNING],
       );
       const actionId = await openAction(client, p.instanceId, 'create');
+      for (const step of p.steps ?? []) {
+        await recordEvent(client, { actionId, event: `build_${step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' });
+      }
       await recordEvent(client, { actionId, event: 'build', host: p.host, result: 'Success', finish: true });
       return false;
     });
