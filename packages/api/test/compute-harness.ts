@@ -2,7 +2,7 @@ import { ComputeAgent } from '@aster/compute-agent';
 import type { TestDatabase } from '@aster/db/testing';
 import { Jobs } from '@aster/jobs';
 import { FakeDriver, type FakeDriverOptions } from '@aster/virt';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import {
   createCaller,
   createContext,
@@ -143,4 +143,20 @@ export async function waitForStatus(api: ReturnType<ComputeStack['api']>, id: st
     timeoutMs,
   );
   return last!;
+}
+
+/**
+ * A test file's control plane: started before its tests (with one FakeDriver host when `host` is named, an
+ * active public image and m1.tiny at hand) and stopped after them.
+ */
+export function useComputeStack(db: TestDatabase, options: { host?: string; image: string }) {
+  const env = {} as { stack: ComputeStack; imageId: string; tiny: string };
+  beforeAll(async () => {
+    env.stack = await computeStack(db);
+    if (options.host) await env.stack.addHost(options.host);
+    env.imageId = await env.stack.image(options.image);
+    env.tiny = await env.stack.flavor('m1.tiny');
+  }, 30_000);
+  afterAll(() => env.stack?.stop());
+  return env;
 }

@@ -1,26 +1,16 @@
 import { useTestDatabase } from '@aster/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStack, waitForStatus, type ComputeStack } from './compute-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { useComputeStack, waitForStatus } from './compute-harness.ts';
 import { expectError, userSession } from './harness.ts';
 
 const db = useTestDatabase();
-let stack: ComputeStack;
-let imageId: string;
-let tiny: string;
-
-beforeAll(async () => {
-  stack = await computeStack(db);
-  await stack.addHost('lc-host-1');
-  imageId = await stack.image('lc-image');
-  tiny = await stack.flavor('m1.tiny');
-}, 30_000);
-afterAll(() => stack?.stop());
+const env = useComputeStack(db, { host: 'lc-host-1', image: 'lc-image' });
 
 describe('a server through its whole life, on a FakeDriver host', () => {
   it('builds, acts on every power action, keeps its history, and is deleted', async () => {
-    const alice = await userSession(db.pool, stack.admin.api, { name: 'lc-alice', project: 'lc-web', role: 'member' });
-    const api = stack.api(alice.token);
-    const [created] = await api.servers.create({ name: 'web 1', flavorId: tiny, imageId });
+    const alice = await userSession(db.pool, env.stack.admin.api, { name: 'lc-alice', project: 'lc-web', role: 'member' });
+    const api = env.stack.api(alice.token);
+    const [created] = await api.servers.create({ name: 'web 1', flavorId: env.tiny, imageId: env.imageId });
     expect(created).toMatchObject({ name: 'web 1', hostname: 'web-1', status: 'BUILD', taskState: 'scheduling', vmState: 'building' });
     expect(created!.host).toBeUndefined();
 
@@ -28,7 +18,7 @@ describe('a server through its whole life, on a FakeDriver host', () => {
     expect(active.powerState).toBe('RUNNING');
     expect(active.addresses.public?.[0]?.ip).toMatch(/^192\.168\.122\.\d+$/);
     expect(active.addresses.public?.[0]?.mac).toMatch(/^fa:16:3e:/);
-    expect((await stack.admin.api.servers.get({ id: created!.id })).host).toBe('lc-host-1');
+    expect((await env.stack.admin.api.servers.get({ id: created!.id })).host).toBe('lc-host-1');
 
     const steps: [string, () => Promise<unknown>, string, string][] = [
       ['stop', () => api.servers.stop({ id: created!.id }), 'SHUTOFF', 'SHUTDOWN'],
@@ -78,13 +68,13 @@ describe('a server through its whole life, on a FakeDriver host', () => {
       [created!.id],
     );
     expect(left.rows[0]).toEqual({ ports: 0, allocations: 0 });
-    expect(await stack.hosts[0]!.driver.info(created!.id)).toBeNull();
+    expect(await env.stack.hosts[0]!.driver.info(created!.id)).toBeNull();
   });
 
   it('refuses an action while the server is busy, saying with what', async () => {
-    const bob = await userSession(db.pool, stack.admin.api, { name: 'lc-bob', project: 'lc-busy', role: 'member' });
-    const api = stack.api(bob.token);
-    const [s] = await api.servers.create({ name: 'busy', flavorId: tiny, imageId });
+    const bob = await userSession(db.pool, env.stack.admin.api, { name: 'lc-bob', project: 'lc-busy', role: 'member' });
+    const api = env.stack.api(bob.token);
+    const [s] = await api.servers.create({ name: 'busy', flavorId: env.tiny, imageId: env.imageId });
     await waitForStatus(api, s!.id, 'ACTIVE');
     await db.pool.query(`UPDATE instances SET vm_state = 'building', task_state = 'spawning' WHERE id = $1`, [s!.id]);
     await expectError(api.servers.stop({ id: s!.id }), 'CONFLICT', /Cannot stop the server while it is busy spawning \(status BUILD\)/);

@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { useTestDatabase } from '@aster/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCaller, createContext } from '../src/index.ts';
-import { computeStack, waitFor, type ComputeStack } from './compute-harness.ts';
+import { useComputeStack, waitFor } from './compute-harness.ts';
 import { expectError, silentLog, userSession } from './harness.ts';
 
 const db = useTestDatabase();
-let stack: ComputeStack;
-let imageId: string;
-let tiny: string;
-
 // No hosts: accepted servers go to ERROR (no valid host), which is all these tests need of them.
-beforeAll(async () => {
-  stack = await computeStack(db);
-  imageId = await stack.image('si-image');
-  tiny = await stack.flavor('m1.tiny');
-}, 30_000);
-afterAll(() => stack?.stop());
+const env = useComputeStack(db, { image: 'si-image' });
 
 /** What a create writes: rows of every kind, and pg-boss jobs. */
 async function footprint() {
@@ -49,22 +40,22 @@ async function refused(call: () => Promise<unknown>, code: TRPCError['code'], me
 }
 
 async function member(name: string) {
-  const s = await userSession(db.pool, stack.admin.api, { name, project: name, role: 'member' });
-  return { ...s, api: stack.api(s.token) };
+  const s = await userSession(db.pool, env.stack.admin.api, { name, project: name, role: 'member' });
+  return { ...s, api: env.stack.api(s.token) };
 }
 
 describe('servers.create refuses bad input, naming the problem, and leaves nothing behind', () => {
   it('refuses unknown, unusable and foreign flavors, images, networks and key pairs', async () => {
     const alice = await member('si-alice');
     const bob = await member('si-bob');
-    const base = { name: 'si-a', flavorId: tiny, imageId };
+    const base = { name: 'si-a', flavorId: env.tiny, imageId: env.imageId };
     const missing = randomUUID();
 
     await refused(() => alice.api.servers.create({ ...base, flavorId: missing }), 'NOT_FOUND', `Flavor ${missing} not found`);
     await refused(() => alice.api.servers.create({ ...base, flavorId: 'm1.tiny' }), 'BAD_REQUEST', 'Invalid input: flavorId: must be an id (a UUID)');
     await refused(() => alice.api.servers.create({ ...base, imageId: missing }), 'NOT_FOUND', `Image ${missing} not found`);
 
-    const queued = await stack.image('si-queued', { status: 'queued' });
+    const queued = await env.stack.image('si-queued', { status: 'queued' });
     await refused(() => alice.api.servers.create({ ...base, imageId: queued }), 'CONFLICT', 'Image si-queued is queued, not active: upload its data first');
 
     // Bob's private image does not exist for Alice (not even queued or active is said).
@@ -76,9 +67,9 @@ describe('servers.create refuses bad input, naming the problem, and leaves nothi
     await refused(() => alice.api.servers.create({ ...base, imageId: bobsImage }), 'NOT_FOUND', `Image ${bobsImage} not found`);
 
     // A private flavor is unknown to a project without access, and usable once it has access.
-    const secret = await stack.admin.api.flavors.create({ name: 'si-private', vcpus: 1, ramMb: 256, diskGb: 1, isPublic: false });
+    const secret = await env.stack.admin.api.flavors.create({ name: 'si-private', vcpus: 1, ramMb: 256, diskGb: 1, isPublic: false });
     await refused(() => alice.api.servers.create({ ...base, flavorId: secret.id }), 'NOT_FOUND', `Flavor ${secret.id} not found`);
-    await stack.admin.api.flavors.addAccess({ id: secret.id, project: alice.project.name });
+    await env.stack.admin.api.flavors.addAccess({ id: secret.id, project: alice.project.name });
     const [onSecret] = await alice.api.servers.create({ ...base, name: 'si-private-ok', flavorId: secret.id });
     expect(onSecret!.flavor).toMatchObject({ id: secret.id, name: 'si-private', ramMb: 256 });
 
@@ -94,15 +85,15 @@ describe('servers.create refuses bad input, naming the problem, and leaves nothi
 
   it('refuses a flavor below the image’s minimum memory or disk, naming both numbers', async () => {
     const carol = await member('si-carol');
-    const big = await stack.image('si-needs-ram', { minRamMb: 1024 });
+    const big = await env.stack.image('si-needs-ram', { minRamMb: 1024 });
     await refused(
-      () => carol.api.servers.create({ name: 'si-c', flavorId: tiny, imageId: big }),
+      () => carol.api.servers.create({ name: 'si-c', flavorId: env.tiny, imageId: big }),
       'BAD_REQUEST',
       'Flavor m1.tiny has 512 MB of RAM; image si-needs-ram needs at least 1024 MB',
     );
-    const wide = await stack.image('si-needs-disk', { minDiskGb: 5 });
+    const wide = await env.stack.image('si-needs-disk', { minDiskGb: 5 });
     await refused(
-      () => carol.api.servers.create({ name: 'si-c', flavorId: tiny, imageId: wide }),
+      () => carol.api.servers.create({ name: 'si-c', flavorId: env.tiny, imageId: wide }),
       'BAD_REQUEST',
       'Flavor m1.tiny has a 1 GB disk; image si-needs-disk needs at least 5 GB',
     );
@@ -110,7 +101,7 @@ describe('servers.create refuses bad input, naming the problem, and leaves nothi
 
   it('refuses user data over 64 KiB, counting bytes, and takes exactly 64 KiB', async () => {
     const dave = await member('si-dave');
-    const base = { name: 'si-d', flavorId: tiny, imageId };
+    const base = { name: 'si-d', flavorId: env.tiny, imageId: env.imageId };
     await refused(() => dave.api.servers.create({ ...base, userData: 'x'.repeat(65537) }), 'BAD_REQUEST', /userData: is 65537 bytes; at most 65536 bytes \(64 KiB\)/);
     // Two bytes a character in UTF-8: 32769 characters are over.
     await refused(() => dave.api.servers.create({ ...base, userData: 'é'.repeat(32769) }), 'BAD_REQUEST', /is 65538 bytes.*64 KiB/);
@@ -119,14 +110,14 @@ describe('servers.create refuses bad input, naming the problem, and leaves nothi
 
     // The limit in the message is the configured one.
     const small = createCaller(() =>
-      createContext({ db: db.pool, token: dave.token, log: silentLog, jobs: stack.jobs, config: { maxUserDataBytes: 16 * 1024 } }),
+      createContext({ db: db.pool, token: dave.token, log: silentLog, jobs: env.stack.jobs, config: { maxUserDataBytes: 16 * 1024 } }),
     );
     await refused(() => small.servers.create({ ...base, userData: 'x'.repeat(16 * 1024 + 1) }), 'BAD_REQUEST', /at most 16384 bytes \(16 KiB\) are accepted/);
   });
 
   it('refuses bad names, counts and metadata', async () => {
     const erin = await member('si-erin');
-    const base = { name: 'si-e', flavorId: tiny, imageId };
+    const base = { name: 'si-e', flavorId: env.tiny, imageId: env.imageId };
     const cases: [Record<string, unknown>, string][] = [
       [{ name: '' }, 'Invalid input: name: must not be empty'],
       [{ name: '   ' }, 'Invalid input: name: must not be empty'],
@@ -159,8 +150,8 @@ describe('servers.create refuses bad input, naming the problem, and leaves nothi
 describe('quotas', () => {
   it('refuses what would pass a limit, naming each resource over and by how much', async () => {
     const fay = await member('si-fay');
-    const base = { name: 'si-f', flavorId: tiny, imageId };
-    const set = (limits: Record<string, number | null>) => stack.admin.api.quotas.set({ project: fay.project.name, limits });
+    const base = { name: 'si-f', flavorId: env.tiny, imageId: env.imageId };
+    const set = (limits: Record<string, number | null>) => env.stack.admin.api.quotas.set({ project: fay.project.name, limits });
 
     await set({ instances: 2 });
     await refused(() => fay.api.servers.create({ ...base, count: 3 }), 'FORBIDDEN', 'Quota exceeded for instances: 3 requested, 0 of 2 in use (1 over the limit)');
@@ -186,10 +177,10 @@ describe('quotas', () => {
 
   it('lets exactly the quota through when 50 creates race', async () => {
     const gus = await member('si-gus');
-    await stack.admin.api.quotas.set({ project: gus.project.name, limits: { instances: 10 } });
+    await env.stack.admin.api.quotas.set({ project: gus.project.name, limits: { instances: 10 } });
     await quiet();
     const before = await footprint();
-    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => gus.api.servers.create({ name: `si-race-${i}`, flavorId: tiny, imageId })));
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => gus.api.servers.create({ name: `si-race-${i}`, flavorId: env.tiny, imageId: env.imageId })));
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refusals = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as TRPCError] : []));
     expect(ok).toHaveLength(10);

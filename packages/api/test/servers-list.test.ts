@@ -1,35 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { serverStatus, statuses, type TaskState, type VmState } from '@aster/compute';
 import { useTestDatabase } from '@aster/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStack, waitForStatus, type ComputeStack } from './compute-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { useComputeStack, waitForStatus, type ComputeStack } from './compute-harness.ts';
 import { expectError, userSession } from './harness.ts';
 
 const db = useTestDatabase();
-let stack: ComputeStack;
-let imageId: string;
-let tiny: string;
-
-beforeAll(async () => {
-  stack = await computeStack(db);
-  await stack.addHost('sl-host-1');
-  imageId = await stack.image('sl-image');
-  tiny = await stack.flavor('m1.tiny');
-}, 30_000);
-afterAll(() => stack?.stop());
+const env = useComputeStack(db, { host: 'sl-host-1', image: 'sl-image' });
 
 type Api = ReturnType<ComputeStack['api']>;
 const exactly = (s: string) => new RegExp(`^${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 
 async function signIn(name: string, project: string, role: 'member' | 'reader' = 'member') {
-  const s = await userSession(db.pool, stack.admin.api, { name, project, role });
-  return { ...s, api: stack.api(s.token) };
+  const s = await userSession(db.pool, env.stack.admin.api, { name, project, role });
+  return { ...s, api: env.stack.api(s.token) };
 }
 
 /** A project with room for many servers. */
 async function roomy(name: string) {
   const s = await signIn(name, name);
-  await stack.admin.api.quotas.set({ project: name, limits: { instances: -1, cores: -1, ramMb: -1 } });
+  await env.stack.admin.api.quotas.set({ project: name, limits: { instances: -1, cores: -1, ramMb: -1 } });
   return s;
 }
 
@@ -54,7 +44,7 @@ describe('who may do what with servers', () => {
     const owner = await signIn('sl-owner', 'sl-p');
     const reader = await signIn('sl-reader', 'sl-p', 'reader');
     const other = await signIn('sl-other', 'sl-q');
-    const [created] = await owner.api.servers.create({ name: 'sl-guarded', flavorId: tiny, imageId });
+    const [created] = await owner.api.servers.create({ name: 'sl-guarded', flavorId: env.tiny, imageId: env.imageId });
     const id = created!.id;
     expect('host' in created!).toBe(false);
     await waitForStatus(owner.api, id, 'ACTIVE');
@@ -66,7 +56,7 @@ describe('who may do what with servers', () => {
     await watch[Symbol.asyncIterator]().return?.(undefined);
 
     const refusedToReader: [string, () => Promise<unknown>][] = [
-      ['create', () => reader.api.servers.create({ name: 'sl-no', flavorId: tiny, imageId })],
+      ['create', () => reader.api.servers.create({ name: 'sl-no', flavorId: env.tiny, imageId: env.imageId })],
       ['update', () => reader.api.servers.update({ id, name: 'sl-no' })],
       ['delete', () => reader.api.servers.delete({ id })],
       ['start', () => reader.api.servers.start({ id })],
@@ -107,14 +97,14 @@ describe('who may do what with servers', () => {
     // Tenants never see the host; administrators do, across projects.
     expect('host' in (await owner.api.servers.get({ id }))).toBe(false);
     expect((await owner.api.servers.list()).servers.every((s) => !('host' in s))).toBe(true);
-    expect((await stack.admin.api.servers.get({ id })).host).toBe('sl-host-1');
-    const all = await stack.admin.api.servers.list({ allProjects: true, limit: 1000 });
+    expect((await env.stack.admin.api.servers.get({ id })).host).toBe('sl-host-1');
+    const all = await env.stack.admin.api.servers.list({ allProjects: true, limit: 1000 });
     expect(all.servers.find((s) => s.id === id)).toMatchObject({ host: 'sl-host-1', projectId: owner.project.id });
-    expect((await stack.admin.api.servers.list({ allProjects: true, host: 'sl-host-1', limit: 1000 })).servers.map((s) => s.id)).toContain(id);
-    expect((await stack.admin.api.servers.list()).servers.map((s) => s.id)).not.toContain(id); // own project unless asked
-    await stack.admin.api.servers.stop({ id });
+    expect((await env.stack.admin.api.servers.list({ allProjects: true, host: 'sl-host-1', limit: 1000 })).servers.map((s) => s.id)).toContain(id);
+    expect((await env.stack.admin.api.servers.list()).servers.map((s) => s.id)).not.toContain(id); // own project unless asked
+    await env.stack.admin.api.servers.stop({ id });
     await waitForStatus(owner.api, id, 'SHUTOFF');
-    expect((await stack.admin.api.servers.consoleLog({ id })).output).toContain('aster-guest');
+    expect((await env.stack.admin.api.servers.consoleLog({ id })).output).toContain('aster-guest');
 
     await expectError(owner.api.servers.list({ allProjects: true }), 'FORBIDDEN', 'allProjects is for cloud administrators');
     await expectError(owner.api.servers.list({ host: 'sl-host-1' }), 'FORBIDDEN', 'filtering by host is for cloud administrators');
@@ -122,10 +112,10 @@ describe('who may do what with servers', () => {
 
   it('keeps an administrator’s lock closed to the owner, even through a lock of its own', async () => {
     const owner = await signIn('sl-locked', 'sl-l');
-    const [s] = await owner.api.servers.create({ name: 'sl-frozen', flavorId: tiny, imageId });
+    const [s] = await owner.api.servers.create({ name: 'sl-frozen', flavorId: env.tiny, imageId: env.imageId });
     const id = s!.id;
     await waitForStatus(owner.api, id, 'ACTIVE');
-    await stack.admin.api.servers.lock({ id, reason: 'audit' });
+    await env.stack.admin.api.servers.lock({ id, reason: 'audit' });
     expect(await owner.api.servers.get({ id })).toMatchObject({ locked: true, lockedReason: 'audit' });
     await expectError(owner.api.servers.stop({ id }), 'CONFLICT', /^Server sl-frozen is locked by an administrator \(audit\); unlock it before you stop it$/);
     await expectError(owner.api.servers.update({ id, name: 'sl-thawed' }), 'CONFLICT', /locked/);
@@ -135,7 +125,7 @@ describe('who may do what with servers', () => {
     await owner.api.servers.lock({ id, reason: 'mine now' });
     expect(await owner.api.servers.get({ id })).toMatchObject({ locked: true, lockedReason: 'audit' });
     await expectError(owner.api.servers.unlock({ id }), 'FORBIDDEN', refusal);
-    await stack.admin.api.servers.unlock({ id });
+    await env.stack.admin.api.servers.unlock({ id });
     await owner.api.servers.stop({ id });
     await waitForStatus(owner.api, id, 'SHUTOFF');
 
@@ -149,7 +139,7 @@ describe('who may do what with servers', () => {
 describe('servers.update', () => {
   it('renames, replaces metadata and tags, each on its own, and checks them like create', async () => {
     const u = await signIn('sl-updater', 'sl-u');
-    const [s] = await u.api.servers.create({ name: 'sl-before', flavorId: tiny, imageId, metadata: { a: '1' }, tags: ['x'] });
+    const [s] = await u.api.servers.create({ name: 'sl-before', flavorId: env.tiny, imageId: env.imageId, metadata: { a: '1' }, tags: ['x'] });
     const id = s!.id;
     expect(await u.api.servers.update({ id, name: 'sl-after' })).toMatchObject({ name: 'sl-after', metadata: { a: '1' }, tags: ['x'] });
     expect(await u.api.servers.update({ id, metadata: { b: '2' } })).toMatchObject({ name: 'sl-after', metadata: { b: '2' }, tags: ['x'] });
@@ -167,12 +157,12 @@ describe('servers.update', () => {
 describe('servers.list', () => {
   it('filters by name, status, image, flavor, address and tag', async () => {
     const f = await roomy('sl-filter');
-    const otherImage = await stack.image('sl-other-image');
-    const small = await stack.flavor('m1.small');
+    const otherImage = await env.stack.image('sl-other-image');
+    const small = await env.stack.flavor('m1.small');
     const made = [
-      ...(await f.api.servers.create({ name: 'web_1', flavorId: tiny, imageId, tags: ['front'] })),
-      ...(await f.api.servers.create({ name: 'WEBX1', flavorId: tiny, imageId: otherImage, tags: ['front', 'blue'] })),
-      ...(await f.api.servers.create({ name: 'db-1', flavorId: small, imageId })),
+      ...(await f.api.servers.create({ name: 'web_1', flavorId: env.tiny, imageId: env.imageId, tags: ['front'] })),
+      ...(await f.api.servers.create({ name: 'WEBX1', flavorId: env.tiny, imageId: otherImage, tags: ['front', 'blue'] })),
+      ...(await f.api.servers.create({ name: 'db-1', flavorId: small, imageId: env.imageId })),
     ];
     const [, webx, dbs] = made as [(typeof made)[0], (typeof made)[0], (typeof made)[0]];
     await activeAll(f.api, made.map((s) => s.id));
@@ -205,7 +195,7 @@ describe('servers.list', () => {
       ['resized', null], ['resized', 'resize_reverting'], ['paused', null], ['suspended', 'resuming'], ['rescued', null], ['error', null],
       ['error', 'rebuilding'], ['error', 'rebuild_spawning'], ['soft_deleted', null], ['shelved', null], ['shelved_offloaded', null],
     ];
-    const made = await p.api.servers.create({ name: 'sl-st', flavorId: tiny, imageId, count: pairs.length });
+    const made = await p.api.servers.create({ name: 'sl-st', flavorId: env.tiny, imageId: env.imageId, count: pairs.length });
     await activeAll(p.api, made.map((s) => s.id));
     for (const [i, [vm, task]] of pairs.entries()) {
       await db.pool.query(`UPDATE instances SET vm_state = $2, task_state = $3 WHERE id = $1`, [made[i]!.id, vm, task]);
@@ -221,7 +211,7 @@ describe('servers.list', () => {
   it('sorts, and pages through 25 servers 10 at a time with no repeats or gaps, in every order', async () => {
     const p = await roomy('sl-pages');
     // One create: the 25 share a creation time, so only the id breaks ties.
-    const made = await p.api.servers.create({ name: 'pg', flavorId: tiny, imageId, count: 25 });
+    const made = await p.api.servers.create({ name: 'pg', flavorId: env.tiny, imageId: env.imageId, count: 25 });
     const byName = made.map((s) => s.name).sort();
     expect((await p.api.servers.list({ sortKey: 'name', sortDir: 'asc' })).servers.map((s) => s.name)).toEqual(byName);
     expect((await p.api.servers.list({ sortKey: 'name', sortDir: 'desc' })).servers.map((s) => s.name)).toEqual([...byName].reverse());
@@ -234,7 +224,7 @@ describe('servers.list', () => {
       expect(new Set(paged.flat()).size).toBe(25);
     }
     // Later servers come first by default.
-    const [later] = await p.api.servers.create({ name: 'pg-later', flavorId: tiny, imageId });
+    const [later] = await p.api.servers.create({ name: 'pg-later', flavorId: env.tiny, imageId: env.imageId });
     expect((await p.api.servers.list({ limit: 1 })).servers[0]!.id).toBe(later!.id);
     expect((await p.api.servers.list({ sortKey: 'created', sortDir: 'asc', limit: 100 })).servers.at(-1)!.id).toBe(later!.id);
 
@@ -252,7 +242,7 @@ describe('servers.list', () => {
 
   it('lists changes since a time, deleted servers included, and every project’s for an administrator', async () => {
     const c = await roomy('sl-changes');
-    const made = await c.api.servers.create({ name: 'sl-ch', flavorId: tiny, imageId, count: 3 });
+    const made = await c.api.servers.create({ name: 'sl-ch', flavorId: env.tiny, imageId: env.imageId, count: 3 });
     const [kept, renamed, gone] = made.map((s) => s.id) as [string, string, string];
     await activeAll(c.api, made.map((s) => s.id));
     const { rows } = await db.pool.query<{ t: Date }>('SELECT clock_timestamp() AS t');
@@ -268,11 +258,11 @@ describe('servers.list', () => {
     expect((await c.api.servers.list({ status: 'DELETED' })).servers.map((s) => s.id)).toEqual([gone]);
     await expectError(c.api.servers.list({ changesSince: 'yesterday' }), 'BAD_REQUEST', /^Invalid input: changesSince: /);
 
-    const everyone = await stack.admin.api.servers.list({ allProjects: true, changesSince: since, limit: 1000 });
+    const everyone = await env.stack.admin.api.servers.list({ allProjects: true, changesSince: since, limit: 1000 });
     expect(everyone.servers.map((s) => s.id)).toEqual(expect.arrayContaining([renamed, gone]));
     // An administrator pages through every project's servers too (with this file's others, several pages).
-    const adminPages = await pages(stack.admin.api, { allProjects: true, limit: 7 });
-    const allIds = (await stack.admin.api.servers.list({ allProjects: true, limit: 1000 })).servers.map((s) => s.id);
+    const adminPages = await pages(env.stack.admin.api, { allProjects: true, limit: 7 });
+    const allIds = (await env.stack.admin.api.servers.list({ allProjects: true, limit: 1000 })).servers.map((s) => s.id);
     expect(adminPages.flat()).toEqual(allIds);
     expect(new Set(allIds).size).toBe(allIds.length);
   });

@@ -1,24 +1,14 @@
 import { isTrackedEnvelope } from '@trpc/server';
 import { useTestDatabase } from '@aster/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCaller, createContext } from '../src/index.ts';
 import type { Server } from '../src/servers/view.ts';
 import { settledChange } from '../src/servers/watch.ts';
-import { computeStack, waitForStatus, type ComputeStack } from './compute-harness.ts';
+import { useComputeStack, waitForStatus } from './compute-harness.ts';
 import { expectError, silentLog, userSession } from './harness.ts';
 
 const db = useTestDatabase();
-let stack: ComputeStack;
-let imageId: string;
-let tiny: string;
-
-beforeAll(async () => {
-  stack = await computeStack(db);
-  await stack.addHost('sw-host-1');
-  imageId = await stack.image('sw-image');
-  tiny = await stack.flavor('m1.tiny');
-}, 30_000);
-afterAll(() => stack?.stop());
+const env = useComputeStack(db, { host: 'sw-host-1', image: 'sw-image' });
 
 interface Event {
   id: string;
@@ -32,7 +22,7 @@ interface Event {
  */
 async function watch(token: string, input: { lastEventId?: string } = {}) {
   const controller = new AbortController();
-  const api = createCaller(() => createContext({ db: db.pool, token, log: silentLog, jobs: stack.jobs, changes: stack.changes }), {
+  const api = createCaller(() => createContext({ db: db.pool, token, log: silentLog, jobs: env.stack.jobs, changes: env.stack.changes }), {
     signal: controller.signal,
   });
   const iterator = (await api.servers.watch(input))[Symbol.asyncIterator]();
@@ -92,16 +82,16 @@ const increasing = (values: bigint[]) => values.every((v, i) => i === 0 || v > v
 
 describe('servers.watch', () => {
   it('shows a tenant its server from BUILD to ACTIVE, never another project’s; an administrator sees both', async () => {
-    const alice = await userSession(db.pool, stack.admin.api, { name: 'sw-alice', project: 'sw-a', role: 'member' });
-    const bob = await userSession(db.pool, stack.admin.api, { name: 'sw-bob', project: 'sw-b', role: 'member' });
+    const alice = await userSession(db.pool, env.stack.admin.api, { name: 'sw-alice', project: 'sw-a', role: 'member' });
+    const bob = await userSession(db.pool, env.stack.admin.api, { name: 'sw-bob', project: 'sw-b', role: 'member' });
     const from = await now();
     const wa = await watch(alice.token, { lastEventId: from });
     const wb = await watch(bob.token, { lastEventId: from });
-    const wadmin = await watch(stack.admin.token, { lastEventId: from });
+    const wadmin = await watch(env.stack.admin.token, { lastEventId: from });
     try {
       // Bob's server changes first and all the way through: were it visible to Alice, it would reach her first.
-      const [sb] = await stack.api(bob.token).servers.create({ name: 'sw-b-1', flavorId: tiny, imageId });
-      const [sa] = await stack.api(alice.token).servers.create({ name: 'sw-a-1', flavorId: tiny, imageId });
+      const [sb] = await env.stack.api(bob.token).servers.create({ name: 'sw-b-1', flavorId: env.tiny, imageId: env.imageId });
+      const [sa] = await env.stack.api(alice.token).servers.create({ name: 'sw-a-1', flavorId: env.tiny, imageId: env.imageId });
 
       const forAlice = await wa.until(idle(sa!.id, 'ACTIVE'));
       // Each event is the server as it is when read, so quick steps may be folded into one.
@@ -129,8 +119,8 @@ describe('servers.watch', () => {
       expect(forAdmin.filter((e) => e.data.status === 'ACTIVE').every((e) => e.data.host === 'sw-host-1')).toBe(true);
 
       // Later changes of Bob's still do not reach Alice: her next event is her own rename.
-      await stack.api(bob.token).servers.update({ id: sb!.id, name: 'sw-b-1-renamed' });
-      await stack.api(alice.token).servers.update({ id: sa!.id, name: 'sw-a-1-renamed' });
+      await env.stack.api(bob.token).servers.update({ id: sb!.id, name: 'sw-b-1-renamed' });
+      await env.stack.api(alice.token).servers.update({ id: sa!.id, name: 'sw-a-1-renamed' });
       const next = await wa.until((e) => e.data.name === 'sw-a-1-renamed');
       expect(next.map((e) => e.data.id)).toEqual([sa!.id]);
     } finally {
@@ -139,14 +129,14 @@ describe('servers.watch', () => {
   });
 
   it('resumes from the last event id with exactly the changes missed, in order', async () => {
-    const carol = await userSession(db.pool, stack.admin.api, { name: 'sw-carol', project: 'sw-c', role: 'member' });
-    const dave = await userSession(db.pool, stack.admin.api, { name: 'sw-dave', project: 'sw-d', role: 'member' });
-    const api = stack.api(carol.token);
-    const servers = await api.servers.create({ name: 'sw-c', flavorId: tiny, imageId, count: 3 });
+    const carol = await userSession(db.pool, env.stack.admin.api, { name: 'sw-carol', project: 'sw-c', role: 'member' });
+    const dave = await userSession(db.pool, env.stack.admin.api, { name: 'sw-dave', project: 'sw-d', role: 'member' });
+    const api = env.stack.api(carol.token);
+    const servers = await api.servers.create({ name: 'sw-c', flavorId: env.tiny, imageId: env.imageId, count: 3 });
     const [x, y, z] = servers.map((s) => s.id) as [string, string, string];
     for (const s of servers) await waitForStatus(api, s.id, 'ACTIVE');
-    const [other] = await stack.api(dave.token).servers.create({ name: 'sw-d-1', flavorId: tiny, imageId });
-    await waitForStatus(stack.api(dave.token), other!.id, 'ACTIVE');
+    const [other] = await env.stack.api(dave.token).servers.create({ name: 'sw-d-1', flavorId: env.tiny, imageId: env.imageId });
+    await waitForStatus(env.stack.api(dave.token), other!.id, 'ACTIVE');
 
     // A new watch starts from the latest change when it starts: poke until it has, and it shows no history.
     const before = await now();
@@ -163,7 +153,7 @@ describe('servers.watch', () => {
 
     // Missed while away: y, another project's server, z, x again (in that order of commits).
     await api.servers.update({ id: y, metadata: { role: 'db' } });
-    await stack.api(dave.token).servers.update({ id: other!.id, name: 'sw-d-1b' });
+    await env.stack.api(dave.token).servers.update({ id: other!.id, name: 'sw-d-1b' });
     await api.servers.update({ id: z, tags: ['blue'] });
     await api.servers.update({ id: x, name: 'sw-c-x2' });
 
@@ -195,10 +185,10 @@ describe('servers.watch', () => {
   });
 
   it('streams a delete as DELETED, lets a reader watch, and refuses a malformed event id', async () => {
-    const erin = await userSession(db.pool, stack.admin.api, { name: 'sw-erin', project: 'sw-e', role: 'member' });
-    const reader = await userSession(db.pool, stack.admin.api, { name: 'sw-erin-reader', project: 'sw-e', role: 'reader' });
-    const api = stack.api(erin.token);
-    const [s] = await api.servers.create({ name: 'sw-e-1', flavorId: tiny, imageId });
+    const erin = await userSession(db.pool, env.stack.admin.api, { name: 'sw-erin', project: 'sw-e', role: 'member' });
+    const reader = await userSession(db.pool, env.stack.admin.api, { name: 'sw-erin-reader', project: 'sw-e', role: 'reader' });
+    const api = env.stack.api(erin.token);
+    const [s] = await api.servers.create({ name: 'sw-e-1', flavorId: env.tiny, imageId: env.imageId });
     await waitForStatus(api, s!.id, 'ACTIVE');
     const w = await watch(reader.token, { lastEventId: await now() });
     try {
@@ -210,13 +200,13 @@ describe('servers.watch', () => {
     } finally {
       await w.close();
     }
-    await expectError(stack.api(erin.token).servers.watch({ lastEventId: 'abc' }), 'BAD_REQUEST', /lastEventId: must be a change number/);
+    await expectError(env.stack.api(erin.token).servers.watch({ lastEventId: 'abc' }), 'BAD_REQUEST', /lastEventId: must be a change number/);
   });
 
   it('delivers a change that commits after a later-numbered one', async () => {
-    const fred = await userSession(db.pool, stack.admin.api, { name: 'sw-fred', project: 'sw-f', role: 'member' });
-    const api = stack.api(fred.token);
-    const [a, b] = await api.servers.create({ name: 'sw-f', flavorId: tiny, imageId, count: 2 });
+    const fred = await userSession(db.pool, env.stack.admin.api, { name: 'sw-fred', project: 'sw-f', role: 'member' });
+    const api = env.stack.api(fred.token);
+    const [a, b] = await api.servers.create({ name: 'sw-f', flavorId: env.tiny, imageId: env.imageId, count: 2 });
     await waitForStatus(api, a!.id, 'ACTIVE');
     await waitForStatus(api, b!.id, 'ACTIVE');
     const w = await watch(fred.token, { lastEventId: await now() });
@@ -240,9 +230,9 @@ describe('servers.watch', () => {
   });
 
   it('settles a change number only when no open transaction can still commit one below it', async () => {
-    const gina = await userSession(db.pool, stack.admin.api, { name: 'sw-gina', project: 'sw-g', role: 'member' });
-    const api = stack.api(gina.token);
-    const [s] = await api.servers.create({ name: 'sw-g-1', flavorId: tiny, imageId });
+    const gina = await userSession(db.pool, env.stack.admin.api, { name: 'sw-gina', project: 'sw-g', role: 'member' });
+    const api = env.stack.api(gina.token);
+    const [s] = await api.servers.create({ name: 'sw-g-1', flavorId: env.tiny, imageId: env.imageId });
     await waitForStatus(api, s!.id, 'ACTIVE');
     const client = await db.pool.connect();
     try {
