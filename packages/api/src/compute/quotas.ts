@@ -22,13 +22,13 @@ export async function quotaLimits(db: Queryable, projectId: string, defaults: Qu
 }
 
 /** Live servers of the project, counted from their own copy of the flavor. */
-export async function quotaUsage(db: Queryable, projectId: string): Promise<ProjectUsage> {
+export async function quotaUsage(db: Queryable, projectId: string, options: { excludeReservation?: string } = {}): Promise<ProjectUsage> {
   const { rows } = await db.query<{ instances: number; cores: number; ram_mb: number }>(
     `SELECT count(*)::int AS instances,
             coalesce(sum((flavor->>'vcpus')::int), 0)::int AS cores,
             coalesce(sum((flavor->>'ramMb')::int), 0)::int AS ram_mb
-       FROM instances WHERE project_id = $1 AND deleted_at IS NULL`,
-    [projectId],
+       FROM instances WHERE project_id = $1 AND deleted_at IS NULL AND reservation_id IS DISTINCT FROM $2`,
+    [projectId, options.excludeReservation ?? null],
   );
   const row = rows[0]!;
   return { instances: row.instances, cores: row.cores, ramMb: row.ram_mb };
@@ -50,7 +50,8 @@ export function remaining(limits: QuotaLimits, usage: Record<QuotaResource, numb
  * Refuses `request` with QuotaExceeded when it would take the project (and, for key pairs, the user)
  * over a limit, naming every resource over. Call it inside the transaction that then creates the
  * resources: it locks the project row (and the user row for key pairs) so that concurrent creates in one
- * project are checked one after the other and cannot together pass a limit.
+ * project are checked one after the other and cannot together pass a limit. A caller that inserts its rows
+ * first (to hold the lock only for the check and the commit) names their reservation in `excludeReservation`.
  */
 export async function enforceQuota(
   client: PoolClient,
@@ -58,6 +59,7 @@ export async function enforceQuota(
   request: Partial<Record<QuotaResource, number>>,
   defaults: QuotaLimits,
   userId?: string,
+  options: { excludeReservation?: string } = {},
 ): Promise<void> {
   // NO KEY UPDATE serialises the checks without holding up inserts elsewhere that merely reference the project.
   const project = await client.query('SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE', [projectId]);
@@ -71,7 +73,7 @@ export async function enforceQuota(
   const limits = await quotaLimits(client, projectId, defaults);
   const counted = wanted.some((r) => r !== 'keypairs' && limits[r] !== UNLIMITED);
   const usage = {
-    ...(counted ? await quotaUsage(client, projectId) : { instances: 0, cores: 0, ramMb: 0 }),
+    ...(counted ? await quotaUsage(client, projectId, options) : { instances: 0, cores: 0, ramMb: 0 }),
     keypairs: userId && wanted.includes('keypairs') ? await keypairUsage(client, userId) : 0,
   };
   const over: string[] = [];

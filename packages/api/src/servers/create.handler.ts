@@ -46,8 +46,8 @@ export function hostnameFor(name: string): string {
 }
 
 /**
- * servers.create: every check first (flavor, image, minimums, key pair, networks, user data), then quota,
- * rows and the scheduler's jobs in one transaction — so a refusal leaves nothing behind and a success is
+ * servers.create: every check first (flavor, image, minimums, key pair, networks, user data), then rows,
+ * the scheduler's jobs and the quota check in one transaction — so a refusal leaves nothing behind and a success is
  * already on its way to a host when the caller gets its answer.
  */
 export async function createServers(ctx: Context, auth: Auth, input: CreateInput): Promise<Server[]> {
@@ -83,7 +83,6 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
   const jobs = ctx.jobs;
 
   const rows = await transaction(ctx.db, async (client) => {
-    await enforceQuota(client, auth.project.id, { instances: count, cores: flavor.vcpus * count, ramMb: flavor.ramMb * count }, ctx.config.quotaDefaults);
     const created: InstanceRow[] = [];
     for (let i = 0; i < count; i++) {
       const name = count > 1 ? `${input.name}-${i + 1}` : input.name;
@@ -120,6 +119,16 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
       await jobs.send(scheduleInstance, SCHEDULER_QUEUE, { instanceId: row.id }, { requestId: ctx.requestId, db: client });
       created.push(row);
     }
+    // Checked last, so that the project's lock is held only for the check and the commit: concurrent creates
+    // in one project take turns here, and each sees what the others committed.
+    await enforceQuota(
+      client,
+      auth.project.id,
+      { instances: count, cores: flavor.vcpus * count, ramMb: flavor.ramMb * count },
+      ctx.config.quotaDefaults,
+      undefined,
+      { excludeReservation: reservationId },
+    );
     return created;
   });
   return toServers(ctx.db, rows, auth.isAdmin);

@@ -13,7 +13,7 @@ import { root } from '../paths.ts';
 import { freePort } from '../ports.ts';
 import { startLocalPostgres } from '../postgres.ts';
 import { startService, waitReady, type RunningService, type ServiceSpec } from '../services.ts';
-import { mb, percentiles, treeMemory } from './measure.ts';
+import { mb, percentiles, treeCpuSeconds, treeMemory } from './measure.ts';
 
 const quiet = createLogger('bench', { level: 'error' });
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -110,6 +110,8 @@ export async function benchApi(): Promise<number> {
 
     say('200 servers from 10 clients onto 10 hosts …');
     let errors = 0;
+    const cpu = () => ({ api: treeCpuSeconds(services[0]!.child.pid!), postgres: treeCpuSeconds(pg.pid!), bench: process.cpuUsage() });
+    const cpuBefore = cpu();
     const started = performance.now();
     const ids: string[] = [];
     await Promise.all(
@@ -127,6 +129,13 @@ export async function benchApi(): Promise<number> {
     const outcomes = await Promise.all(ids.map((id) => watch.until(id, 'ACTIVE', ['ERROR'])));
     const seconds = (performance.now() - started) / 1000;
     errors += outcomes.filter((o) => o !== 'ACTIVE').length;
+    const cpuAfter = cpu();
+    const burstCpuSeconds = {
+      api: Math.round((cpuAfter.api - cpuBefore.api) * 100) / 100,
+      postgres: Math.round((cpuAfter.postgres - cpuBefore.postgres) * 100) / 100,
+      // The client side and the nine in-process hosts.
+      benchProcess: Math.round((process.cpuUsage(cpuBefore.bench).user + process.cpuUsage(cpuBefore.bench).system) / 10_000) / 100,
+    };
 
     say('servers.list: a page of 100 out of 10,000 …');
     await db.query(
@@ -156,7 +165,15 @@ export async function benchApi(): Promise<number> {
       benchmark: 'api',
       createToActiveMs: percentiles(createMs),
       deleteToGoneMs: percentiles(deleteMs),
-      burst: { servers: 200, clients: 10, hosts: 10, seconds: Math.round(seconds * 100) / 100, serversPerSecond: Math.round((200 / seconds) * 10) / 10, errors },
+      burst: {
+        servers: 200,
+        clients: 10,
+        hosts: 10,
+        seconds: Math.round(seconds * 100) / 100,
+        serversPerSecond: Math.round((200 / seconds) * 10) / 10,
+        errors,
+        cpuSeconds: burstCpuSeconds,
+      },
       listPage100Of10000Ms: percentiles(listMs),
       jobPickupMs: percentiles(pickupMs),
       memoryAtRestMb: {

@@ -51,3 +51,17 @@ export function treeMemory(root: number) {
 }
 
 export const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+/** CPU seconds (user + system) used so far by a process and its descendants. */
+export function treeCpuSeconds(root: number): number {
+  const tick = 100; // USER_HZ on Linux
+  return processTree(root).reduce((sum, pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return sum + (Number(fields[11]) + Number(fields[12])) / tick;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
