@@ -11,6 +11,8 @@ export interface Envelope {
   v: number;
   requestId: string;
   payload: unknown;
+  /** Set by `call`: someone waits for this job's answer, so its end is announced. */
+  reply?: boolean;
 }
 
 export interface JobContext {
@@ -37,6 +39,8 @@ export interface SendOptions {
   /** Fixed id, so that sending twice (a retried handler) makes one job. */
   id?: string;
   startAfterSeconds?: number;
+  /** Announce the job's end (for `call`, which waits for its answer). */
+  reply?: boolean;
 }
 
 export interface QueueOptions {
@@ -133,7 +137,13 @@ export class Jobs {
   /** Sends a job; answers its id. The payload is checked against the contract before it leaves. */
   async send<C extends JobContract>(contract: C, queue: string, payload: PayloadOf<C>, options: SendOptions): Promise<string> {
     const parsed = contract.schema.parse(payload);
-    const envelope: Envelope = { job: contract.name, v: contract.version, requestId: options.requestId, payload: parsed };
+    const envelope: Envelope = {
+      job: contract.name,
+      v: contract.version,
+      requestId: options.requestId,
+      payload: parsed,
+      ...(options.reply ? { reply: true } : {}),
+    };
     const db = options.db ? { executeSql: (text: string, values: unknown[]) => options.db!.query(text, values) } : undefined;
     const id = await this.boss.send(queue, envelope as object, {
       ...(options.id ? { id: options.id } : {}),
@@ -157,13 +167,13 @@ export class Jobs {
     const id = randomUUID();
     const done = new Promise<void>((resolve) => this.waitingCalls.set(id, resolve));
     try {
-      await this.send(contract, queue, payload, { ...options, id, retryLimit: 0 });
+      await this.send(contract, queue, payload, { ...options, id, retryLimit: 0, reply: true });
       const deadline = Date.now() + options.timeoutMs;
       for (;;) {
         const left = deadline - Date.now();
         if (left <= 0) {
           await this.boss.cancel(queue, id).catch(() => {});
-          throw new Error(`no answer from ${queue} within ${Math.round(options.timeoutMs / 1000)} s`);
+          throw new Error(`no answer from ${queue} within ${options.timeoutMs >= 1000 ? `${Math.round(options.timeoutMs / 1000)} s` : `${options.timeoutMs} ms`}`);
         }
         await Promise.race([done, sleep(Math.min(left, 1000))]);
         const job = await this.boss.getJobById(queue, id);
@@ -246,7 +256,7 @@ export class Jobs {
       try {
         if (ok) await this.boss.complete(queue, job.id, data as object);
         else await this.boss.fail(queue, job.id, data as object);
-        await this.boss.getDb().executeSql('SELECT pg_notify($1, $2)', [DONE_CHANNEL, job.id]);
+        if (envelope?.reply) await this.boss.getDb().executeSql('SELECT pg_notify($1, $2)', [DONE_CHANNEL, job.id]);
       } catch (error) {
         this.options.log.warn('recording a job result failed', { queue, jobId: job.id, error });
       }

@@ -115,6 +115,21 @@ export async function recordEvent(
   if (e.finish) await finishAction(db, e.actionId, e.result === 'Error' ? e.details ?? 'Error' : null);
 }
 
+/** Several finished events of one action in one statement (a build's steps and its result). */
+export async function recordEvents(
+  db: Queryable,
+  actionId: string | null,
+  events: { event: string; host: string | null; result: 'Success' | 'Error'; details?: string | null }[],
+): Promise<void> {
+  if (!actionId || !events.length) return;
+  await db.query(
+    `INSERT INTO instance_action_events (action_id, event, host, result, details, finished_at)
+     SELECT $1, e.event, e.host, e.result, e.details, clock_timestamp()
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS e(event, host, result, details, n) ORDER BY e.n`,
+    [actionId, events.map((e) => e.event), events.map((e) => e.host), events.map((e) => e.result), events.map((e) => e.details ?? null)],
+  );
+}
+
 export async function finishAction(db: Queryable, actionId: string, message: string | null): Promise<void> {
   await db.query(
     'UPDATE instance_actions SET finished_at = COALESCE(finished_at, clock_timestamp()), message = COALESCE($2, message) WHERE id = $1',

@@ -17,7 +17,7 @@ import {
 } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient } from '@aster/db';
 import type { Logger } from '@aster/log';
-import { loadInstance, openAction, recordEvent, recordFault } from '../compute/instances.ts';
+import { finishAction, loadInstance, openAction, recordEvent, recordEvents, recordFault } from '../compute/instances.ts';
 import { freePorts } from '../compute/ipam.ts';
 import { claimIn, freeAllocations, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
 import { heartbeat, markStopped, registerService } from '../services/registry.ts';
@@ -110,10 +110,11 @@ export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buil
         [p.instanceId, p.powerState ?? power.RUNNING],
       );
       const actionId = await openAction(client, p.instanceId, 'create');
-      for (const step of p.steps ?? []) {
-        await recordEvent(client, { actionId, event: `build_${step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' });
-      }
-      await recordEvent(client, { actionId, event: 'build', host: p.host, result: 'Success', finish: true });
+      await recordEvents(client, actionId, [
+        ...(p.steps ?? []).map((step) => ({ event: `build_${step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' as const })),
+        { event: 'build', host: p.host, result: 'Success' },
+      ]);
+      if (actionId) await finishAction(client, actionId, null);
       return false;
     });
     if (terminate) await deps.jobs.send(terminateInstance, computeQueue(p.host), { instanceId: p.instanceId }, { requestId });

@@ -76,7 +76,15 @@ export async function dispatchBuild(
   db: Pool,
   jobs: Jobs,
   instanceId: string,
-  d: { host: string; alternates: string[]; attempt: number; requestId: string; fromTask: 'scheduling' | 'spawning' },
+  d: {
+    host: string;
+    alternates: string[];
+    attempt: number;
+    requestId: string;
+    fromTask: 'scheduling' | 'spawning';
+    /** More to write in the transaction that sends the build (the scheduler's event). */
+    alsoInTransaction?: (client: PoolClient) => Promise<void>;
+  },
 ): Promise<boolean> {
   const placed = await db.query<InstanceRow>(
     `UPDATE instances SET host = $2, alternates = $3, attempts = $4, task_state = 'networking', task_started_at = clock_timestamp()
@@ -89,7 +97,10 @@ export async function dispatchBuild(
     // Ports in a transaction of their own: the subnet's lock is held for the allocation only, not while the
     // build is sent, so builds on one network do not queue behind each other. A retry keeps its ports.
     const ports = await transaction(db, (client) => allocatePorts(client, row.id, row.requested_networks));
-    await transaction(db, (client) => sendBuild(client, jobs, row, ports, d.host, d.attempt, d.requestId));
+    await transaction(db, async (client) => {
+      await sendBuild(client, jobs, row, ports, d.host, d.attempt, d.requestId);
+      await d.alsoInTransaction?.(client);
+    });
   } catch (error) {
     if (!(error instanceof AsterError)) throw error;
     // No address left, or the image went away: nothing a retry elsewhere fixes.

@@ -52,12 +52,15 @@ export async function scheduleOne(deps: { db: Pool; jobs: Jobs; log: Logger; con
     const host = ordered[i]!;
     if (!(await claim(db, host.providerId, instanceId, spec.resources))) continue; // another claim took the room
     const alternates = ordered.slice(i + 1, i + config.maxAttempts).map((h) => h.host);
-    const placed = await dispatchBuild(db, jobs, instanceId, { host: host.host, alternates, attempt: 1, requestId, fromTask: 'scheduling' });
-    if (!placed) {
-      await transaction(db, (client) => freeAllocations(client, instanceId));
-      return;
-    }
-    await recordEvent(db, { actionId, event: 'schedule', host: host.host, result: 'Success' });
+    const placed = await dispatchBuild(db, jobs, instanceId, {
+      host: host.host,
+      alternates,
+      attempt: 1,
+      requestId,
+      fromTask: 'scheduling',
+      alsoInTransaction: (client) => recordEvent(client, { actionId, event: 'schedule', host: host.host, result: 'Success' }),
+    });
+    if (!placed) await transaction(db, (client) => freeAllocations(client, instanceId));
     return;
   }
 

@@ -1,0 +1,79 @@
+import { useTestDatabase } from '@aster/db/testing';
+import { createLogger } from '@aster/log';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Jobs, type JobContract } from '../src/index.ts';
+
+const db = useTestDatabase({ migrate: false });
+const log = createLogger('jobs-test', { write: () => {} });
+const ping: JobContract<'ping', z.ZodObject<{ n: z.ZodNumber }>> = { name: 'ping', version: 1, schema: z.object({ n: z.number() }) };
+let sender: Jobs;
+let worker: Jobs;
+
+beforeAll(async () => {
+  const schema = `${db.schema}_boss`;
+  sender = await Jobs.start({ connectionString: db.url, log, schema });
+  worker = await Jobs.start({ connectionString: db.url, log, schema });
+});
+afterAll(async () => {
+  await worker?.stop(500);
+  await sender?.stop(500);
+});
+
+describe('the job runner', () => {
+  it('wakes an idle worker at once instead of at its next poll, and hands it the parsed payload', async () => {
+    await sender.ensureQueue('wake');
+    const seen: { n: number; ms: number; requestId: string }[] = [];
+    let sentAt = 0;
+    worker.work('wake', { ping: { contract: ping, handle: async (p, ctx) => void seen.push({ n: (p as { n: number }).n, ms: performance.now() - sentAt, requestId: ctx.requestId }) } }, { pollSeconds: 30 });
+    await new Promise((r) => setTimeout(r, 200)); // the worker has fetched nothing and waits
+    for (let n = 1; n <= 5; n++) {
+      sentAt = performance.now();
+      await sender.send(ping, 'wake', { n }, { requestId: `r-${n}` });
+      await expect.poll(() => seen.length, { timeout: 5000, interval: 5 }).toBe(n);
+    }
+    expect(seen.map((s) => s.n)).toEqual([1, 2, 3, 4, 5]);
+    expect(seen.map((s) => s.requestId)).toEqual(['r-1', 'r-2', 'r-3', 'r-4', 'r-5']);
+    // With a 30 s poll, only a wake-up explains a pickup within a second.
+    expect(Math.max(...seen.map((s) => s.ms))).toBeLessThan(1000);
+  });
+
+  it('retries a job whose handler throws, and refuses a payload that breaks its contract before it leaves', async () => {
+    await sender.ensureQueue('retry', { retryLimit: 2, retryDelaySeconds: 0 });
+    const attempts: number[] = [];
+    worker.work('retry', {
+      ping: {
+        contract: ping,
+        handle: async (_p, ctx) => {
+          attempts.push(ctx.retryCount);
+          if (ctx.retryCount < 1) throw new Error('not yet');
+        },
+      },
+    }, { pollSeconds: 0.5 });
+    await sender.send(ping, 'retry', { n: 1 }, { requestId: 'retry-1' });
+    await expect.poll(() => attempts, { timeout: 10_000 }).toEqual([0, 1]);
+    await expect(sender.send(ping, 'retry', { n: 'one' } as unknown as { n: number }, { requestId: 'bad' })).rejects.toThrow(/expected number/);
+  });
+
+  it('answers a call with the handler’s result, and says when nobody answers', async () => {
+    await sender.ensureQueue('rpc');
+    await sender.ensureQueue('nobody');
+    worker.work('rpc', { ping: { contract: ping, handle: async (p) => ({ doubled: (p as { n: number }).n * 2 }) } }, { pollSeconds: 30 });
+    await expect(sender.call(ping, 'rpc', { n: 21 }, { requestId: 'call-1', timeoutMs: 5000 })).resolves.toEqual({ doubled: 42 });
+    await expect(sender.call(ping, 'nobody', { n: 1 }, { requestId: 'call-2', timeoutMs: 300 })).rejects.toThrow('no answer from nobody within 300 ms');
+  });
+
+  it('sends inside the caller’s transaction: a rolled-back send leaves no job', async () => {
+    await sender.ensureQueue('tx');
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await sender.send(ping, 'tx', { n: 1 }, { requestId: 'tx-1', db: client });
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ${db.schema}_boss.job WHERE name = 'tx'`);
+    expect(rows[0].n).toBe(0);
+  });
+});
