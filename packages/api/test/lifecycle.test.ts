@@ -83,4 +83,25 @@ describe('a server through its whole life, on a FakeDriver host', () => {
     await expectError(api.servers.reboot({ id: s!.id, type: 'SOFT' }), 'CONFLICT', /while it is busy powering off/);
     await db.pool.query(`UPDATE instances SET task_state = NULL WHERE id = $1`, [s!.id]);
   });
+  it('with its host down: the console log says so at once, and delete removes the server without the host', async () => {
+    const carol = await userSession(db.pool, env.stack.admin.api, { name: 'lc-carol', project: 'lc-down', role: 'member' });
+    const api = env.stack.api(carol.token);
+    const [s] = await api.servers.create({ name: 'orphan', flavorId: env.tiny, imageId: env.imageId });
+    await waitForStatus(api, s!.id, 'ACTIVE');
+    await db.pool.query(`UPDATE services SET last_seen_at = now() - interval '5 minutes' WHERE host = 'lc-host-1' AND binary_name = 'aster-compute'`);
+    try {
+      await expectError(api.servers.consoleLog({ id: s!.id }), 'CONFLICT', /cannot be read: its host is down \(no heartbeat for 60 s\)/);
+      const deleted = await api.servers.delete({ id: s!.id });
+      expect(deleted.status).toBe('DELETED');
+      const history = await api.servers.actions({ id: s!.id }).catch(() => null);
+      expect(history).toBeNull(); // gone for the tenant
+      const { rows } = await db.pool.query(
+        `SELECT (SELECT count(*) FROM ports WHERE instance_id = $1)::int AS ports, (SELECT count(*) FROM allocations WHERE consumer_id = $1)::int AS allocations`,
+        [s!.id],
+      );
+      expect(rows[0]).toEqual({ ports: 0, allocations: 0 });
+    } finally {
+      await db.pool.query(`UPDATE services SET last_seen_at = now() WHERE host = 'lc-host-1' AND binary_name = 'aster-compute'`);
+    }
+  });
 });

@@ -136,6 +136,10 @@ export async function consoleLogOf(ctx: Context, auth: Auth, id: string, lines: 
   const row = await visibleServer(ctx, auth, id);
   const why = whyNot('consoleLog' as ServerAction, row.vm_state, row.task_state, statusOf(row));
   if (why || !row.host) throw new AsterError('InvalidState', why ?? `Server ${row.name} has no host yet (status ${statusOf(row)}), so it has no console output`);
+  // Asking a host that is down would only time out: say so at once.
+  if (!(await computeServiceUp(ctx.db, row.host, ctx.config.serviceDownSeconds))) {
+    throw new AsterError('Conflict', `The console log of ${row.name} cannot be read: its host is down (no heartbeat for ${ctx.config.serviceDownSeconds} s)`);
+  }
   try {
     const answer = (await jobs.call(getConsoleLog, computeQueue(row.host), { instanceId: id, lines: lines ?? null }, { requestId: ctx.requestId, timeoutMs: 15_000 })) as {
       output: string;
