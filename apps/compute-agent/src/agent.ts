@@ -61,9 +61,8 @@ export class ComputeAgent {
   async start(): Promise<void> {
     const { jobs, driver, host, log } = this.o;
     await driver.init();
-    // Builds retry through the conductor's alternates, not here: a failed job is reported, not re-run.
-    await jobs.ensureQueue(this.queue, { retryLimit: 2, expireInSeconds: 15 * 60 });
-    await jobs.ensureQueue(CONDUCTOR_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
+    // The conductor creates this host's queue when it hears of the host: a host's database role may use the
+    // queues but not create them. Until then the worker below simply finds nothing.
     const [inventory, capabilities, instances] = await Promise.all([driver.inventory(), driver.capabilities(), driver.list()]);
     await this.report(hostStarted, { host, inventory, capabilities, instances: instances.map((i) => ({ id: i.id, powerState: i.powerState })) }, `start-${host}`);
 

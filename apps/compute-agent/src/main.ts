@@ -19,7 +19,8 @@ const driver = new FakeDriver({
   ...(env.ASTER_FAKE_SPAWN_DELAY_MS ? { spawnDelayMs: env.ASTER_FAKE_SPAWN_DELAY_MS } : {}),
 });
 
-const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: `aster-compute-${host}`, max: 3 });
+// The API installs pg-boss's schema; a host's role only uses it.
+const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: `aster-compute-${host}`, max: 3, migrate: false });
 const agent = new ComputeAgent({
   host,
   jobs,

@@ -1,2 +1,3 @@
 export * from './contracts.ts';
 export { Jobs, type Envelope, type Handler, type JobContext, type SendOptions, type QueueOptions, type WorkOptions, type SqlRunner } from './runner.ts';
+export { grantQueueRole, QUEUE_SCHEMA } from './roles.ts';

@@ -93,6 +93,8 @@ export class Jobs {
     max?: number;
     /** pg-boss's schema (tests give each file its own). */
     schema?: string;
+    /** Install or upgrade pg-boss's schema (default); a compute host, whose role may not, passes false. */
+    migrate?: boolean;
   }): Promise<Jobs> {
     const applicationName = options.applicationName ?? 'aster-jobs';
     const boss = new PgBoss({
@@ -102,7 +104,7 @@ export class Jobs {
       ...(options.schema ? { schema: options.schema } : {}),
       supervise: options.supervise ?? false,
       schedule: false,
-      migrate: true,
+      migrate: options.migrate ?? true,
       // Jobs are kept for a day after they finish, for operators reading a history.
       deleteAfterDays: 1,
     });

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnv, z } from '@aster/env';
+import { COMPUTE_ROLE } from './database.ts';
 import { serverUrl } from './postgres.ts';
 import { runningLauncher } from './runfile.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
@@ -30,6 +32,14 @@ export async function agentCommand(): Promise<number> {
       return 1;
     }
     url = `${serverUrl(dir, settings.ASTER_PG_PORT)}/aster`;
+    // The role compute hosts use on Aster's own Postgres: the job queues and nothing else.
+    const computePassword = join(dir, 'compute.password');
+    if (existsSync(computePassword)) {
+      const u = new URL(url);
+      u.username = COMPUTE_ROLE;
+      u.password = readFileSync(computePassword, 'utf8').trim();
+      url = u.toString();
+    }
   }
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/compute-agent/src/main.ts')], {
     cwd: join(root, 'apps/compute-agent'),

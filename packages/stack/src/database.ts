@@ -1,7 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAdmin, publicNetworkDefaults, seedFlavors, seedPublicNetwork, type BootstrapResult } from '@aster/api';
 import { createPool, migrate, type MigrateResult } from '@aster/db';
+import { CONDUCTOR_QUEUE, grantQueueRole, Jobs, SCHEDULER_QUEUE } from '@aster/jobs';
+import { createLogger } from '@aster/log';
 import { startLocalPostgres, type LocalPostgres } from './postgres.ts';
 import type { LauncherSettings } from './env.ts';
 
@@ -29,11 +32,16 @@ export async function openDatabase(
   return { url: local.url, local };
 }
 
-/** Applies migrations and creates the admin project and user on the first start. */
+/**
+ * Applies migrations, creates the admin project and user and the first start's flavors and network, installs
+ * the job queues, and with `computeRole` (Aster's own Postgres) gives compute hosts a role of their own that
+ * reaches the queues and nothing else; its URL is answered as `computeUrl` (else the same URL).
+ */
 export async function prepareDatabase(
   url: string,
   adminPassword: string | undefined,
-): Promise<{ migrations: MigrateResult; admin: BootstrapResult }> {
+  options: { computeRole?: { passwordFile: string } } = {},
+): Promise<{ migrations: MigrateResult; admin: BootstrapResult; computeUrl: string }> {
   const pool = createPool({ connectionString: url, max: 2, applicationName: 'aster-launcher' });
   try {
     const migrations = await migrate(pool);
@@ -41,8 +49,25 @@ export async function prepareDatabase(
     // The first start's flavors (m1.tiny … m1.large) and the shared network `public` on libvirt's NAT network.
     await seedFlavors(pool);
     await seedPublicNetwork(pool, publicNetworkDefaults);
-    return { migrations, admin };
+    const jobs = await Jobs.start({ connectionString: url, log: createLogger('launcher', { level: 'error' }), max: 2 });
+    try {
+      for (const queue of [SCHEDULER_QUEUE, CONDUCTOR_QUEUE]) await jobs.ensureQueue(queue, { retryLimit: 5, expireInSeconds: 300 });
+    } finally {
+      await jobs.stop(1000);
+    }
+    if (!options.computeRole) return { migrations, admin, computeUrl: url };
+    const file = options.computeRole.passwordFile;
+    if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
+    const password = readFileSync(file, 'utf8').trim();
+    const u = new URL(url);
+    await grantQueueRole(pool, { role: COMPUTE_ROLE, password, database: decodeURIComponent(u.pathname.slice(1)) });
+    u.username = COMPUTE_ROLE;
+    u.password = password;
+    return { migrations, admin, computeUrl: u.toString() };
   } finally {
     await pool.end();
   }
 }
+
+/** The database role of compute hosts on Aster's own Postgres. */
+export const COMPUTE_ROLE = 'aster_compute';

@@ -5,6 +5,8 @@ import { startService, waitReady, type RunningService, type ServiceSpec } from '
 export interface StackOptions {
   root: string;
   databaseUrl: string;
+  /** What compute agents connect with: a role that reaches the job queues only, where there is one. */
+  computeDatabaseUrl?: string;
   host: string;
   ports: { api: number; proxy: number; web: number; metadata: number };
   logDir: string;
@@ -47,7 +49,7 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
       name: 'compute-agent',
       cwd: join(o.root, 'apps/compute-agent'),
       ...tsx(o.root, 'apps/compute-agent/src/main.ts'),
-      env: { ...common, DATABASE_URL: o.databaseUrl, ASTER_API_URL: api },
+      env: { ...common, DATABASE_URL: o.computeDatabaseUrl ?? o.databaseUrl, ASTER_API_URL: api },
       logFile: join(o.logDir, 'compute-agent.log'),
       ready: { log: true },
     },

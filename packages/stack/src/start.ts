@@ -43,13 +43,17 @@ export async function start(): Promise<number> {
   // The generated admin password is shown once; if the start fails after creating it, the failure shows it.
   let created: string | undefined;
   try {
-    const { migrations, admin } = await prepareDatabase(db.url, settings.ASTER_ADMIN_PASSWORD);
+    const { migrations, admin, computeUrl } = await prepareDatabase(
+      db.url,
+      settings.ASTER_ADMIN_PASSWORD,
+      db.local ? { computeRole: { passwordFile: join(dir, 'compute.password') } } : {},
+    );
     created = admin.generatedPassword;
     if (migrations.applied.length) say(`Database: applied ${migrations.applied.join(', ')}`);
     const host = settings.ASTER_HOST;
     const ports = { api: settings.ASTER_API_PORT, proxy: settings.ASTER_PROXY_PORT, web: settings.ASTER_WEB_PORT, metadata: settings.ASTER_METADATA_PORT };
     stack = await startStack(
-      { root, databaseUrl: db.url, host, ports, logDir: join(dir, 'logs'), logLevel: settings.ASTER_LOG_LEVEL, env, onSpawn: run.add },
+      { root, databaseUrl: db.url, computeDatabaseUrl: computeUrl, host, ports, logDir: join(dir, 'logs'), logLevel: settings.ASTER_LOG_LEVEL, env, onSpawn: run.add },
       say,
     );
     const h = publicHost(host);

@@ -139,11 +139,11 @@ export async function testCommand(args: string[]): Promise<number> {
     if (wanted.has('e2e') && postgres) {
       say('\n== browser (Playwright, Chromium, the whole stack)');
       const adminPassword = randomBytes(12).toString('base64url');
-      await prepareDatabase(postgres.url, adminPassword);
+      const { computeUrl } = await prepareDatabase(postgres.url, adminPassword, { computeRole: { passwordFile: join(work, 'compute.password') } });
       const host = '127.0.0.1';
       const ports = { api: await freePort(), proxy: await freePort(), web: await freePort(), metadata: await freePort() };
       stack = await startStack(
-        { root, databaseUrl: postgres.url, host, ports, logDir: join(work, 'logs'), logLevel: 'info', env },
+        { root, databaseUrl: postgres.url, computeDatabaseUrl: computeUrl, host, ports, logDir: join(work, 'logs'), logLevel: 'info', env },
         say,
       );
       const out = join(work, 'playwright.json');

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAsterClient, login } from '@aster/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createPool } from '@aster/db';
 import { freePort } from '../src/ports.ts';
+import { serverUrl } from '../src/postgres.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'aster-start-'));
@@ -73,6 +75,14 @@ describe('npm start', () => {
       .poll(async () => (await aster.services.list.query()).map((s) => `${s.binary} ${s.status}`).sort(), { timeout: 15_000 })
       .toEqual(['aster-api up', 'aster-compute up', 'aster-conductor up', 'aster-scheduler up']);
     expect((await aster.hypervisors.list.query()).map((h) => h.hypervisorType)).toEqual(['fake']);
+    // The compute agent connects with its own role, which reaches the job queues and nothing else.
+    const pg = createPool({ connectionString: `${serverUrl(dataDir, ports.ASTER_PG_PORT)}/aster`, max: 1 });
+    try {
+      const { rows } = await pg.query<{ usename: string }>(`SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name LIKE 'aster-compute-%'`);
+      expect(rows.map((r) => r.usename)).toEqual(['aster_compute']);
+    } finally {
+      await pg.end();
+    }
     // The first start's flavors and shared network.
     expect((await aster.flavors.list.query({})).map((f) => f.name)).toEqual(['m1.tiny', 'm1.small', 'm1.medium', 'm1.large']);
     expect((await aster.networks.list.query({})).map((n) => `${n.name} ${n.subnets[0]?.cidr}`)).toEqual(['public 192.168.122.0/24']);

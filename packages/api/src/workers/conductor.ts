@@ -59,6 +59,9 @@ async function once(client: PoolClient, key: string): Promise<boolean> {
 }
 
 export async function onHostStarted(deps: ConductorDeps, p: ParsedOf<typeof hostStarted>): Promise<void> {
+  // The host's queue first, before the scheduler can see the host. Builds are retried through alternates,
+  // not by re-running a job; a job whose host died mid-work expires after 15 minutes.
+  await deps.jobs.ensureQueue(computeQueue(p.host), { retryLimit: 2, expireInSeconds: 15 * 60 });
   const stale = await transaction(deps.db, async (client) => {
     await registerService(client, p.host, 'aster-compute', new Date());
     const providerId = await upsertProvider(client, p.host, p.inventory, deps.config.ratios);

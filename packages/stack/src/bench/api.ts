@@ -33,14 +33,14 @@ export async function benchApi(): Promise<number> {
   const pg = await startLocalPostgres({ dir: work, port: await freePort(), bin: settings.ASTER_PG_BIN, logFile: join(work, 'logs', 'postgres.log') });
   try {
     const password = 'bench-admin-password';
-    await prepareDatabase(pg.url, password);
+    const { computeUrl } = await prepareDatabase(pg.url, password, { computeRole: { passwordFile: join(work, 'compute.password') } });
     const apiPort = await freePort();
     const common = { ...inheritedEnv(), DATABASE_URL: pg.url, ASTER_LOG_LEVEL: 'info', NODE_ENV: 'production' };
     const tsx = (main: string) => ({ command: process.execPath, args: ['--import', 'tsx', join(root, main)] });
     const specs: ServiceSpec[] = [
       { name: 'api', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_API_PORT: String(apiPort), ASTER_IMAGE_DIR: join(work, 'images') }, logFile: join(work, 'logs/api.log'), ready: { log: true } },
       { name: 'proxy', cwd: join(root, 'apps/proxy'), ...tsx('apps/proxy/src/main.ts'), env: { ...common, ASTER_PROXY_PORT: String(await freePort()) }, logFile: join(work, 'logs/proxy.log'), ready: { log: true } },
-      { name: 'compute-agent', cwd: join(root, 'apps/compute-agent'), ...tsx('apps/compute-agent/src/main.ts'), env: { ...common, ASTER_COMPUTE_HOST: 'bench-0' }, logFile: join(work, 'logs/agent.log'), ready: { log: true } },
+      { name: 'compute-agent', cwd: join(root, 'apps/compute-agent'), ...tsx('apps/compute-agent/src/main.ts'), env: { ...common, DATABASE_URL: computeUrl, ASTER_COMPUTE_HOST: 'bench-0' }, logFile: join(work, 'logs/agent.log'), ready: { log: true } },
     ];
     for (const spec of specs) {
       const s = startService(spec, say);
@@ -64,7 +64,7 @@ export async function benchApi(): Promise<number> {
 
     // Nine more hosts, in this process, each with its own queue connection.
     for (let i = 1; i < 10; i++) {
-      const jobs = await Jobs.start({ connectionString: pg.url, log: quiet, max: 2 });
+      const jobs = await Jobs.start({ connectionString: computeUrl, log: quiet, max: 2, migrate: false });
       const agent = new ComputeAgent({ host: `bench-${i}`, jobs, driver: new FakeDriver(), log: quiet });
       await agent.start();
       inProcess.push({ agent, jobs });
