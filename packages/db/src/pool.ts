@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 export type Pool = pg.Pool;
@@ -25,7 +26,24 @@ export function createPool(options: PoolOptions): Pool {
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  pool.on('connect', prepareStatements);
   return pool;
+}
+
+/**
+ * Statements with parameters are prepared once per connection (named by a hash of their text) instead of
+ * parsed and planned at every call: most of Postgres's work for the short statements Aster runs is exactly
+ * that. The same text always gets the same name, so a name never meets another text.
+ */
+function prepareStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof text === 'string' && Array.isArray(values) && values.length > 0) {
+      const config = { name: 's' + createHash('sha1').update(text).digest('hex').slice(0, 20), text, values };
+      return callback === undefined ? query(config) : query(config, callback);
+    }
+    return query(text, values, callback);
+  };
 }
 
 /** Runs `fn` in one transaction; rolls back on a throw and rethrows. */

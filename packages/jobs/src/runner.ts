@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aster/log';
 import pg from 'pg';
@@ -57,7 +57,14 @@ export interface WorkOptions {
   pollSeconds?: number;
 }
 
-const WAKE_CHANNEL = 'aster_jobs';
+/**
+ * Each queue has a wake-up channel of its own, so that a send wakes only the workers of its queue (with a
+ * thousand hosts listening, one shared channel would wake them all for every job). Hashed: a queue name can
+ * be longer than a channel name may be, and hold characters a channel name may not.
+ */
+export function wakeChannel(queue: string): string {
+  return `aster_q_${createHash('sha256').update(queue).digest('hex').slice(0, 32)}`;
+}
 const DONE_CHANNEL = 'aster_job_done';
 
 /**
@@ -72,13 +79,30 @@ export class Jobs {
   private readonly waitingCalls = new Map<string, () => void>();
   private readonly loops: Promise<void>[] = [];
   private readonly knownQueues = new Set<string>();
+  /** Wake-up channel → queue, for the queues this process works. */
+  private readonly channels = new Map<string, string>();
   private stopped = false;
+  /**
+   * Fetching and finishing jobs commit without waiting for the disk: after a crash of Postgres itself, a job
+   * may be handed out again (every handler is idempotent), but nothing is lost or half-written. Sends keep
+   * waiting: a lost send would be a lost message.
+   */
+  private readonly relaxed: pg.Pool;
+  private readonly relaxedDb: { executeSql: (text: string, values: unknown[]) => Promise<{ rows: unknown[] }> };
 
   private constructor(
     private readonly options: { connectionString: string; log: Logger; applicationName: string },
     boss: PgBoss,
   ) {
     this.boss = boss;
+    this.relaxed = new pg.Pool({
+      connectionString: options.connectionString,
+      application_name: `${options.applicationName}-work`,
+      max: 4,
+      options: '-c synchronous_commit=off',
+    });
+    this.relaxed.on('error', () => {});
+    this.relaxedDb = { executeSql: (text, values) => this.relaxed.query(text, values) };
   }
 
   /**
@@ -156,8 +180,8 @@ export class Jobs {
     });
     if (!id && !options.id) throw new Error(`queue ${queue} does not exist`);
     const notify = 'SELECT pg_notify($1, $2)';
-    if (options.db) await options.db.query(notify, [WAKE_CHANNEL, queue]);
-    else if (!options.startAfterSeconds) await this.boss.getDb().executeSql(notify, [WAKE_CHANNEL, queue]);
+    if (options.db) await options.db.query(notify, [wakeChannel(queue), '']);
+    else if (!options.startAfterSeconds) await this.boss.getDb().executeSql(notify, [wakeChannel(queue), '']);
     return id ?? options.id!;
   }
 
@@ -209,6 +233,11 @@ export class Jobs {
     const set = this.wakers.get(queue) ?? new Set();
     set.add(poke);
     this.wakers.set(queue, set);
+    if (!this.channels.has(wakeChannel(queue))) {
+      this.channels.set(wakeChannel(queue), queue);
+      // Listening starts before the first fetch, so a job sent in between wakes the loop.
+      await this.listener?.query(`LISTEN ${wakeChannel(queue)}`).catch((error: unknown) => this.options.log.warn('listening for wake-ups failed', { queue, error }));
+    }
     try {
       while (!this.stopped) {
         const free = concurrency - active;
@@ -216,7 +245,7 @@ export class Jobs {
           woken = false;
           let fetched: PgBoss.JobWithMetadata<Envelope>[] = [];
           try {
-            fetched = await this.boss.fetch<Envelope>(queue, { batchSize: free, includeMetadata: true });
+            fetched = await this.boss.fetch<Envelope>(queue, { batchSize: free, includeMetadata: true, db: this.relaxedDb });
           } catch (error) {
             if (this.stopped) break;
             this.options.log.warn('fetching jobs failed', { queue, error });
@@ -256,8 +285,8 @@ export class Jobs {
     const entry = envelope && typeof envelope === 'object' ? handlers[envelope.job] : undefined;
     const finish = async (ok: boolean, data: unknown) => {
       try {
-        if (ok) await this.boss.complete(queue, job.id, data as object);
-        else await this.boss.fail(queue, job.id, data as object);
+        if (ok) await this.boss.complete(queue, job.id, data as object, { db: this.relaxedDb });
+        else await this.boss.fail(queue, job.id, data as object, { db: this.relaxedDb });
         if (envelope?.reply) await this.boss.getDb().executeSql('SELECT pg_notify($1, $2)', [DONE_CHANNEL, job.id]);
       } catch (error) {
         this.options.log.warn('recording a job result failed', { queue, jobId: job.id, error });
@@ -291,7 +320,8 @@ export class Jobs {
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.options.connectionString, application_name: `${this.options.applicationName}-listen` });
     client.on('notification', (n) => {
-      if (n.channel === WAKE_CHANNEL && n.payload) for (const poke of this.wakers.get(n.payload) ?? []) poke();
+      const queue = this.channels.get(n.channel);
+      if (queue) for (const poke of this.wakers.get(queue) ?? []) poke();
       if (n.channel === DONE_CHANNEL && n.payload) this.waitingCalls.get(n.payload)?.();
     });
     client.on('error', (error) => {
@@ -302,7 +332,7 @@ export class Jobs {
       void this.reconnect();
     });
     await client.connect();
-    await client.query(`LISTEN ${WAKE_CHANNEL}; LISTEN ${DONE_CHANNEL}`);
+    await client.query([DONE_CHANNEL, ...this.channels.keys()].map((c) => `LISTEN ${c};`).join(' '));
     this.listener = client;
   }
 
@@ -326,5 +356,6 @@ export class Jobs {
     await Promise.race([Promise.all(this.loops), sleep(graceMs)]);
     await this.listener?.end().catch(() => {});
     await this.boss.stop({ graceful: false, wait: true, timeout: 1000 }).catch(() => {});
+    await this.relaxed.end().catch(() => {});
   }
 }

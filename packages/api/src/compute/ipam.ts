@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { PoolClient, Queryable } from '@aster/db';
-import { AsterError, isUniqueViolation } from '../errors.ts';
+import { AsterError } from '../errors.ts';
 
 // IPv4 address arithmetic on unsigned 32-bit numbers, and the subnet plan checked before anything is written.
 
@@ -176,18 +176,17 @@ export function randomMac(): string {
 /**
  * Gives the instance one port on each network, inside the caller's transaction. Idempotent per
  * instance and network: a port the instance already has is answered again, so a build retried on
- * another host keeps its address. Allocations on one network are serialised by a lock on its row
- * (and on the subnet), the unique (subnet_id, ip) constraint being the second guard.
+ * another host keeps its address. No lock is held across statements: each attempt picks a free address
+ * and inserts it in one statement, and the unique (subnet_id, ip) and MAC constraints decide races (the
+ * loser tries again), so builds on one network never queue behind each other. A network deleted meanwhile
+ * fails the insert's foreign key and answers NotFound.
  */
 export async function allocatePorts(client: PoolClient, instanceId: string, networkIds: string[]): Promise<PortRow[]> {
-  const wanted = [...new Set(networkIds.map((id) => id.toLowerCase()))];
+  // In id order, so that two allocations waiting on each other's addresses cannot wait in a circle.
+  const wanted = [...new Set(networkIds.map((id) => id.toLowerCase()))].sort();
   if (wanted.length === 0) return [];
-  // Locked in id order whatever order was asked, so two allocations never wait on each other in a circle.
-  const { rows: networks } = await client.query<{ id: string; name: string }>(
-    'SELECT id, name FROM networks WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE',
-    [wanted],
-  );
-  const ports: PortRow[] = [];
+  const { rows: networks } = await client.query<{ id: string; name: string }>('SELECT id, name FROM networks WHERE id = ANY($1::uuid[])', [wanted]);
+  const byId = new Map<string, PortRow>();
   for (const networkId of wanted) {
     const network = networks.find((n) => n.id === networkId);
     if (!network) throw new AsterError('NotFound', `Network ${networkId} not found`);
@@ -195,60 +194,56 @@ export async function allocatePorts(client: PoolClient, instanceId: string, netw
       instanceId,
       networkId,
     ]);
-    ports.push(existing.rows[0] ? toPort(existing.rows[0]) : await allocateOn(client, instanceId, network));
+    byId.set(networkId, existing.rows[0] ? toPort(existing.rows[0]) : await allocateOn(client, instanceId, network));
   }
-  return ports;
+  // In the order asked for.
+  return [...new Set(networkIds.map((id) => id.toLowerCase()))].map((id) => byId.get(id)!);
 }
 
+const PICK_AND_INSERT = `
+  WITH pick AS (
+    SELECT s.allocation_start + ((g.n + $3) % (s.allocation_end - s.allocation_start + 1)) AS ip
+      FROM subnets s, generate_series(0::bigint, s.allocation_end - s.allocation_start) AS g(n)
+     WHERE s.id = $1
+       AND NOT EXISTS (SELECT 1 FROM ports p
+                        WHERE p.subnet_id = s.id AND p.ip = s.allocation_start + ((g.n + $3) % (s.allocation_end - s.allocation_start + 1)))
+     ORDER BY g.n LIMIT 1),
+  ins AS (
+    INSERT INTO ports (network_id, subnet_id, instance_id, mac, ip)
+    SELECT $2, $1, $4, $5, pick.ip FROM pick
+    ON CONFLICT DO NOTHING RETURNING id)
+  SELECT (SELECT count(*) FROM pick)::int AS candidates, (SELECT id FROM ins) AS id`;
+
 async function allocateOn(client: PoolClient, instanceId: string, network: { id: string; name: string }): Promise<PortRow> {
-  const { rows: subnets } = await client.query<{ id: string; cidr: string }>(
-    'SELECT id, cidr::text AS cidr FROM subnets WHERE network_id = $1 ORDER BY created_at, id FOR UPDATE',
+  const { rows: subnets } = await client.query<{ id: string; cidr: string; size: string }>(
+    'SELECT id, cidr::text AS cidr, (allocation_end - allocation_start + 1)::text AS size FROM subnets WHERE network_id = $1 ORDER BY created_at, id',
     [network.id],
   );
   for (const subnet of subnets) {
-    // The lowest free address of the range; the scan stops at the first gap.
-    const free = await client.query<{ ip: string }>(
-      `SELECT host(s.allocation_start + g.n) AS ip
-         FROM subnets s, generate_series(0::bigint, s.allocation_end - s.allocation_start) AS g(n)
-        WHERE s.id = $1
-          AND NOT EXISTS (SELECT 1 FROM ports p WHERE p.subnet_id = s.id AND p.ip = s.allocation_start + g.n)
-        ORDER BY g.n LIMIT 1`,
-      [subnet.id],
-    );
-    const ip = free.rows[0]?.ip;
-    if (ip === undefined) continue;
-    return insertPort(client, instanceId, network, subnet.id, ip);
+    for (let attempt = 0; attempt < 64; attempt++) {
+      // The lowest free address first; after losing a race for it, the first free one from a random point
+      // of the range on, so that builds racing on one network stop picking the same address.
+      const offset = attempt === 0 ? 0 : randomInt(Number(subnet.size));
+      let rows: { candidates: number; id: string | null }[];
+      try {
+        ({ rows } = await client.query<{ candidates: number; id: string | null }>(PICK_AND_INSERT, [subnet.id, network.id, offset, instanceId, randomMac()]));
+      } catch (error) {
+        const e = error as { code?: string; constraint?: string };
+        if (e.code === '23503' && e.constraint === 'ports_instance_id_fkey') throw new AsterError('NotFound', `Instance ${instanceId} not found`, { cause: error });
+        if (e.code === '23503') throw new AsterError('NotFound', `Network ${network.id} not found`, { cause: error });
+        throw error;
+      }
+      const row = rows[0]!;
+      if (row.candidates === 0) break; // this subnet is full: the next one
+      if (row.id) {
+        const { rows: port } = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.id = $1`, [row.id]);
+        return toPort(port[0]!);
+      }
+      // Another build took the address first (or the MAC drawn is in use): again.
+    }
   }
   const cidrs = subnets.map((s) => s.cidr).join(', ') || 'none';
   throw new AsterError('Conflict', `No free IP address left on network ${network.name} (subnet ${cidrs})`);
-}
-
-async function insertPort(client: PoolClient, instanceId: string, network: { id: string; name: string }, subnetId: string, ip: string): Promise<PortRow> {
-  // A MAC collision is skipped by ON CONFLICT (mac) rather than raised, which would abort the caller's transaction.
-  for (let attempt = 0; attempt < 8; attempt++) {
-    let inserted;
-    try {
-      inserted = await client.query<{ id: string }>(
-        `INSERT INTO ports (network_id, subnet_id, instance_id, mac, ip) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (mac) DO NOTHING RETURNING id`,
-        [network.id, subnetId, instanceId, randomMac(), ip],
-      );
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new AsterError('Conflict', `IP address ${ip} on network ${network.name} was taken by another allocation; try again`, { cause: error });
-      }
-      if ((error as { code?: string }).code === '23503' && (error as { constraint?: string }).constraint === 'ports_instance_id_fkey') {
-        throw new AsterError('NotFound', `Instance ${instanceId} not found`, { cause: error });
-      }
-      throw error;
-    }
-    const id = inserted.rows[0]?.id;
-    if (id) {
-      const { rows } = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.id = $1`, [id]);
-      return toPort(rows[0]!);
-    }
-  }
-  throw new Error(`could not find a free MAC address under ${macPrefix} after 8 attempts`);
 }
 
 /** Deletes the instance's ports, freeing their addresses; answers how many there were. */
