@@ -115,18 +115,21 @@ export async function recordEvent(
   if (e.finish) await finishAction(db, e.actionId, e.result === 'Error' ? e.details ?? 'Error' : null);
 }
 
-/** Several finished events of one action in one statement (a build's steps and its result). */
-export async function recordEvents(
+/** Records events of an instance's latest action of this name and finishes that action, in one statement. */
+export async function finishWithEvents(
   db: Queryable,
-  actionId: string | null,
+  instanceId: string,
+  action: string,
   events: { event: string; host: string | null; result: 'Success' | 'Error'; details?: string | null }[],
 ): Promise<void> {
-  if (!actionId || !events.length) return;
   await db.query(
-    `INSERT INTO instance_action_events (action_id, event, host, result, details, finished_at)
-     SELECT $1, e.event, e.host, e.result, e.details, clock_timestamp()
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS e(event, host, result, details, n) ORDER BY e.n`,
-    [actionId, events.map((e) => e.event), events.map((e) => e.host), events.map((e) => e.result), events.map((e) => e.details ?? null)],
+    `WITH a AS (SELECT id FROM instance_actions WHERE instance_id = $1 AND action = $2 ORDER BY finished_at IS NULL DESC, started_at DESC LIMIT 1),
+          ev AS (INSERT INTO instance_action_events (action_id, event, host, result, details, finished_at)
+                 SELECT a.id, e.event, e.host, e.result, e.details, clock_timestamp()
+                   FROM a, unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(event, host, result, details, n)
+                  ORDER BY e.n)
+     UPDATE instance_actions SET finished_at = COALESCE(finished_at, clock_timestamp()) WHERE id = (SELECT id FROM a)`,
+    [instanceId, action, events.map((e) => e.event), events.map((e) => e.host), events.map((e) => e.result), events.map((e) => e.details ?? null)],
   );
 }
 

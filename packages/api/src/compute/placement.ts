@@ -1,10 +1,11 @@
 import type { HostResources, HostState, ResourceRequest } from '@aster/compute';
 import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/db';
+import { isUniqueViolation } from '../errors.ts';
 
 /**
  * Placement (Nova's placement service, in the same database): providers, inventories, allocations.
  * A claim locks the provider's row, changes `used` with the capacity test in the UPDATE itself, and bumps the
- * provider's generation by compare-and-set; however many schedulers claim at once, a host is never
+ * provider's generation (which tells readers the provider changed); however many schedulers claim at once, a host is never
  * over-allocated, and a claim that finds room gets it. Claims, frees and registrations lock the provider row
  * before its inventories, so that they never deadlock one another.
  */
@@ -139,37 +140,41 @@ export async function claim(pool: Pool, providerId: string, consumerId: string, 
   return false;
 }
 
-/** `claim` inside the caller's transaction; 'retry' after a generation conflict. */
+/**
+ * `claim` inside the caller's transaction, in one statement under a savepoint: the provider's row is locked
+ * (claims on one host take turns), each inventory's `used` grows only where the capacity test in the UPDATE
+ * holds for its latest version, the allocations are written and the generation bumped only when every class
+ * fitted. A claim that did not fit undoes only itself. Claiming again for the same consumer meets the
+ * allocations' primary key and answers true, changing nothing.
+ */
 export async function claimIn(client: PoolClient, providerId: string, consumerId: string, request: ResourceRequest): Promise<boolean | 'retry'> {
-  // Claims on one provider take turns on its row: an optimistic read lost to every faster claim, answering
-  // "no room" on a host with room, and two claims of one consumer could both pass the check below.
-  const gen = await client.query<{ generation: number }>('SELECT generation FROM resource_providers WHERE id = $1 FOR UPDATE', [providerId]);
-  if (!gen.rowCount) return false;
-  const existing = await client.query('SELECT 1 FROM allocations WHERE consumer_id = $1 AND provider_id = $2 LIMIT 1', [consumerId, providerId]);
-  if (existing.rowCount) return true;
-  // A savepoint, so a refused claim undoes only itself inside the caller's transaction.
+  const wanted = amounts(request);
   await client.query('SAVEPOINT claim');
-  for (const [rc, n] of amounts(request)) {
-    const { rowCount } = await client.query(
-      `UPDATE inventories SET used = used + $3
-        WHERE provider_id = $1 AND resource_class = $2
-          AND used + $3 <= floor((total - reserved) * allocation_ratio) AND max_unit >= $3 AND min_unit <= $3`,
-      [providerId, rc, n],
+  let result: { providers: number; updated: number };
+  try {
+    const { rows } = await client.query<{ providers: number; updated: number }>(
+      `WITH p AS (SELECT id FROM resource_providers WHERE id = $1 FOR UPDATE),
+            upd AS (
+              UPDATE inventories i SET used = i.used + w.n
+                FROM p, unnest($3::text[], $4::int[]) AS w(rc, n)
+               WHERE i.provider_id = p.id AND i.resource_class = w.rc
+                 AND i.used + w.n <= floor((i.total - i.reserved) * i.allocation_ratio) AND i.max_unit >= w.n AND i.min_unit <= w.n
+              RETURNING i.resource_class, w.n),
+            ins AS (INSERT INTO allocations (consumer_id, provider_id, resource_class, used) SELECT $2, $1, resource_class, n FROM upd RETURNING 1),
+            gen AS (UPDATE resource_providers SET generation = generation + 1 WHERE id = $1 AND (SELECT count(*) FROM upd) = $5 RETURNING 1)
+       SELECT (SELECT count(*) FROM p)::int AS providers, (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM ins)::int AS inserted,
+              (SELECT count(*) FROM gen)::int AS bumped`,
+      [providerId, consumerId, wanted.map(([rc]) => rc), wanted.map(([, n]) => n), wanted.length],
     );
-    if (!rowCount) {
-      await client.query('ROLLBACK TO SAVEPOINT claim');
-      return false;
-    }
-    await client.query('INSERT INTO allocations (consumer_id, provider_id, resource_class, used) VALUES ($1, $2, $3, $4)', [consumerId, providerId, rc, n]);
-  }
-  const bumped = await client.query('UPDATE resource_providers SET generation = generation + 1 WHERE id = $1 AND generation = $2', [
-    providerId,
-    gen.rows[0]!.generation,
-  ]);
-  if (!bumped.rowCount) {
-    // Someone changed the provider since we read it: start over with the new generation.
+    result = rows[0]!;
+  } catch (error) {
     await client.query('ROLLBACK TO SAVEPOINT claim');
-    return 'retry';
+    if (isUniqueViolation(error)) return true; // this consumer already holds its claim here
+    throw error;
+  }
+  if (result.providers === 0 || result.updated < wanted.length) {
+    await client.query('ROLLBACK TO SAVEPOINT claim');
+    return false;
   }
   await client.query('RELEASE SAVEPOINT claim');
   return true;

@@ -17,7 +17,7 @@ import {
 } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient } from '@aster/db';
 import type { Logger } from '@aster/log';
-import { finishAction, loadInstance, openAction, recordEvent, recordEvents, recordFault } from '../compute/instances.ts';
+import { finishWithEvents, loadInstance, openAction, recordEvent, recordFault } from '../compute/instances.ts';
 import { freePorts } from '../compute/ipam.ts';
 import { claimIn, freeAllocations, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
 import { heartbeat, markStopped, registerService } from '../services/registry.ts';
@@ -112,12 +112,10 @@ export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buil
         `UPDATE instances SET vm_state = 'active', task_state = NULL, power_state = $2, launched_at = clock_timestamp() WHERE id = $1`,
         [p.instanceId, p.powerState ?? power.RUNNING],
       );
-      const actionId = await openAction(client, p.instanceId, 'create');
-      await recordEvents(client, actionId, [
+      await finishWithEvents(client, p.instanceId, 'create', [
         ...(p.steps ?? []).map((step) => ({ event: `build_${step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' as const })),
         { event: 'build', host: p.host, result: 'Success' },
       ]);
-      if (actionId) await finishAction(client, actionId, null);
       return false;
     });
     if (terminate) await deps.jobs.send(terminateInstance, computeQueue(p.host), { instanceId: p.instanceId }, { requestId });

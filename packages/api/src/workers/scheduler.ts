@@ -10,7 +10,7 @@ import {
 import { SCHEDULER_QUEUE, scheduleInstance, type Jobs } from '@aster/jobs';
 import { transaction, type Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
-import { loadInstance, openAction, recordEvent } from '../compute/instances.ts';
+import { recordEvent, type InstanceRow } from '../compute/instances.ts';
 import { claim, freeAllocations, hostStates } from '../compute/placement.ts';
 import { dispatchBuild, failBuild } from './dispatch.ts';
 
@@ -32,18 +32,21 @@ export const defaultSchedulerConfig: SchedulerConfig = { maxAttempts: 3, maxPlac
  */
 export async function scheduleOne(deps: { db: Pool; jobs: Jobs; log: Logger; config: SchedulerConfig }, instanceId: string, requestId: string): Promise<void> {
   const { db, jobs, config } = deps;
-  const row = await loadInstance(db, instanceId);
-  if (!row || row.deleted_at || row.vm_state !== 'building' || row.task_state !== 'scheduling') return; // done already, or deleted
-  const { rows: img } = await db.query<{ min_ram_mb: number; min_disk_gb: number; properties: Record<string, string> }>(
-    'SELECT min_ram_mb, min_disk_gb, properties FROM images WHERE id = $1',
-    [row.image_id],
+  // The instance, its image's requirements and its create action, in one read.
+  const { rows: found } = await db.query<InstanceRow & { min_ram_mb: number | null; min_disk_gb: number | null; image_properties: Record<string, string> | null; action_id: string | null }>(
+    `SELECT i.*, img.min_ram_mb, img.min_disk_gb, img.properties AS image_properties,
+            (SELECT a.id FROM instance_actions a WHERE a.instance_id = i.id AND a.action = 'create' ORDER BY a.started_at DESC LIMIT 1) AS action_id
+       FROM instances i LEFT JOIN images img ON img.id = i.image_id WHERE i.id = $1`,
+    [instanceId],
   );
+  const row = found[0];
+  if (!row || row.deleted_at || row.vm_state !== 'building' || row.task_state !== 'scheduling') return; // done already, or deleted
   const spec: RequestSpec = {
     resources: { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb },
-    image: { minRamMb: img[0]?.min_ram_mb ?? 0, minDiskGb: img[0]?.min_disk_gb ?? 0, properties: img[0]?.properties ?? {} },
+    image: { minRamMb: row.min_ram_mb ?? 0, minDiskGb: row.min_disk_gb ?? 0, properties: row.image_properties ?? {} },
   };
   const filters = [computeFilter, imagePropertiesFilter];
-  const actionId = await openAction(db, instanceId, 'create');
+  const actionId = row.action_id;
 
   const now = new Date();
   const candidates = await hostStates(db, { fits: spec.resources, limit: config.maxPlacementResults, now, downAfterSeconds: config.serviceDownSeconds });
