@@ -129,15 +129,11 @@ export async function hostStates(
 
 /**
  * Claims `request` on the provider for `consumerId`. Answers false when the provider has no room (another
- * claim won the last slot); retries a generation conflict. Claiming again for the same consumer and provider
+ * claim won the last slot). Claiming again for the same consumer and provider
  * is a no-op that answers true.
  */
 export async function claim(pool: Pool, providerId: string, consumerId: string, request: ResourceRequest): Promise<boolean> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const outcome = await transaction(pool, (client) => claimIn(client, providerId, consumerId, request));
-    if (outcome !== 'retry') return outcome;
-  }
-  return false;
+  return transaction(pool, (client) => claimIn(client, providerId, consumerId, request));
 }
 
 /**
@@ -147,7 +143,7 @@ export async function claim(pool: Pool, providerId: string, consumerId: string, 
  * fitted. A claim that did not fit undoes only itself. Claiming again for the same consumer meets the
  * allocations' primary key and answers true, changing nothing.
  */
-export async function claimIn(client: PoolClient, providerId: string, consumerId: string, request: ResourceRequest): Promise<boolean | 'retry'> {
+export async function claimIn(client: PoolClient, providerId: string, consumerId: string, request: ResourceRequest): Promise<boolean> {
   const wanted = amounts(request);
   await client.query('SAVEPOINT claim');
   let result: { providers: number; updated: number };

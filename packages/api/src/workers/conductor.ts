@@ -150,8 +150,7 @@ export async function rescheduleOrFail(
       const alternate = row.alternates[i]!;
       const alt = await providerIdOf(client, alternate);
       if (!alt) continue;
-      let claimed: boolean | 'retry' = 'retry';
-      for (let tries = 0; claimed === 'retry' && tries < 5; tries++) claimed = await claimIn(client, alt, instanceId, resources);
+      const claimed = await claimIn(client, alt, instanceId, resources);
       if (claimed === true) {
         // Back to 'spawning' on the old host so that dispatchBuild's compare-and-set moves it on.
         await client.query(`UPDATE instances SET task_state = 'spawning' WHERE id = $1`, [instanceId]);
