@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import type { Pool } from '@aster/db';
 import { createLogger } from '@aster/log';
@@ -77,4 +78,15 @@ export async function counts(db: Pool) {
             (SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL) AS revoked`,
   );
   return rows[0]!;
+}
+
+/** A bare instance row (building, no host), for tests of what hangs off instances: ports, quotas. */
+export async function insertInstance(pool: Pool, projectId: string, name: string): Promise<string> {
+  const id = randomUUID();
+  await pool.query(
+    `INSERT INTO instances (id, project_id, name, hostname, flavor_id, flavor, image_id, image, vm_state, reservation_id)
+     VALUES ($1, $2, $3, $3, $4, '{}', $5, '{}', 'building', $6)`,
+    [id, projectId, name, randomUUID(), randomUUID(), `r-${name}`],
+  );
+  return id;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { allocatePorts, formatIpv4, freePorts, parseCidr, parseIpv4, planSubnet, portsOf } from '../src/compute/ipam.ts';
 import { createNetwork } from '../src/compute/networks.ts';
 import { AsterError } from '../src/errors.ts';
+import { insertInstance } from './harness.ts';
 
 const db = useTestDatabase();
 
@@ -86,15 +87,6 @@ async function project(pool: Pool, name: string): Promise<string> {
   return rows[0]!.id;
 }
 
-async function instance(pool: Pool, projectId: string, name: string): Promise<string> {
-  const id = randomUUID();
-  await pool.query(
-    `INSERT INTO instances (id, project_id, name, hostname, flavor_id, flavor, image_id, image, vm_state, reservation_id)
-     VALUES ($1, $2, $3, $3, $4, '{}', $5, '{}', 'building', $6)`,
-    [id, projectId, name, randomUUID(), randomUUID(), `r-${name}`],
-  );
-  return id;
-}
 
 const allocate = (pool: Pool, instanceId: string, networkIds: string[]) => transaction(pool, (c) => allocatePorts(c, instanceId, networkIds));
 
@@ -102,7 +94,7 @@ describe('allocatePorts', () => {
   it('hands out the lowest free address with a fresh MAC, once per instance and network', async () => {
     const projectId = await project(db.pool, 'alloc');
     const net = await createNetwork(db.pool, { name: 'alloc-net', projectId, shared: false, bridge: 'br-alloc', subnet: { cidr: '10.1.0.0/24', dnsServers: ['10.1.0.1'] } });
-    const a = await instance(db.pool, projectId, 'alloc-a');
+    const a = await insertInstance(db.pool, projectId, 'alloc-a');
     const [port] = await allocate(db.pool, a, [net.id]);
     expect(port).toEqual({
       id: expect.any(String),
@@ -118,7 +110,7 @@ describe('allocatePorts', () => {
     });
     // Asked again (a build retried elsewhere): the same port, nothing new.
     expect(await allocate(db.pool, a, [net.id, net.id.toUpperCase()])).toEqual([port]);
-    const b = await instance(db.pool, projectId, 'alloc-b');
+    const b = await insertInstance(db.pool, projectId, 'alloc-b');
     expect((await allocate(db.pool, b, [net.id]))[0]).toMatchObject({ ip: '10.1.0.3' });
     const listed = await portsOf(db.pool, [a, b, randomUUID()]);
     expect([...listed.values()].map((ports) => ports.map((p) => p.ip))).toEqual([['10.1.0.2'], ['10.1.0.3'], []]);
@@ -127,11 +119,11 @@ describe('allocatePorts', () => {
   it('reuses freed addresses, lowest first', async () => {
     const projectId = await project(db.pool, 'reuse');
     const net = await createNetwork(db.pool, { name: 'reuse-net', projectId, shared: false, bridge: null, subnet: { cidr: '10.2.0.0/29' } });
-    const ids = await Promise.all(['r1', 'r2', 'r3'].map((n) => instance(db.pool, projectId, n)));
+    const ids = await Promise.all(['r1', 'r2', 'r3'].map((n) => insertInstance(db.pool, projectId, n)));
     for (const id of ids) await allocate(db.pool, id, [net.id]);
     expect(await freePorts(db.pool, ids[0]!)).toBe(1);
     expect(await freePorts(db.pool, ids[0]!)).toBe(0);
-    const next = await instance(db.pool, projectId, 'r4');
+    const next = await insertInstance(db.pool, projectId, 'r4');
     expect((await allocate(db.pool, next, [net.id]))[0]!.ip).toBe('10.2.0.2');
     expect((await portsOf(db.pool, [ids[0]!])).get(ids[0]!)).toEqual([]);
   });
@@ -140,13 +132,13 @@ describe('allocatePorts', () => {
     const projectId = await project(db.pool, 'multi');
     const wide = await createNetwork(db.pool, { name: 'multi-wide', projectId, shared: false, bridge: null, subnet: { cidr: '10.3.0.0/24' } });
     const tiny = await createNetwork(db.pool, { name: 'multi-tiny', projectId, shared: false, bridge: null, subnet: { cidr: '10.4.0.0/30' } });
-    const first = await instance(db.pool, projectId, 'm1');
+    const first = await insertInstance(db.pool, projectId, 'm1');
     const ports = await allocate(db.pool, first, [tiny.id, wide.id]);
     expect(ports.map((p) => [p.networkName, p.ip])).toEqual([
       ['multi-tiny', '10.4.0.2'],
       ['multi-wide', '10.3.0.2'],
     ]);
-    const second = await instance(db.pool, projectId, 'm2');
+    const second = await insertInstance(db.pool, projectId, 'm2');
     await expect(allocate(db.pool, second, [wide.id, tiny.id])).rejects.toThrow('No free IP address left on network multi-tiny (subnet 10.4.0.0/30)');
     expect((await portsOf(db.pool, [second])).get(second)).toEqual([]);
     await expect(allocate(db.pool, second, [randomUUID()])).rejects.toThrow(/^Network [0-9a-f-]+ not found$/);
@@ -156,7 +148,7 @@ describe('allocatePorts', () => {
     const projectId = await project(db.pool, 'race');
     const net = await createNetwork(db.pool, { name: 'race-net', projectId, shared: false, bridge: null, subnet: { cidr: '10.5.0.0/29' } });
     expect(net.subnets[0]).toMatchObject({ allocationStart: '10.5.0.2', allocationEnd: '10.5.0.6', available: 5 });
-    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => instance(db.pool, projectId, `race-${i}`)));
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => insertInstance(db.pool, projectId, `race-${i}`)));
     const wide = createPool({ connectionString: db.url, schema: db.schema, max: 20 });
     try {
       // Every transaction on its own connection, all opened before any allocation starts.
@@ -196,9 +188,9 @@ describe('allocatePorts', () => {
       [net.id],
     );
     const ips = [];
-    for (const name of ['s1', 's2']) ips.push((await allocate(db.pool, await instance(db.pool, projectId, name), [net.id]))[0]!.ip);
+    for (const name of ['s1', 's2']) ips.push((await allocate(db.pool, await insertInstance(db.pool, projectId, name), [net.id]))[0]!.ip);
     expect(ips).toEqual(['10.6.0.2', '10.7.0.2']);
-    await expect(allocate(db.pool, await instance(db.pool, projectId, 's3'), [net.id])).rejects.toThrow(
+    await expect(allocate(db.pool, await insertInstance(db.pool, projectId, 's3'), [net.id])).rejects.toThrow(
       'No free IP address left on network spill-net (subnet 10.6.0.0/30, 10.7.0.0/30)',
     );
   });

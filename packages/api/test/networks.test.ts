@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocatePorts, freePorts } from '../src/compute/ipam.ts';
 import { createNetwork, publicNetworkDefaults, resolveNetworks, seedPublicNetwork } from '../src/compute/networks.ts';
 import { AsterError } from '../src/errors.ts';
-import { adminSession, expectError as expectErrorMatching, userSession } from './harness.ts';
+import { adminSession, expectError as expectErrorMatching, insertInstance, userSession } from './harness.ts';
 
 const db = useTestDatabase();
 
@@ -19,15 +19,6 @@ async function networkCount(pool: Pool): Promise<{ networks: number; subnets: nu
   return rows[0];
 }
 
-async function instance(pool: Pool, projectId: string, name: string): Promise<string> {
-  const id = randomUUID();
-  await pool.query(
-    `INSERT INTO instances (id, project_id, name, hostname, flavor_id, flavor, image_id, image, vm_state, reservation_id)
-     VALUES ($1, $2, $3, $3, $4, '{}', $5, '{}', 'building', $6)`,
-    [id, projectId, name, randomUUID(), randomUUID(), `r-${name}`],
-  );
-  return id;
-}
 
 describe('networks procedures', () => {
   it('creates a network with one subnet and its defaults, seen by its project only', async () => {
@@ -147,7 +138,7 @@ describe('networks procedures', () => {
     const admin = await adminSession(db.pool);
     const ivy = await userSession(db.pool, admin.api, { name: 'ivy', project: 'ivys', role: 'member' });
     const web = await ivy.api.networks.create({ name: 'web', subnet: { cidr: '10.20.0.0/24' } });
-    const servers = await Promise.all(['c', 'a', 'b'].map((n) => instance(db.pool, ivy.project.id, n)));
+    const servers = await Promise.all(['c', 'a', 'b'].map((n) => insertInstance(db.pool, ivy.project.id, n)));
     for (const id of servers) await transaction(db.pool, (c) => allocatePorts(c, id, [web.id]));
     expect((await ivy.api.networks.get({ id: web.id })).subnets[0]).toMatchObject({ used: 3, available: 250 });
     await expectError(ivy.api.networks.delete({ id: web.id }), 'CONFLICT', 'network web is in use by 3 ports (servers a, b, c)');
@@ -164,7 +155,7 @@ describe('networks procedures', () => {
     const admin = await adminSession(db.pool);
     const jo = await userSession(db.pool, admin.api, { name: 'jo', project: 'jos', role: 'member' });
     const net = await jo.api.networks.create({ name: 'jo-net', subnet: { cidr: '10.21.0.0/24' } });
-    const server = await instance(db.pool, jo.project.id, 'jo-server');
+    const server = await insertInstance(db.pool, jo.project.id, 'jo-server');
     const client = await db.pool.connect();
     try {
       await client.query('BEGIN');
