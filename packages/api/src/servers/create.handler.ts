@@ -7,9 +7,9 @@ import { flavorForProject } from '../compute/flavors.ts';
 import { keypairForUser } from '../compute/keypairs.ts';
 import { resolveNetworks } from '../compute/networks.ts';
 import { enforceQuota } from '../compute/quotas.ts';
-import { startAction, type InstanceRow } from '../compute/instances.ts';
+import type { InstanceRow } from '../compute/instances.ts';
 import type { CreateInput } from './create.schema.ts';
-import { toServers, type Server } from './view.ts';
+import { toServer, type Server } from './view.ts';
 
 interface ImageRow {
   id: string;
@@ -34,6 +34,11 @@ async function bootableImage(ctx: Context, auth: Auth, imageId: string): Promise
   return image;
 }
 
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
 /** A host name from the server name (RFC 952/1123: letters, digits, hyphens; at most 63). */
 export function hostnameFor(name: string): string {
   const h = name
@@ -52,8 +57,15 @@ export function hostnameFor(name: string): string {
  */
 export async function createServers(ctx: Context, auth: Auth, input: CreateInput): Promise<Server[]> {
   if (!ctx.jobs) throw new Error('this API process has no job queue');
-  const flavor = await flavorForProject(ctx.db, input.flavorId, auth.project.id, auth.isAdmin);
-  const image = await bootableImage(ctx, auth, input.imageId);
+  // The lookups run together; their refusals are then given in this order, as if one after the other.
+  const [flavorFound, imageFound, keyFound, networksFound] = await Promise.allSettled([
+    flavorForProject(ctx.db, input.flavorId, auth.project.id, auth.isAdmin),
+    bootableImage(ctx, auth, input.imageId),
+    input.keyName ? keypairForUser(ctx.db, auth.user.id, input.keyName) : Promise.resolve(null),
+    resolveNetworks(ctx.db, auth, input.networks),
+  ]);
+  const flavor = settled(flavorFound);
+  const image = settled(imageFound);
   if (flavor.ramMb < image.min_ram_mb) {
     throw new AsterError('InvalidInput', `Flavor ${flavor.name} has ${flavor.ramMb} MB of RAM; image ${image.name} needs at least ${image.min_ram_mb} MB`);
   }
@@ -74,8 +86,8 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
       `Invalid input: userData: is ${Buffer.byteLength(input.userData)} bytes; at most ${maxUserData} bytes (${+(maxUserData / 1024).toFixed(1)} KiB) are accepted`,
     );
   }
-  const key = input.keyName ? await keypairForUser(ctx.db, auth.user.id, input.keyName) : null;
-  const networks = await resolveNetworks(ctx.db, auth, input.networks);
+  const key = settled(keyFound);
+  const networks = settled(networksFound);
 
   const count = input.count;
   const reservationId = 'r-' + randomUUID().slice(0, 8);
@@ -87,12 +99,16 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
     for (let i = 0; i < count; i++) {
       const name = count > 1 ? `${input.name}-${i + 1}` : input.name;
       const { rows: inserted } = await client.query<InstanceRow>(
-        `INSERT INTO instances (id, project_id, user_id, name, hostname, flavor_id, flavor, image_id, image, key_name, key_data,
-                                user_data, metadata, tags, vm_state, task_state, request_id, reservation_id, launch_index,
-                                task_started_at, requested_networks)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'building', 'scheduling', $15, $16, $17,
-                 clock_timestamp(), $18)
-         RETURNING *`,
+        // The instance and its `create` action in one statement.
+        `WITH i AS (
+           INSERT INTO instances (id, project_id, user_id, name, hostname, flavor_id, flavor, image_id, image, key_name, key_data,
+                                  user_data, metadata, tags, vm_state, task_state, request_id, reservation_id, launch_index,
+                                  task_started_at, requested_networks)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'building', 'scheduling', $15, $16, $17,
+                   clock_timestamp(), $18)
+           RETURNING *),
+         a AS (INSERT INTO instance_actions (instance_id, action, request_id, user_id, project_id) SELECT id, 'create', $15, $3, $2 FROM i)
+         SELECT * FROM i`,
         [
           randomUUID(),
           auth.project.id,
@@ -115,7 +131,6 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
         ],
       );
       const row = inserted[0]!;
-      await startAction(client, { instanceId: row.id, action: 'create', requestId: ctx.requestId, userId: auth.user.id, projectId: auth.project.id });
       await jobs.send(scheduleInstance, SCHEDULER_QUEUE, { instanceId: row.id }, { requestId: ctx.requestId, db: client });
       created.push(row);
     }
@@ -131,5 +146,7 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
     );
     return created;
   });
-  return toServers(ctx.db, rows, auth.isAdmin);
+  // New servers have no ports and no faults yet: nothing more to read.
+  const none = { ports: new Map(), faults: new Map() };
+  return rows.map((r) => toServer(r, none, auth.isAdmin));
 }
