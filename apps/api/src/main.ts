@@ -68,7 +68,7 @@ const conductor = roles.includes('conductor')
       },
     })
   : null;
-const changes = roles.includes('api') ? new InstanceChanges({ connectionString: env.DATABASE_URL, log }) : null;
+const changes = roles.includes('api') ? new InstanceChanges({ connectionString: env.DATABASE_URL, log, db }) : null;
 await changes?.start();
 
 let server: Server | undefined;

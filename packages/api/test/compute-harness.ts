@@ -31,7 +31,7 @@ export interface Host {
 export async function computeStack(db: TestDatabase, options: { conductor?: Partial<ConductorConfig> } = {}) {
   const bossSchema = `${db.schema}_boss`;
   const jobs = await Jobs.start({ connectionString: db.url, log: silentLog, schema: bossSchema, supervise: false, max: 8 });
-  const changes = new InstanceChanges({ connectionString: db.url, log: silentLog });
+  const changes = new InstanceChanges({ connectionString: db.url, log: silentLog, db: db.pool });
   await changes.start();
   await seedFlavors(db.pool);
   await seedPublicNetwork(db.pool, publicNetworkDefaults);

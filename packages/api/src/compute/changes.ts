@@ -1,5 +1,7 @@
+import type { Queryable } from '@aster/db';
 import type { Logger } from '@aster/log';
 import pg from 'pg';
+import { settledChange } from '../servers/watch.ts';
 
 /**
  * One LISTEN connection per API process for `aster_instances`, fanned out to every watcher. A notification
@@ -10,8 +12,12 @@ export class InstanceChanges {
   private client: pg.Client | null = null;
   private readonly listeners = new Set<() => void>();
   private closed = false;
+  /** Counts notifications, so that a watcher knows whether a horizon was read after it was woken. */
+  private version = 0;
+  private horizon: { version: number; value: Promise<bigint> } | null = null;
+  private readonly stalled = new Set<string>();
 
-  constructor(private readonly options: { connectionString: string; log: Logger; schema?: string }) {}
+  constructor(private readonly options: { connectionString: string; log: Logger; db: Queryable }) {}
 
   async start(): Promise<void> {
     const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'aster-api-watch' });
@@ -40,7 +46,34 @@ export class InstanceChanges {
   }
 
   private poke(): void {
+    this.version++;
     for (const l of this.listeners) l();
+  }
+
+  /** The notification count now: pass it to `settled` after being woken. */
+  get seen(): number {
+    return this.version;
+  }
+
+  /**
+   * The change number below which nothing more can commit (see `settledChange`), read once for all watchers:
+   * a read begun at or after notification `seen` is shared, an older one is not (it may predate the change
+   * that woke the caller).
+   */
+  settled(seen: number): Promise<bigint> {
+    if (this.horizon && this.horizon.version >= seen) return this.horizon.value;
+    const version = this.version;
+    const value = settledChange(this.options.db, {
+      ignore: this.stalled,
+      onStall: (holders) => this.options.log.warn('servers.watch went on past transactions still open on instances', { holders }),
+    });
+    const entry = { version, value };
+    this.horizon = entry;
+    // Kept while it runs and until a newer notification asks for a newer one.
+    void value.catch(() => {
+      if (this.horizon === entry) this.horizon = null;
+    });
+    return value;
   }
 
   /**

@@ -60,7 +60,7 @@ export async function* watchServers(ctx: Context, auth: Auth, lastEventId: strin
   const feed = changes.subscribe();
   try {
     const scope = auth.isAdmin ? null : auth.project.id;
-    const stalled = new Set<string>();
+    let seenBefore = changes.seen;
     let readTo: bigint;
     if (lastEventId !== null) readTo = BigInt(lastEventId);
     else {
@@ -68,14 +68,12 @@ export async function* watchServers(ctx: Context, auth: Auth, lastEventId: strin
       readTo = BigInt(rows[0]!.seq);
     }
     while (!signal?.aborted) {
-      const upTo = await settledChange(ctx.db, {
-        signal,
-        ignore: stalled,
-        onStall: (holders) => ctx.log.warn('servers.watch went on past transactions still open on instances', { holders }),
-      });
+      // One horizon for every watcher of this process, read after whatever woke this one.
+      const upTo = await changes.settled(seenBefore);
       if (signal?.aborted) break;
       if (upTo <= readTo) {
         await feed.next(signal);
+        seenBefore = changes.seen;
         continue;
       }
       for (;;) {
