@@ -3,7 +3,7 @@ import { useTestDatabase } from '@aster/db/testing';
 import { describe, expect, it } from 'vitest';
 import { createCaller, createContext } from '../src/index.ts';
 import type { Server } from '../src/servers/view.ts';
-import { settledChange } from '../src/servers/watch.ts';
+import { settledChange } from '../src/compute/changes.ts';
 import { useComputeStack, waitForStatus } from './compute-harness.ts';
 import { expectError, silentLog, userSession } from './harness.ts';
 

@@ -4,6 +4,7 @@ import type { Logger } from '@aster/log';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { JobContract, ParsedOf, PayloadOf } from './contracts.ts';
+import { NotificationListener } from './listener.ts';
 
 /** What travels in a pg-boss job: the contract's name and version, the request it serves, the payload. */
 export interface Envelope {
@@ -74,7 +75,7 @@ const DONE_CHANNEL = 'aster_job_done';
  */
 export class Jobs {
   private readonly boss: PgBoss;
-  private listener: pg.Client | null = null;
+  private readonly listener: NotificationListener;
   private readonly wakers = new Map<string, Set<() => void>>();
   private readonly waitingCalls = new Map<string, () => void>();
   private readonly loops: Promise<void>[] = [];
@@ -95,6 +96,21 @@ export class Jobs {
     boss: PgBoss,
   ) {
     this.boss = boss;
+    this.listener = new NotificationListener({
+      connectionString: options.connectionString,
+      applicationName: `${options.applicationName}-listen`,
+      log: options.log,
+      what: 'job wake-up',
+      onNotification: (channel, payload) => {
+        const queue = this.channels.get(channel);
+        if (queue) for (const poke of this.wakers.get(queue) ?? []) poke();
+        if (channel === DONE_CHANNEL && payload) this.waitingCalls.get(payload)?.();
+      },
+      // Whatever was sent while deaf is picked up now.
+      onReconnect: () => {
+        for (const set of this.wakers.values()) for (const poke of set) poke();
+      },
+    });
     this.relaxed = new pg.Pool({
       connectionString: options.connectionString,
       application_name: `${options.applicationName}-work`,
@@ -135,7 +151,7 @@ export class Jobs {
     boss.on('error', (error: unknown) => options.log.warn('job queue error', { error }));
     await boss.start();
     const jobs = new Jobs({ connectionString: options.connectionString, log: options.log, applicationName }, boss);
-    await jobs.listen();
+    await jobs.listener.start([DONE_CHANNEL]);
     return jobs;
   }
 
@@ -236,7 +252,7 @@ export class Jobs {
     if (!this.channels.has(wakeChannel(queue))) {
       this.channels.set(wakeChannel(queue), queue);
       // Listening starts before the first fetch, so a job sent in between wakes the loop.
-      await this.listener?.query(`LISTEN ${wakeChannel(queue)}`).catch((error: unknown) => this.options.log.warn('listening for wake-ups failed', { queue, error }));
+      await this.listener.listen(wakeChannel(queue)).catch((error: unknown) => this.options.log.warn('listening for wake-ups failed', { queue, error }));
     }
     try {
       while (!this.stopped) {
@@ -317,44 +333,13 @@ export class Jobs {
     }
   }
 
-  private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: `${this.options.applicationName}-listen` });
-    client.on('notification', (n) => {
-      const queue = this.channels.get(n.channel);
-      if (queue) for (const poke of this.wakers.get(queue) ?? []) poke();
-      if (n.channel === DONE_CHANNEL && n.payload) this.waitingCalls.get(n.payload)?.();
-    });
-    client.on('error', (error) => {
-      if (this.stopped) return;
-      this.options.log.warn('job wake-up connection lost; reconnecting', { error });
-      this.listener = null;
-      void client.end().catch(() => {});
-      void this.reconnect();
-    });
-    await client.connect();
-    await client.query([DONE_CHANNEL, ...this.channels.keys()].map((c) => `LISTEN ${c};`).join(' '));
-    this.listener = client;
-  }
-
-  private async reconnect(): Promise<void> {
-    while (!this.stopped && !this.listener) {
-      try {
-        await this.listen();
-        // Whatever was sent while deaf is picked up now.
-        for (const set of this.wakers.values()) for (const poke of set) poke();
-      } catch {
-        await sleep(1000);
-      }
-    }
-  }
-
   /** Stops fetching, lets running handlers finish (up to `graceMs`), then disconnects. */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const set of this.wakers.values()) for (const poke of set) poke();
     await Promise.race([Promise.all(this.loops), sleep(graceMs)]);
-    await this.listener?.end().catch(() => {});
+    await this.listener.stop();
     await this.boss.stop({ graceful: false, wait: true, timeout: 1000 }).catch(() => {});
     await this.relaxed.end().catch(() => {});
   }

@@ -1,7 +1,6 @@
 import type { Queryable } from '@aster/db';
 import type { Logger } from '@aster/log';
-import pg from 'pg';
-import { settledChange } from '../servers/watch.ts';
+import { NotificationListener } from '@aster/jobs';
 
 /**
  * One LISTEN connection per API process for `aster_instances`, fanned out to every watcher. A notification
@@ -9,40 +8,27 @@ import { settledChange } from '../servers/watch.ts';
  * so a lost notification or a reconnect can delay a change but never lose it.
  */
 export class InstanceChanges {
-  private client: pg.Client | null = null;
+  private readonly listener: NotificationListener;
   private readonly listeners = new Set<() => void>();
-  private closed = false;
   /** Counts notifications, so that a watcher knows whether a horizon was read after it was woken. */
   private version = 0;
   private horizon: { version: number; value: Promise<bigint> } | null = null;
   private readonly stalled = new Set<string>();
 
-  constructor(private readonly options: { connectionString: string; log: Logger; db: Queryable }) {}
-
-  async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'aster-api-watch' });
-    client.on('notification', () => this.poke());
-    client.on('error', (error) => {
-      if (this.closed) return;
-      this.options.log.warn('change feed connection lost; reconnecting', { error });
-      this.client = null;
-      void client.end().catch(() => {});
-      void this.reconnect();
+  constructor(private readonly options: { connectionString: string; log: Logger; db: Queryable }) {
+    this.listener = new NotificationListener({
+      connectionString: options.connectionString,
+      applicationName: 'aster-api-watch',
+      log: options.log,
+      what: 'change feed',
+      onNotification: () => this.poke(),
+      // Changes made while the feed was down are read now.
+      onReconnect: () => this.poke(),
     });
-    await client.connect();
-    await client.query('LISTEN aster_instances');
-    this.client = client;
   }
 
-  private async reconnect(): Promise<void> {
-    while (!this.closed && !this.client) {
-      try {
-        await this.start();
-        this.poke();
-      } catch {
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+  async start(): Promise<void> {
+    await this.listener.start(['aster_instances']);
   }
 
   private poke(): void {
@@ -117,8 +103,51 @@ export class InstanceChanges {
   }
 
   async stop(): Promise<void> {
-    this.closed = true;
     this.listeners.clear();
-    await this.client?.end().catch(() => {});
+    await this.listener.stop();
   }
+}
+
+const POLL_MS = 10;
+const MAX_WAIT_MS = 10_000;
+
+/**
+ * The highest change number below which no further change can commit. Change numbers are taken when a row
+ * is written, not when it commits, so a slow transaction can commit a lower number after a higher one: read
+ * the last number taken, then wait for every transaction that may hold one to end. Any such transaction
+ * locked `instances` for writing before it took its number, so it is among the lock holders seen after.
+ */
+export async function settledChange(
+  db: Queryable,
+  options: { signal?: AbortSignal; maxWaitMs?: number; ignore?: Set<string>; onStall?: (holders: string[]) => void } = {},
+): Promise<bigint> {
+  const { rows } = await db.query<{ seq: string }>(
+    `SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS seq FROM instance_change_seq`,
+  );
+  const taken = BigInt(rows[0]!.seq);
+  const holders = async (among: string[] | null) =>
+    (
+      await db.query<{ vxid: string }>(
+        `SELECT DISTINCT virtualtransaction AS vxid FROM pg_locks
+          WHERE locktype = 'relation' AND relation = 'instances'::regclass AND mode = 'RowExclusiveLock'
+            AND virtualtransaction IS NOT NULL AND ($1::text[] IS NULL OR virtualtransaction = ANY($1))`,
+        [among],
+      )
+    ).rows
+      .map((r) => r.vxid)
+      .filter((v) => !options.ignore?.has(v));
+  // A transaction left open on instances must not stall every watch: past the limit, go on without it (and
+  // `ignore` remembers it, so that later rounds do not wait for it again).
+  const deadline = Date.now() + (options.maxWaitMs ?? MAX_WAIT_MS);
+  let open = await holders(null);
+  while (open.length && !options.signal?.aborted) {
+    if (Date.now() > deadline) {
+      for (const v of open) options.ignore?.add(v);
+      options.onStall?.(open);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    open = await holders(open);
+  }
+  return taken;
 }

@@ -86,9 +86,9 @@ export async function hostStates(
 ): Promise<HostState[]> {
   const wanted = options.fits ? amounts(options.fits) : [];
   const conditions = wanted.map(
-    (_, i) => `EXISTS (SELECT 1 FROM inventories i WHERE i.provider_id = rp.id AND i.resource_class = $${3 + i * 2}
-        AND floor((i.total - i.reserved) * i.allocation_ratio) - i.used >= $${4 + i * 2}
-        AND i.max_unit >= $${4 + i * 2} AND i.min_unit <= $${4 + i * 2})`,
+    (_, i) => `EXISTS (SELECT 1 FROM inventories i WHERE i.provider_id = rp.id AND i.resource_class = $${2 + i * 2}
+        AND floor((i.total - i.reserved) * i.allocation_ratio) - i.used >= $${3 + i * 2}
+        AND i.max_unit >= $${3 + i * 2} AND i.min_unit <= $${3 + i * 2})`,
   );
   const { rows } = await db.query<HostRow>(
     `SELECT rp.name AS host, rp.id AS provider_id, rp.generation,
@@ -100,10 +100,10 @@ export async function hostStates(
        FROM resource_providers rp
        LEFT JOIN services s ON s.host = rp.name AND s.binary_name = 'aster-compute'
        LEFT JOIN compute_nodes cn ON cn.host = rp.name
-      WHERE ($1::boolean OR true) ${conditions.map((c) => `AND ${c}`).join(' ')}
+      ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
       ORDER BY rp.name
-      LIMIT $2`,
-    [true, options.limit, ...wanted.flat()],
+      LIMIT $1`,
+    [options.limit, ...wanted.flat()],
   );
   const res = (r: HostRow, rc: ResourceClass): HostResources => {
     const i = r.inv?.[rc];

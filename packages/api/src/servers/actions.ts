@@ -1,11 +1,12 @@
 import { actionAllowed, actionRules, whyNot, type ServerAction } from '@aster/compute';
 import { computeQueue, getConsoleLog, serverAction, terminateInstance } from '@aster/jobs';
-import { transaction, type Queryable } from '@aster/db';
+import { transaction } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
 import { beginTask, finishAction, loadInstance, recordEvent, startAction, statusOf, type InstanceRow } from '../compute/instances.ts';
 import { freeAllocations } from '../compute/placement.ts';
 import { freePorts } from '../compute/ipam.ts';
+import { computeServiceUp } from '../services/registry.ts';
 
 /** A server the caller may see: its project's, or any for an administrator. Deleted ones are gone. */
 export async function visibleServer(ctx: Context, auth: Auth, id: string): Promise<InstanceRow> {
@@ -78,7 +79,7 @@ export async function deleteServer(ctx: Context, auth: Auth, id: string) {
     const actionId = await startAction(client, { instanceId: id, action: 'delete', requestId: ctx.requestId, userId: auth.user.id, projectId: auth.project.id });
     // A host that is down cannot tear the server down: delete it here (Nova's local delete); the host
     // destroys what is left when it starts again (the conductor's cleanup at host start).
-    const hostDown = locked.host !== null && !(await computeServiceUp(client, locked.host, ctx.config.serviceDownSeconds));
+    const hostDown = locked.host !== null && !(await computeServiceUp(client, locked.host, ctx.now(), ctx.config.serviceDownSeconds));
     if (!locked.host || hostDown) {
       await client.query(
         `UPDATE instances SET vm_state = 'deleted', task_state = NULL, power_state = 0, deleted_at = clock_timestamp(),
@@ -102,15 +103,6 @@ export async function deleteServer(ctx: Context, auth: Auth, id: string) {
     await jobs.send(terminateInstance, computeQueue(locked.host), { instanceId: id }, { requestId: ctx.requestId, db: client });
     return updated;
   });
-}
-
-async function computeServiceUp(db: Queryable, host: string, downAfterSeconds: number): Promise<boolean> {
-  const { rows } = await db.query<{ up: boolean }>(
-    `SELECT (stopped_at IS NULL AND last_seen_at > now() - make_interval(secs => $2)) AS up
-       FROM services WHERE host = $1 AND binary_name = 'aster-compute'`,
-    [host, downAfterSeconds],
-  );
-  return rows[0]?.up ?? false;
 }
 
 export async function setLock(ctx: Context, auth: Auth, id: string, lock: boolean, reason?: string) {
@@ -137,7 +129,7 @@ export async function consoleLogOf(ctx: Context, auth: Auth, id: string, lines: 
   const why = whyNot('consoleLog' as ServerAction, row.vm_state, row.task_state, statusOf(row));
   if (why || !row.host) throw new AsterError('InvalidState', why ?? `Server ${row.name} has no host yet (status ${statusOf(row)}), so it has no console output`);
   // Asking a host that is down would only time out: say so at once.
-  if (!(await computeServiceUp(ctx.db, row.host, ctx.config.serviceDownSeconds))) {
+  if (!(await computeServiceUp(ctx.db, row.host, ctx.now(), ctx.config.serviceDownSeconds))) {
     throw new AsterError('Conflict', `The console log of ${row.name} cannot be read: its host is down (no heartbeat for ${ctx.config.serviceDownSeconds} s)`);
   }
   try {

@@ -8,28 +8,14 @@ import { keypairForUser } from '../compute/keypairs.ts';
 import { resolveNetworks } from '../compute/networks.ts';
 import { enforceQuota } from '../compute/quotas.ts';
 import type { InstanceRow } from '../compute/instances.ts';
+import { findVisibleImage } from '../images/access.ts';
+import type { ImageRow } from '../images/schema.ts';
 import type { CreateInput } from './create.schema.ts';
 import { toServer, type Server } from './view.ts';
 
-interface ImageRow {
-  id: string;
-  name: string;
-  status: string;
-  min_ram_mb: number;
-  min_disk_gb: number;
-  virtual_size: string | null;
-}
-
-/** An image the project may boot: its own, public, or shared with it; anything else is "not found". */
+/** An image the project may boot: one it may see (own, public, shared with it) whose data is uploaded. */
 async function bootableImage(ctx: Context, auth: Auth, imageId: string): Promise<ImageRow> {
-  const { rows } = await ctx.db.query<ImageRow>(
-    `SELECT id, name, status, min_ram_mb, min_disk_gb, virtual_size FROM images i
-      WHERE id = $1 AND ($3::boolean OR visibility = 'public' OR project_id = $2
-             OR (visibility = 'shared' AND EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = i.id AND m.project_id = $2)))`,
-    [imageId, auth.project.id, auth.isAdmin],
-  );
-  const image = rows[0];
-  if (!image) throw new AsterError('NotFound', `Image ${imageId} not found`);
+  const image = await findVisibleImage(ctx.db, auth, imageId);
   if (image.status !== 'active') throw new AsterError('InvalidState', `Image ${image.name} is ${image.status}, not active: upload its data first`);
   return image;
 }

@@ -33,3 +33,12 @@ export function serviceStatus(
   if (row.stopped_at || !row.last_seen_at) return 'down';
   return now.getTime() - row.last_seen_at.getTime() <= downAfterSeconds * 1000 ? 'up' : 'down';
 }
+
+/** Whether the compute service of `host` is up by the same rule (a host never registered is down). */
+export async function computeServiceUp(db: Queryable, host: string, now: Date, downAfterSeconds: number): Promise<boolean> {
+  const { rows } = await db.query<{ last_seen_at: Date | null; stopped_at: Date | null }>(
+    `SELECT last_seen_at, stopped_at FROM services WHERE host = $1 AND binary_name = 'aster-compute'`,
+    [host],
+  );
+  return rows[0] ? serviceStatus(rows[0], now, downAfterSeconds) === 'up' : false;
+}
