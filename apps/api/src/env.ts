@@ -26,6 +26,13 @@ export const env = parseEnv(
     DATABASE_URL: postgresUrl,
     ASTER_HOST: z.string().default('127.0.0.1'),
     ASTER_API_PORT: port(8774),
+    /** The metadata listener for guests, reached through each host's metadata proxy (same host by default). */
+    ASTER_METADATA_HOST: z.string().default('127.0.0.1'),
+    ASTER_METADATA_PORT: port(8775),
+    /** Shared with the compute hosts' metadata proxies, which sign with it; unset, the listener does not start. */
+    ASTER_METADATA_SECRET: z.string().min(16, 'must be at least 16 characters, a random string shared with the compute hosts').optional(),
+    /** Signs the image URLs handed to compute hosts; every API process of a cloud needs the same. Unset: random per process. */
+    ASTER_SERVICE_SECRET: z.string().min(32, 'must be at least 32 characters, a random string shared by every API process').optional(),
     /** Which roles this process runs; all of them by default, one process per role to scale them apart. */
     ASTER_ROLES: rolesList.default([...roleNames]),
     /** The name this process's services register under. */

@@ -1,3 +1,4 @@
 export * from './states.ts';
 export * from './actions.ts';
 export * from './scheduler.ts';
+export * from './metadata.ts';

@@ -1,0 +1,228 @@
+import { execFile } from 'node:child_process';
+import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { signInstanceId } from '@aster/compute';
+import type { Logger } from '@aster/log';
+
+/** Who has an address on this host; null when no instance here has it. */
+export type InstanceLookup = (ip: string) => { instanceId: string; projectId: string } | null | Promise<{ instanceId: string; projectId: string } | null>;
+
+export interface MetadataProxyOptions {
+  listenHost: string;
+  /** 0 picks a free port. */
+  listenPort: number;
+  /** The API's metadata listener, e.g. http://127.0.0.1:8775. */
+  metadataUrl: string;
+  /** Shared with the metadata listener. */
+  secret: string;
+  lookup: InstanceLookup;
+  log: Logger;
+  /** How long the metadata listener may take to answer, ms (10 s by default). */
+  upstreamTimeoutMs?: number;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/**
+ * The host side of the metadata path (Neutron's metadata agent): guests' requests to 169.254.169.254 arrive
+ * here by DNAT with their own source address, which names the instance. The proxy signs that instance's id
+ * and forwards the request to the API's metadata listener. Nothing the guest sends besides the method and
+ * the path reaches the listener, so a guest cannot claim to be another instance.
+ */
+export class MetadataProxy {
+  private server: Server | null = null;
+  private readonly upstream: URL;
+  private readonly agent: HttpAgent;
+
+  constructor(private readonly o: MetadataProxyOptions) {
+    if (!o.secret) throw new Error('the metadata proxy needs the secret shared with the metadata listener');
+    this.upstream = new URL(o.metadataUrl);
+    if (this.upstream.protocol !== 'http:' && this.upstream.protocol !== 'https:') throw new Error(`metadata URL ${o.metadataUrl} is not http or https`);
+    this.agent = this.upstream.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  }
+
+  async start(): Promise<{ port: number }> {
+    if (this.server) throw new Error('the metadata proxy is already started');
+    const server = createServer((req, res) => void this.handle(req, res));
+    // Guests' requests are small: a slow one is dropped rather than held.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.listenPort, this.o.listenHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (error) => this.o.log.error('metadata proxy failed', { error }));
+    this.server = server;
+    const port = (server.address() as AddressInfo).port;
+    this.o.log.info('metadata proxy listening', { host: this.o.listenHost, port, upstream: this.upstream.origin });
+    return { port };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    this.agent.destroy();
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ip = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const path = req.url ?? '/';
+    const fields = { ip, method: req.method, path };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, `method ${req.method} is not allowed: metadata is read with GET or HEAD`, { allow: 'GET, HEAD' });
+    if (!path.startsWith('/')) return reply(res, 400, 'the request must name a path, like /openstack/latest/meta_data.json');
+    let found: Awaited<ReturnType<InstanceLookup>>;
+    try {
+      found = await this.o.lookup(ip);
+    } catch (error) {
+      this.o.log.error('metadata proxy lookup failed', { ...fields, error });
+      return reply(res, 500, `cannot tell which instance has address ${ip}; try again`);
+    }
+    if (!found) {
+      this.o.log.warn('metadata request from an unknown address', fields);
+      return reply(res, 404, `no instance has address ${ip} on this host`);
+    }
+    this.forward(req, res, path, ip, found, fields);
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse, path: string, ip: string, found: { instanceId: string; projectId: string }, fields: Record<string, unknown>) {
+    const { log } = this.o;
+    const timeoutMs = this.o.upstreamTimeoutMs ?? 10_000;
+    const base = this.upstream.pathname.replace(/\/+$/, '');
+    const request = this.upstream.protocol === 'https:' ? httpsRequest : httpRequest;
+    const upstream = request(
+      {
+        protocol: this.upstream.protocol,
+        hostname: this.upstream.hostname.replace(/^\[|\]$/g, ''),
+        port: this.upstream.port || undefined,
+        path: base + path,
+        method: req.method,
+        agent: this.agent,
+        timeout: timeoutMs,
+        // Built afresh: whatever the guest sent under these names never reaches the listener.
+        headers: {
+          'x-instance-id': found.instanceId,
+          'x-tenant-id': found.projectId,
+          'x-instance-id-signature': signInstanceId(this.o.secret, found.instanceId),
+          'x-forwarded-for': ip,
+          ...(typeof req.headers.accept === 'string' ? { accept: req.headers.accept } : {}),
+        },
+      },
+      (answer) => {
+        const headers: Record<string, string> = {};
+        for (const name of ['content-type', 'content-length', 'cache-control', 'allow'] as const) {
+          const value = answer.headers[name];
+          if (typeof value === 'string') headers[name] = value;
+        }
+        res.writeHead(answer.statusCode ?? 502, headers);
+        answer.pipe(res);
+        answer.on('error', () => res.destroy());
+        res.on('finish', () => log.debug('metadata request', { ...fields, instanceId: found.instanceId, status: answer.statusCode }));
+      },
+    );
+    upstream.on('timeout', () => upstream.destroy(new UpstreamTimeout()));
+    upstream.on('error', (error: NodeJS.ErrnoException) => {
+      if (res.headersSent) return void res.destroy();
+      const timedOut = error instanceof UpstreamTimeout;
+      log.warn('metadata service unreachable', { ...fields, instanceId: found.instanceId, upstream: this.upstream.origin, error: error.message });
+      if (timedOut) reply(res, 504, `the metadata service at ${this.upstream.origin} did not answer within ${timeoutMs / 1000} s`);
+      else reply(res, 502, `the metadata service at ${this.upstream.origin} cannot be reached (${error.code ?? error.message})`);
+    });
+    // A guest that goes away takes its upstream request with it.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    upstream.end();
+  }
+}
+
+class UpstreamTimeout extends Error {}
+
+function reply(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
+  const body = Buffer.from(text, 'utf8');
+  res.writeHead(status, { 'content-type': TEXT, 'content-length': body.length, ...extra });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+// The DNAT that brings guests' requests for 169.254.169.254:80 to the proxy.
+
+export const METADATA_ADDRESS = '169.254.169.254';
+export const METADATA_RULE_COMMENT = 'aster-metadata';
+
+export type IptablesRunner = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** `iptables -w 5 -t nat <args>`, answering the exit code rather than throwing on a non-zero one. */
+export const runIptables: IptablesRunner = (args) =>
+  new Promise((resolve, reject) => {
+    execFile('iptables', ['-w', '5', '-t', 'nat', ...args], { timeout: 15_000 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') return reject(new Error(`iptables ${args.join(' ')}: ${error.message}`));
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    });
+  });
+
+export interface MetadataDnatOptions {
+  /** The bridge guests' traffic arrives on, e.g. virbr0. */
+  bridge: string;
+  /** Where the proxy listens, `<ip>:<port>`. */
+  to: string;
+  run?: IptablesRunner;
+}
+
+const ruleSpec = (bridge: string, to: string) => [
+  '-i', bridge, '-d', `${METADATA_ADDRESS}/32`, '-p', 'tcp', '--dport', '80',
+  '-m', 'comment', '--comment', METADATA_RULE_COMMENT, '-j', 'DNAT', '--to-destination', to,
+];
+
+async function must(run: IptablesRunner, args: string[]): Promise<void> {
+  const r = await run(args);
+  if (r.code !== 0) throw new Error(`iptables -t nat ${args.join(' ')} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+}
+
+const valueOf = (spec: string[], flag: string) => {
+  const i = spec.indexOf(flag);
+  return i < 0 ? undefined : spec[i + 1];
+};
+
+/** The tagged rules on `bridge`, each as the arguments after `-A PREROUTING`. */
+async function taggedRules(run: IptablesRunner, bridge: string): Promise<string[][]> {
+  const listed = await run(['-S', 'PREROUTING']);
+  if (listed.code !== 0) throw new Error(`iptables -t nat -S PREROUTING failed: ${listed.stderr.trim() || `exit ${listed.code}`}`);
+  return listed.stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map((t) => t.replace(/^"(.*)"$/, '$1')))
+    .filter((t) => t[0] === '-A' && t[1] === 'PREROUTING')
+    .map((t) => t.slice(2))
+    .filter((spec) => valueOf(spec, '--comment') === METADATA_RULE_COMMENT && valueOf(spec, '-i') === bridge);
+}
+
+/**
+ * Makes guests on `bridge` reach `to` at 169.254.169.254:80, idempotently: the rule is added only when
+ * missing, and tagged rules on the bridge pointing elsewhere (a proxy started on another port) are removed
+ * after the new one is in, so requests never go unanswered meanwhile. Answers whether it changed anything.
+ */
+export async function ensureMetadataDnat(o: MetadataDnatOptions): Promise<boolean> {
+  const run = o.run ?? runIptables;
+  const wanted = ruleSpec(o.bridge, o.to);
+  const present = (await run(['-C', 'PREROUTING', ...wanted])).code === 0;
+  if (!present) await must(run, ['-I', 'PREROUTING', ...wanted]);
+  const stale = (await taggedRules(run, o.bridge)).filter((spec) => valueOf(spec, '--to-destination') !== o.to);
+  for (const spec of stale) await must(run, ['-D', 'PREROUTING', ...spec]);
+  return !present || stale.length > 0;
+}
+
+/** Removes the tagged rules on `bridge` (only the one to `to` when given); answers how many went. */
+export async function removeMetadataDnat(o: { bridge: string; to?: string; run?: IptablesRunner }): Promise<number> {
+  const run = o.run ?? runIptables;
+  const rules = (await taggedRules(run, o.bridge)).filter((spec) => o.to === undefined || valueOf(spec, '--to-destination') === o.to);
+  for (const spec of rules) await must(run, ['-D', 'PREROUTING', ...spec]);
+  return rules.length;
+}

@@ -1,0 +1,2 @@
+export { createMetadataHandler, startMetadataServer, METADATA_HEADERS, type MetadataHandlerOptions, type MetadataServer } from './server.ts';
+export { loadMetadataSource } from './source.ts';
