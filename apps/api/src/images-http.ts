@@ -11,10 +11,21 @@ const FILE = /^\/v1\/images\/([^/]+)\/file$/;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
+/** A URL's signature parameters (`op`, `expires`, `sig`) when it has any: then they, not a token, authorise it. */
+function signedQuery(url: URL) {
+  const q = { op: url.searchParams.get('op'), expires: url.searchParams.get('expires'), sig: url.searchParams.get('sig') };
+  return q.op === null && q.expires === null && q.sig === null ? null : q;
+}
+
+const HOST_FORMATS = ['qcow2', 'raw'] as const;
+
 /**
  * Image data over plain HTTP, streamed both ways, authorised by the same bearer tokens as tRPC:
  * PUT /v1/images/:id/file stores the request body as the image's data; GET (and HEAD) /v1/images/:id/file
  * sends it, with Content-Length, x-image-sha256 and support for one `Range: bytes=a-b`.
+ * Compute hosts hold no token: a URL the API signed (`?op=read|write&expires=…&sig=…`) stands in for one, for
+ * that image and operation until it expires (403 naming the reason otherwise). A signed PUT may say the
+ * format of its data in x-image-disk-format (qcow2 or raw), since a host knows it only once it has it.
  * Errors are JSON `{ error }` with the status of their domain code.
  */
 export function createImagesHandler(deps: { db: Pool; log: Logger; config: ApiConfig; store?: ImageStore; now?: () => Date }): Handler {
@@ -22,19 +33,36 @@ export function createImagesHandler(deps: { db: Pool; log: Logger; config: ApiCo
   const store = deps.store ?? new FileImageStore(deps.config.imageDir);
   const now = deps.now ?? (() => new Date());
 
-  const upload = async (req: IncomingMessage, res: ServerResponse, id: string) => {
-    const auth = await authenticate(db, req.headers.authorization, now());
+  // A signed URL needs no token; one without a signature works exactly as before.
+  const access = async (req: IncomingMessage, url: URL) => {
+    const signed = signedQuery(url);
+    if (signed) return { signed, secret: deps.config.serviceSecret, now: now() };
+    return { auth: await authenticate(db, req.headers.authorization, now()) };
+  };
+
+  const upload = async (req: IncomingMessage, res: ServerResponse, id: string, url: URL) => {
+    const who = await access(req, url);
     const length = req.headers['content-length'];
+    const format = header(req, 'x-image-disk-format');
+    if ('signed' in who && format !== undefined && !(HOST_FORMATS as readonly string[]).includes(format)) {
+      throw new AsterError('InvalidInput', `x-image-disk-format: must be one of ${HOST_FORMATS.join(', ')} (got ${format})`);
+    }
     const image = await uploadImage(
       { db, store, log, now },
-      { auth, id, body: req, expectedSha256: header(req, 'x-image-sha256'), declaredLength: length === undefined ? null : Number(length) },
+      {
+        ...who,
+        id,
+        body: req,
+        expectedSha256: header(req, 'x-image-sha256'),
+        declaredLength: length === undefined ? null : Number(length),
+        diskFormat: 'signed' in who ? ((format as (typeof HOST_FORMATS)[number] | undefined) ?? null) : null,
+      },
     );
     sendJson(res, 200, image);
   };
 
-  const download = async (req: IncomingMessage, res: ServerResponse, id: string) => {
-    const auth = await authenticate(db, req.headers.authorization, now());
-    const found = await openImageDownload({ db, store }, { auth, id });
+  const download = async (req: IncomingMessage, res: ServerResponse, id: string, url: URL) => {
+    const found = await openImageDownload({ db, store }, { ...(await access(req, url)), id });
     const size = found.sizeBytes;
     const range = parseRange(header(req, 'range'), size);
     const common = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', 'x-image-sha256': found.sha256, etag: `"${found.sha256}"` };
@@ -55,8 +83,8 @@ export function createImagesHandler(deps: { db: Pool; log: Logger; config: ApiCo
     try {
       const id = FILE.exec(url.pathname)?.[1];
       if (!id) return sendJson(res, 404, { error: `No such path: ${url.pathname}` });
-      if (req.method === 'PUT') return await upload(req, res, id);
-      if (req.method === 'GET' || req.method === 'HEAD') return await download(req, res, id);
+      if (req.method === 'PUT') return await upload(req, res, id, url);
+      if (req.method === 'GET' || req.method === 'HEAD') return await download(req, res, id, url);
       res.setHeader('allow', 'GET, HEAD, PUT');
       sendJson(res, 405, { error: `${req.method} is not allowed on ${url.pathname}: use GET, HEAD or PUT` });
     } catch (error) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Jobs } from '@aster/jobs';
 import type { InstanceChanges } from './compute/changes.ts';
 import type { Pool } from '@aster/db';
@@ -22,6 +23,11 @@ export interface ApiConfig {
   imageDir: string;
   /** Largest user data accepted, bytes (Nova: 64 KiB). */
   maxUserDataBytes: number;
+  /**
+   * Signs the image URLs given to compute hosts (which hold no token). Every API process of a cloud needs
+   * the same one; the default is random per process.
+   */
+  serviceSecret: string;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -34,6 +40,7 @@ export const defaultApiConfig: ApiConfig = {
   quotaDefaults: { instances: 10, cores: 20, ramMb: 51200, keypairs: 100 },
   imageDir: 'images',
   maxUserDataBytes: 65536,
+  serviceSecret: randomBytes(32).toString('hex'),
 };
 
 /** What every procedure sees: independent of HTTP, so tests build it directly (createCaller). */

@@ -27,6 +27,12 @@ export const actionRules = {
   unpause: { vmStates: ['paused'], taskStates: IDLE, to: 'unpausing' },
   suspend: { vmStates: ['active'], taskStates: IDLE, to: 'suspending' },
   resume: { vmStates: ['suspended'], taskStates: IDLE, to: 'resuming' },
+  // Resizes stay on the server's host; confirm and revert answer a resize that waits in VERIFY_RESIZE.
+  resize: { vmStates: ['active', 'stopped'], taskStates: IDLE, to: 'resize_prep' },
+  confirmResize: { vmStates: ['resized'], taskStates: IDLE, to: 'resize_confirming' },
+  revertResize: { vmStates: ['resized'], taskStates: IDLE, to: 'resize_reverting' },
+  rebuild: { vmStates: ['active', 'stopped', 'error'], taskStates: IDLE, to: 'rebuilding' },
+  createImage: { vmStates: ['active', 'stopped', 'paused', 'suspended'], taskStates: IDLE, to: 'image_snapshot' },
   consoleLog: { vmStates: ['active', 'stopped', 'paused', 'suspended', 'error', 'rescued', 'resized'], taskStates: [], to: null },
   // Delete is allowed from any state and any task except an ongoing delete.
   delete: { vmStates: [], taskStates: [], to: 'deleting' },
@@ -67,6 +73,12 @@ export function actionLabel(action: ServerAction): string {
       return 'hard reboot';
     case 'consoleLog':
       return 'read the console log of';
+    case 'confirmResize':
+      return 'confirm the resize of';
+    case 'revertResize':
+      return 'revert the resize of';
+    case 'createImage':
+      return 'snapshot';
     default:
       return action;
   }

@@ -77,6 +77,11 @@ const allowedFrom: Record<ServerAction, readonly VmState[]> = {
   delete: ANY,
   lock: vmStates,
   unlock: vmStates,
+  resize: ['active', 'stopped'],
+  confirmResize: ['resized'],
+  revertResize: ['resized'],
+  rebuild: ['active', 'stopped', 'error'],
+  createImage: ['active', 'stopped', 'paused', 'suspended'],
 };
 /** The task each action sets by compare-and-set when it starts. */
 const startsTask: Record<ServerAction, TaskState | null> = {
@@ -92,6 +97,11 @@ const startsTask: Record<ServerAction, TaskState | null> = {
   delete: 'deleting',
   lock: null,
   unlock: null,
+  resize: 'resize_prep',
+  confirmResize: 'resize_confirming',
+  revertResize: 'resize_reverting',
+  rebuild: 'rebuilding',
+  createImage: 'image_snapshot',
 };
 const actions = Object.keys(actionRules) as ServerAction[];
 const SOFT_REBOOTS: TaskState[] = ['rebooting', 'reboot_pending', 'reboot_started'];

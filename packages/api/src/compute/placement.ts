@@ -177,21 +177,16 @@ export async function claimIn(client: PoolClient, providerId: string, consumerId
 }
 
 /**
- * Frees every allocation of a consumer (an instance deleted, a build that failed on a host). Run it inside a
- * transaction: the provider rows are locked first, in one order, as claims and registrations lock them, so
- * that a free racing a claim on the same host waits instead of deadlocking.
+ * Frees every allocation of a consumer, or of several (an instance deleted, a build that failed on a host).
+ * Run it inside a transaction: the provider rows are locked first, in one order, as claims and
+ * registrations lock them, so that a free racing a claim on the same host waits instead of deadlocking.
  */
-export async function freeAllocations(client: Queryable, consumerId: string, providerId?: string): Promise<number> {
-  const locked = await client.query(
-    `SELECT id FROM resource_providers
-      WHERE id IN (SELECT provider_id FROM allocations WHERE consumer_id = $1 AND ($2::uuid IS NULL OR provider_id = $2))
-      ORDER BY id FOR UPDATE`,
-    [consumerId, providerId ?? null],
-  );
-  if (!locked.rowCount) return 0;
+export async function freeAllocations(client: Queryable, consumerId: string | string[], providerId?: string): Promise<number> {
+  const consumers = Array.isArray(consumerId) ? consumerId : [consumerId];
+  if (!(await lockProvidersOf(client, consumers, providerId))) return 0;
   const { rows } = await client.query<{ provider_id: string; resource_class: string; used: number }>(
-    `DELETE FROM allocations WHERE consumer_id = $1 AND ($2::uuid IS NULL OR provider_id = $2) RETURNING provider_id, resource_class, used`,
-    [consumerId, providerId ?? null],
+    `DELETE FROM allocations WHERE consumer_id = ANY($1::uuid[]) AND ($2::uuid IS NULL OR provider_id = $2) RETURNING provider_id, resource_class, used`,
+    [consumers, providerId ?? null],
   );
   for (const r of rows) {
     await client.query('UPDATE inventories SET used = GREATEST(used - $3, 0) WHERE provider_id = $1 AND resource_class = $2', [
@@ -203,6 +198,48 @@ export async function freeAllocations(client: Queryable, consumerId: string, pro
   const providers = [...new Set(rows.map((r) => r.provider_id))];
   if (providers.length) await client.query('UPDATE resource_providers SET generation = generation + 1 WHERE id = ANY($1::uuid[])', [providers]);
   return rows.length;
+}
+
+/** Locks the providers the consumers hold allocations on, in id order; answers how many. */
+async function lockProvidersOf(client: Queryable, consumers: string[], providerId?: string): Promise<number> {
+  const locked = await client.query(
+    `SELECT id FROM resource_providers
+      WHERE id IN (SELECT provider_id FROM allocations WHERE consumer_id = ANY($1::uuid[]) AND ($2::uuid IS NULL OR provider_id = $2))
+      ORDER BY id FOR UPDATE`,
+    [consumers, providerId ?? null],
+  );
+  return locked.rowCount ?? 0;
+}
+
+/**
+ * Hands every allocation of consumer `from` to `to`, changing no usage (Nova moves an instance's allocation to
+ * its migration while a resize holds both flavors). `to` must hold nothing on those providers yet.
+ */
+export async function moveAllocations(client: Queryable, from: string, to: string): Promise<number> {
+  if (!(await lockProvidersOf(client, [from]))) return 0;
+  const { rows } = await client.query<{ provider_id: string }>(
+    'UPDATE allocations SET consumer_id = $2 WHERE consumer_id = $1 RETURNING provider_id',
+    [from, to],
+  );
+  const providers = [...new Set(rows.map((r) => r.provider_id))];
+  if (providers.length) await client.query('UPDATE resource_providers SET generation = generation + 1 WHERE id = ANY($1::uuid[])', [providers]);
+  return rows.length;
+}
+
+/** What a provider has left of each class for new claims (after reservations, ratios and what is used). */
+export async function freeOn(db: Queryable, providerId: string): Promise<ResourceRequest> {
+  const { rows } = await db.query<{ resource_class: ResourceClass; free: number }>(
+    `SELECT resource_class, (floor((total - reserved) * allocation_ratio) - used)::int AS free FROM inventories WHERE provider_id = $1`,
+    [providerId],
+  );
+  const free = (rc: ResourceClass) => Math.max(0, rows.find((r) => r.resource_class === rc)?.free ?? 0);
+  return { vcpus: free('VCPU'), ramMb: free('MEMORY_MB'), diskGb: free('DISK_GB') };
+}
+
+/** Every consumer an instance holds allocations under: its own id, and each of its resizes' (the old flavor's). */
+export async function instanceConsumers(db: Queryable, instanceId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM migrations WHERE instance_id = $1', [instanceId]);
+  return [instanceId, ...rows.map((r) => r.id)];
 }
 
 export async function providerIdOf(db: Queryable, host: string): Promise<string | null> {

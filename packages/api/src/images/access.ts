@@ -6,6 +6,10 @@ import { resolveToken } from '../identity/tokens.ts';
 import { refusal } from '../policy.ts';
 import type { Role } from '../roles.ts';
 import type { ImageRow } from './schema.ts';
+import { authorizeSigned, type ImageOp, type SignedParams } from './signed.ts';
+
+/** Who asks for image data: a signed-in caller, or the bearer of a signed URL (a compute host). */
+export type ImageAccess = { auth: Auth } | { signed: SignedParams; secret: string; now: Date };
 
 /**
  * Resolves an `Authorization: Bearer <token>` header to who is calling, as the tRPC policy middleware does,
@@ -55,4 +59,16 @@ export async function findOwnedImage(db: Queryable, auth: Auth, id: string, acti
   const row = await findVisibleImage(db, auth, id);
   requireOwner(auth, row, action);
   return row;
+}
+
+/**
+ * The image a signed URL names, for `op`: the signature is the permission (the API signed it for this image
+ * and operation), so neither token nor visibility is asked. Forbidden when the signature does not hold.
+ */
+export async function findSignedImage(db: Queryable, id: string, op: ImageOp, access: { signed: SignedParams; secret: string; now: Date }): Promise<ImageRow> {
+  authorizeSigned(access.secret, id, op, access.signed, access.now);
+  if (!isUuid(id)) throw imageNotFound(id);
+  const { rows } = await db.query<ImageRow>('SELECT * FROM images WHERE id = $1', [id]);
+  if (!rows[0]) throw imageNotFound(id);
+  return rows[0];
 }

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Queryable } from '@aster/db';
-import type { Auth } from '../context.ts';
 import { AsterError } from '../errors.ts';
-import { findVisibleImage } from './access.ts';
+import { findSignedImage, findVisibleImage, type ImageAccess } from './access.ts';
 import { toImage, type Image } from './schema.ts';
 import type { ByteRange, ImageStore } from './store.ts';
 
@@ -14,9 +13,9 @@ export interface ImageDownload {
   open(range?: ByteRange): Readable;
 }
 
-/** An active image the caller may see, ready to stream. */
-export async function openImageDownload(deps: { db: Queryable; store: ImageStore }, request: { auth: Auth; id: string }): Promise<ImageDownload> {
-  const row = await findVisibleImage(deps.db, request.auth, request.id);
+/** An active image the caller may see (or a signed URL names for reading), ready to stream. */
+export async function openImageDownload(deps: { db: Queryable; store: ImageStore }, request: { id: string } & ImageAccess): Promise<ImageDownload> {
+  const row = 'auth' in request ? await findVisibleImage(deps.db, request.auth, request.id) : await findSignedImage(deps.db, request.id, 'read', request);
   if (row.status !== 'active' || row.size_bytes === null || row.checksum_sha256 === null) {
     throw new AsterError('Conflict', `Image ${row.name} (${row.id}) is ${row.status}: its data can be downloaded once it is active`);
   }

@@ -1,11 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
-import type { Auth } from '../context.ts';
 import { AsterError } from '../errors.ts';
-import { findOwnedImage, requireRole } from './access.ts';
+import { findOwnedImage, findSignedImage, requireRole, type ImageAccess } from './access.ts';
 import { formatProblem, HeadCollector, inspectImage } from './format.ts';
-import { toImage, type Image, type ImageRow } from './schema.ts';
+import { toImage, type DiskFormat, type Image, type ImageRow } from './schema.ts';
 import type { ImageStore, WriteResult } from './store.ts';
 
 export interface ImageDeps {
@@ -15,8 +14,9 @@ export interface ImageDeps {
   now: () => Date;
 }
 
-export interface UploadRequest {
-  auth: Auth;
+export type UploadRequest = UploadBody & ImageAccess;
+
+interface UploadBody {
   id: string;
   /** The image data, streamed: never held whole in memory. */
   body: Readable;
@@ -24,6 +24,19 @@ export interface UploadRequest {
   expectedSha256?: string | null;
   /** The declared length when known (Content-Length), to refuse an empty upload before starting. */
   declaredLength?: number | null;
+  /**
+   * With a signed write only: the format of the data, which a host knows only once its snapshot is taken
+   * (qcow2 or raw); it replaces the format the image was created with.
+   */
+  diskFormat?: Exclude<DiskFormat, 'iso'> | null;
+}
+
+/** A snapshot being taken gets its data from the server's host only (a signed write), not from its owner. */
+function refuseSnapshotInProgress(row: ImageRow): void {
+  const server = row.properties.instance_uuid;
+  if (row.properties.image_type === 'snapshot' && server && row.status === 'queued') {
+    throw new AsterError('Conflict', `Image ${row.name} (${row.id}) is a snapshot of server ${server} being taken: its data comes from the server's host`);
+  }
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -34,30 +47,39 @@ const interrupted = (error: unknown) =>
   error instanceof Error && (INTERRUPTED.has((error as NodeJS.ErrnoException).code ?? '') || error.message === 'aborted');
 
 /**
- * Stores an image's data: only into a queued image, by its owner, one upload at a time (queued → saving is
- * a compare-and-set). The bytes are hashed, counted and inspected as they stream to the store; data that is
- * not of the declared disk format, or not what x-image-sha256 says, leaves the image killed with a fault and
- * no bytes. Resolves with the active image.
+ * Stores an image's data: only into a queued image, by its owner (or the bearer of a URL signed for writing
+ * it), one upload at a time (queued → saving is a compare-and-set). The bytes are hashed, counted and
+ * inspected as they stream to the store; data that is not of the declared disk format, or not what
+ * x-image-sha256 says, leaves the image killed with a fault and no bytes. Resolves with the active image.
  */
 export async function uploadImage(deps: ImageDeps, request: UploadRequest): Promise<Image> {
   const { db, store, log } = deps;
-  const { auth, id } = request;
-  requireRole(auth, 'member', 'Uploading image data');
+  const { id } = request;
+  if ('auth' in request) requireRole(request.auth, 'member', 'Uploading image data');
   const expected = request.expectedSha256?.trim().toLowerCase() || null;
   if (expected !== null && !SHA256.test(expected)) {
     throw new AsterError('InvalidInput', 'x-image-sha256: must be a SHA-256 digest as 64 hexadecimal digits');
   }
   if (request.declaredLength === 0) throw new AsterError('InvalidInput', EMPTY);
-  const row = await findOwnedImage(db, auth, id, 'upload data to');
+  let image: ImageRow;
+  if ('auth' in request) {
+    image = await findOwnedImage(db, request.auth, id, 'upload data to');
+    refuseSnapshotInProgress(image);
+  } else {
+    image = await findSignedImage(db, id, 'write', request);
+  }
+  const format = 'auth' in request ? null : request.diskFormat ?? null;
   const claimed = await db.query<ImageRow>(
-    `UPDATE images SET status = 'saving', fault = NULL, updated_at = $2 WHERE id = $1 AND status = 'queued' RETURNING *`,
-    [row.id, deps.now()],
+    `UPDATE images SET status = 'saving', fault = NULL, updated_at = $2, disk_format = COALESCE($3, disk_format)
+      WHERE id = $1 AND status = 'queued' RETURNING *`,
+    [image.id, deps.now(), format],
   );
-  if (!claimed.rows[0]) {
-    const { rows } = await db.query<{ status: string }>('SELECT status FROM images WHERE id = $1', [row.id]);
+  const row = claimed.rows[0];
+  if (!row) {
+    const { rows } = await db.query<{ status: string }>('SELECT status FROM images WHERE id = $1', [image.id]);
     const status = rows[0]?.status ?? 'deleted';
     const why = status === 'saving' ? ' (another upload is in progress)' : '';
-    throw new AsterError('Conflict', `Image ${row.name} (${row.id}) is ${status}${why}: data can be uploaded only while it is queued`);
+    throw new AsterError('Conflict', `Image ${image.name} (${image.id}) is ${status}${why}: data can be uploaded only while it is queued`);
   }
 
   const started = performance.now();

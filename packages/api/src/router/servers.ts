@@ -2,9 +2,13 @@ import { z } from 'zod';
 import type { InstanceRow } from '../compute/instances.ts';
 import { AsterError } from '../errors.ts';
 import { id, isoDate, toIso } from '../schemas.ts';
+import { imageName, properties } from '../images/schema.ts';
 import { consoleLogOf, deleteServer, runHostAction, setLock, visibleServer } from '../servers/actions.ts';
 import { createServers } from '../servers/create.handler.ts';
 import { createInput, metadata, serverName, tag } from '../servers/create.schema.ts';
+import { rebuildServer } from '../servers/rebuild.ts';
+import { confirmResize, resizeServer, revertResize } from '../servers/resize.ts';
+import { createServerImage } from '../servers/snapshot.ts';
 import { listInput, listOutput, listServers } from '../servers/list.ts';
 import { server, toServers } from '../servers/view.ts';
 import { watchServers } from '../servers/watch.ts';
@@ -77,6 +81,35 @@ export const serversRouter = router({
     .mutation(async ({ ctx, input }) =>
       one(ctx.db, await runHostAction(ctx, ctx.auth, input.id, input.type === 'HARD' ? 'rebootHard' : 'rebootSoft'), ctx.auth.isAdmin),
     ),
+
+  /**
+   * Gives the server another flavor on its own host (from ACTIVE or SHUTOFF); it waits in VERIFY_RESIZE with
+   * both flavors held until confirmResize or revertResize. The disk may grow but never shrinks.
+   */
+  resize: authedProcedure
+    .input(z.object({ id, flavorId: id }))
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await resizeServer(ctx, ctx.auth, input.id, input.flavorId), ctx.auth.isAdmin)),
+  /** Keeps the new flavor of a server in VERIFY_RESIZE and frees what the old one held. */
+  confirmResize: authedProcedure
+    .input(byId)
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await confirmResize(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+  /** Gives a server in VERIFY_RESIZE its old flavor back: vCPUs and memory; its disk keeps the size it grew to. */
+  revertResize: authedProcedure
+    .input(byId)
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await revertResize(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+  /** A new root disk from `imageId` on the same host, keeping addresses, key and user data; optionally a new name. */
+  rebuild: authedProcedure
+    .input(z.object({ id, imageId: id, name: serverName.optional() }))
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await rebuildServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
+  /** Snapshots the server's disk into a new private image of its project, answered at once; it turns active once uploaded. */
+  createImage: authedProcedure
+    .input(z.object({ id, name: imageName, metadata: properties.optional() }))
+    .output(z.object({ imageId: z.string() }))
+    .mutation(({ ctx, input }) => createServerImage(ctx, ctx.auth, input)),
 
   lock: authedProcedure
     .input(z.object({ id, reason: z.string().max(255, 'must be at most 255 characters').optional() }))

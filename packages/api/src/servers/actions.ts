@@ -4,7 +4,7 @@ import { transaction } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
 import { beginTask, finishAction, loadInstance, recordEvent, startAction, statusOf, type InstanceRow } from '../compute/instances.ts';
-import { freeAllocations } from '../compute/placement.ts';
+import { freeAllocations, instanceConsumers } from '../compute/placement.ts';
 import { freePorts } from '../compute/ipam.ts';
 import { computeServiceUp } from '../services/registry.ts';
 
@@ -15,13 +15,34 @@ export async function visibleServer(ctx: Context, auth: Auth, id: string): Promi
   return row;
 }
 
-function checkLock(row: InstanceRow, auth: Auth, action: string): void {
+/** Refuses a locked server to anyone but an administrator; `doing` ends "unlock it before you …" ("stop it"). */
+export function checkLock(row: InstanceRow, auth: Auth, action: string, doing = `${action} it`): void {
   if (!row.locked || auth.isAdmin) return;
   const by = row.locked_by === 'admin' ? 'an administrator' : 'its project';
   throw new AsterError(
     'InvalidState',
-    `Server ${row.name} is locked by ${by}${row.locked_reason ? ` (${row.locked_reason})` : ''}; unlock it before you ${action} it`,
+    `Server ${row.name} is locked by ${by}${row.locked_reason ? ` (${row.locked_reason})` : ''}; unlock it before you ${doing}`,
   );
+}
+
+/** The job queues, which every action that hands work to a host needs. */
+export function jobsOf(ctx: Context) {
+  if (!ctx.jobs) throw new Error('this API process has no job queue');
+  return ctx.jobs;
+}
+
+/**
+ * What every host action checks first: the server is the caller's (or the caller is an administrator), not
+ * locked (`doing` words the lock's refusal; null for an action a lock does not stop, as a snapshot), in a
+ * state the action may start from, and on a host. Answers the server and its host.
+ */
+export async function serverForHostAction(ctx: Context, auth: Auth, id: string, action: ServerAction, doing: string | null) {
+  const row = await visibleServer(ctx, auth, id);
+  if (doing !== null) checkLock(row, auth, action, doing);
+  const why = whyNot(action, row.vm_state, row.task_state, statusOf(row));
+  if (why) throw new AsterError('InvalidState', why);
+  if (!row.host) throw new AsterError('InvalidState', `Server ${row.name} has no host (status ${statusOf(row)}); it can only be deleted`);
+  return { row, host: row.host };
 }
 
 type HostAction = 'stop' | 'start' | 'rebootSoft' | 'rebootHard' | 'pause' | 'unpause' | 'suspend' | 'resume';
@@ -41,14 +62,8 @@ const actionNames: Record<HostAction, string> = {
  * in one transaction. The host reports back to the conductor, which records the outcome.
  */
 export async function runHostAction(ctx: Context, auth: Auth, id: string, action: HostAction) {
-  const jobs = ctx.jobs;
-  if (!jobs) throw new Error('this API process has no job queue');
-  const row = await visibleServer(ctx, auth, id);
-  checkLock(row, auth, actionNames[action]);
-  const why = whyNot(action, row.vm_state, row.task_state, statusOf(row));
-  if (why) throw new AsterError('InvalidState', why);
-  if (!row.host) throw new AsterError('InvalidState', `Server ${row.name} has no host (status ${statusOf(row)}); it can only be deleted`);
-  const host = row.host;
+  const jobs = jobsOf(ctx);
+  const { row, host } = await serverForHostAction(ctx, auth, id, action, `${actionNames[action]} it`);
   return transaction(ctx.db, async (client) => {
     const updated = await beginTask(client, row, action, actionRules[action]);
     const actionId = await startAction(client, {
@@ -86,7 +101,7 @@ export async function deleteServer(ctx: Context, auth: Auth, id: string) {
                 terminated_at = clock_timestamp() WHERE id = $1`,
         [id],
       );
-      await freeAllocations(client, id);
+      await freeAllocations(client, await instanceConsumers(client, id));
       await freePorts(client, id);
       await recordEvent(client, {
         actionId,

@@ -14,10 +14,30 @@ import type { CreateInput } from './create.schema.ts';
 import { toServer, type Server } from './view.ts';
 
 /** An image the project may boot: one it may see (own, public, shared with it) whose data is uploaded. */
-async function bootableImage(ctx: Context, auth: Auth, imageId: string): Promise<ImageRow> {
+export async function bootableImage(ctx: Context, auth: Auth, imageId: string): Promise<ImageRow> {
   const image = await findVisibleImage(ctx.db, auth, imageId);
   if (image.status !== 'active') throw new AsterError('InvalidState', `Image ${image.name} is ${image.status}, not active: upload its data first`);
   return image;
+}
+
+/** Refuses a flavor too small for the image: its minimum RAM and disk, and the disk the image itself needs. */
+export function checkImageFitsFlavor(
+  image: Pick<ImageRow, 'name' | 'min_ram_mb' | 'min_disk_gb' | 'virtual_size'>,
+  flavor: { name: string; ramMb: number; diskGb: number },
+): void {
+  if (flavor.ramMb < image.min_ram_mb) {
+    throw new AsterError('InvalidInput', `Flavor ${flavor.name} has ${flavor.ramMb} MB of RAM; image ${image.name} needs at least ${image.min_ram_mb} MB`);
+  }
+  if (flavor.diskGb > 0 && flavor.diskGb < image.min_disk_gb) {
+    throw new AsterError('InvalidInput', `Flavor ${flavor.name} has a ${flavor.diskGb} GB disk; image ${image.name} needs at least ${image.min_disk_gb} GB`);
+  }
+  const virtual = image.virtual_size ? Number(image.virtual_size) : 0;
+  if (flavor.diskGb > 0 && virtual > flavor.diskGb * 1024 ** 3) {
+    throw new AsterError(
+      'InvalidInput',
+      `Image ${image.name} is ${(virtual / 1024 ** 3).toFixed(1)} GB; it does not fit on flavor ${flavor.name}'s ${flavor.diskGb} GB disk`,
+    );
+  }
 }
 
 function settled<T>(result: PromiseSettledResult<T>): T {
@@ -52,19 +72,7 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
   ]);
   const flavor = settled(flavorFound);
   const image = settled(imageFound);
-  if (flavor.ramMb < image.min_ram_mb) {
-    throw new AsterError('InvalidInput', `Flavor ${flavor.name} has ${flavor.ramMb} MB of RAM; image ${image.name} needs at least ${image.min_ram_mb} MB`);
-  }
-  if (flavor.diskGb > 0 && flavor.diskGb < image.min_disk_gb) {
-    throw new AsterError('InvalidInput', `Flavor ${flavor.name} has a ${flavor.diskGb} GB disk; image ${image.name} needs at least ${image.min_disk_gb} GB`);
-  }
-  const virtual = image.virtual_size ? Number(image.virtual_size) : 0;
-  if (flavor.diskGb > 0 && virtual > flavor.diskGb * 1024 ** 3) {
-    throw new AsterError(
-      'InvalidInput',
-      `Image ${image.name} is ${(virtual / 1024 ** 3).toFixed(1)} GB; it does not fit on flavor ${flavor.name}'s ${flavor.diskGb} GB disk`,
-    );
-  }
+  checkImageFitsFlavor(image, flavor);
   const maxUserData = ctx.config.maxUserDataBytes;
   if (input.userData !== undefined && Buffer.byteLength(input.userData) > maxUserData) {
     throw new AsterError(

@@ -1,9 +1,10 @@
-import { buildInstance, computeQueue, type Jobs } from '@aster/jobs';
-import { transaction, type Pool, type PoolClient } from '@aster/db';
+import { buildInstance, computeQueue, type InstanceSpecPayload, type Jobs } from '@aster/jobs';
+import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 import { finishAction, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
 import { allocatePorts, freePorts, type PortRow } from '../compute/ipam.ts';
 import { freeAllocations } from '../compute/placement.ts';
+import { signImagePath } from '../images/signed.ts';
 
 interface ImageDetails {
   disk_format: 'qcow2' | 'raw' | 'iso';
@@ -12,59 +13,68 @@ interface ImageDetails {
   properties: Record<string, string>;
 }
 
-/** The job that asks `host` to build the instance: everything the host needs, read here, sent once. */
+/** How long a host may take to start fetching an image it was sent: builds may wait in its queue. */
+export const IMAGE_DOWNLOAD_TTL_SECONDS = 6 * 3600;
+
+/**
+ * Everything a host needs to create the instance from `image` (its own, or a new one for a rebuild), read
+ * here and sent once: the flavor, the image with a signed URL for its data, the ports, key and user data.
+ */
+export async function instanceSpecFor(
+  db: Queryable,
+  row: InstanceRow,
+  ports: PortRow[],
+  o: { image: { id: string; name: string }; secret: string; now: Date },
+): Promise<InstanceSpecPayload> {
+  const { rows } = await db.query<ImageDetails>('SELECT disk_format, checksum_sha256, size_bytes, properties FROM images WHERE id = $1', [o.image.id]);
+  const image = rows[0];
+  if (!image) throw new AsterError('NotFound', `image ${o.image.name} (${o.image.id}) was deleted before the server was built`);
+  const expiresAt = new Date(o.now.getTime() + IMAGE_DOWNLOAD_TTL_SECONDS * 1000);
+  return {
+    id: row.id,
+    name: row.name,
+    hostname: row.hostname,
+    projectId: row.project_id,
+    flavor: row.flavor,
+    image: {
+      id: o.image.id,
+      name: o.image.name,
+      diskFormat: image.disk_format,
+      checksumSha256: image.checksum_sha256,
+      sizeBytes: image.size_bytes === null ? null : Number(image.size_bytes),
+      properties: image.properties,
+      downloadPath: signImagePath(o.secret, { imageId: o.image.id, op: 'read', expiresAt }),
+    },
+    ports: ports.map((p) => ({
+      id: p.id,
+      networkId: p.networkId,
+      networkName: p.networkName,
+      bridge: p.bridge,
+      mac: p.mac,
+      ip: p.ip,
+      cidr: p.cidr,
+      gateway: p.gateway,
+      dnsServers: p.dnsServers,
+    })),
+    keyName: row.key_name,
+    keyData: row.key_data,
+    userData: row.user_data,
+    metadata: row.metadata,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** The job that asks `host` to build the instance. */
 async function sendBuild(
   client: PoolClient,
   jobs: Jobs,
   row: InstanceRow,
   ports: PortRow[],
-  host: string,
-  attempt: number,
-  requestId: string,
+  d: { host: string; attempt: number; requestId: string; secret: string },
 ): Promise<void> {
-  const { rows } = await client.query<ImageDetails>('SELECT disk_format, checksum_sha256, size_bytes, properties FROM images WHERE id = $1', [row.image_id]);
-  const image = rows[0];
-  if (!image) throw new AsterError('NotFound', `image ${row.image.name} (${row.image_id}) was deleted before the server was built`);
+  const instance = await instanceSpecFor(client, row, ports, { image: { id: row.image_id, name: row.image.name }, secret: d.secret, now: new Date() });
   await client.query(`UPDATE instances SET task_state = 'spawning' WHERE id = $1`, [row.id]);
-  await jobs.send(
-    buildInstance,
-    computeQueue(host),
-    {
-      attempt,
-      instance: {
-        id: row.id,
-        name: row.name,
-        hostname: row.hostname,
-        projectId: row.project_id,
-        flavor: row.flavor,
-        image: {
-          id: row.image_id,
-          name: row.image.name,
-          diskFormat: image.disk_format,
-          checksumSha256: image.checksum_sha256,
-          sizeBytes: image.size_bytes === null ? null : Number(image.size_bytes),
-          properties: image.properties,
-        },
-        ports: ports.map((p) => ({
-          id: p.id,
-          networkId: p.networkId,
-          networkName: p.networkName,
-          bridge: p.bridge,
-          mac: p.mac,
-          ip: p.ip,
-          cidr: p.cidr,
-          gateway: p.gateway,
-          dnsServers: p.dnsServers,
-        })),
-        keyName: row.key_name,
-        keyData: row.key_data,
-        userData: row.user_data,
-        metadata: row.metadata,
-        createdAt: row.created_at.toISOString(),
-      },
-    },
-    { requestId, db: client },
-  );
+  await jobs.send(buildInstance, computeQueue(d.host), { attempt: d.attempt, instance }, { requestId: d.requestId, db: client });
 }
 
 /**
@@ -82,6 +92,8 @@ export async function dispatchBuild(
     attempt: number;
     requestId: string;
     fromTask: 'scheduling' | 'spawning';
+    /** Signs the URL the host fetches the image from. */
+    secret: string;
     /** More to write in the transaction that sends the build (the scheduler's event). */
     alsoInTransaction?: (client: PoolClient) => Promise<void>;
   },
@@ -98,7 +110,7 @@ export async function dispatchBuild(
     // build is sent, so builds on one network do not queue behind each other. A retry keeps its ports.
     const ports = await transaction(db, (client) => allocatePorts(client, row.id, row.requested_networks));
     await transaction(db, async (client) => {
-      await sendBuild(client, jobs, row, ports, d.host, d.attempt, d.requestId);
+      await sendBuild(client, jobs, row, ports, d);
       await d.alsoInTransaction?.(client);
     });
   } catch (error) {

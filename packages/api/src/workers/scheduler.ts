@@ -10,6 +10,7 @@ import {
 import { SCHEDULER_QUEUE, scheduleInstance, type Jobs } from '@aster/jobs';
 import { transaction, type Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
+import { defaultApiConfig } from '../context.ts';
 import { recordEvent, type InstanceRow } from '../compute/instances.ts';
 import { claim, freeAllocations, hostStates } from '../compute/placement.ts';
 import { dispatchBuild, failBuild } from './dispatch.ts';
@@ -21,6 +22,8 @@ export interface SchedulerConfig {
   maxPlacementResults: number;
   serviceDownSeconds: number;
   ramWeightMultiplier: number;
+  /** Signs the image URLs in the builds sent to hosts; the API's own (defaultApiConfig's) when not given. */
+  serviceSecret?: string;
 }
 
 export const defaultSchedulerConfig: SchedulerConfig = { maxAttempts: 3, maxPlacementResults: 1000, serviceDownSeconds: 60, ramWeightMultiplier: 1 };
@@ -61,6 +64,7 @@ export async function scheduleOne(deps: { db: Pool; jobs: Jobs; log: Logger; con
       attempt: 1,
       requestId,
       fromTask: 'scheduling',
+      secret: config.serviceSecret ?? defaultApiConfig.serviceSecret,
       alsoInTransaction: (client) => recordEvent(client, { actionId, event: 'schedule', host: host.host, result: 'Success' }),
     });
     if (!placed) await transaction(db, (client) => freeAllocations(client, instanceId));

@@ -13,6 +13,15 @@ const actionOfTask: Record<string, string> = {
   unpausing: 'unpause',
   suspending: 'suspend',
   resuming: 'resume',
+  resize_prep: 'resize',
+  resize_migrating: 'resize',
+  resize_finish: 'resize',
+  resize_reverting: 'revertResize',
+  rebuilding: 'rebuild',
+  rebuild_spawning: 'rebuild',
+  image_snapshot: 'createImage',
+  image_pending_upload: 'createImage',
+  image_uploading: 'createImage',
 };
 
 /**
