@@ -24,6 +24,19 @@ export const components = [
     needed: (command, env) => command === 'test' || command.startsWith('bench') || !env.DATABASE_URL,
   },
   {
+    name: 'libvirt and QEMU (the compute agent runs real virtual machines), with dnsmasq and iptables for their network and genisoimage for config drives',
+    debs: ['libvirt-daemon-system', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils', 'dnsmasq-base', 'iptables', 'genisoimage'],
+    present: () => ['/usr/sbin/libvirtd', '/usr/bin/virsh', '/usr/bin/qemu-system-x86_64', '/usr/bin/qemu-img', '/usr/sbin/dnsmasq', '/usr/sbin/iptables', '/usr/bin/genisoimage'].every((f) => existsSync(f)),
+    // Tests always boot real guests; a start or an extra agent only when it runs the libvirt driver (the default).
+    needed: (command, env) => command === 'test' || ((['start', 'agent'].includes(command) || command.startsWith('bench')) && env.ASTER_DRIVER !== 'fake'),
+  },
+  {
+    name: 'tools that build the tiny guest image aster-tiny from Debian packages',
+    debs: ['syslinux', 'syslinux-common', 'mtools', 'dosfstools', 'fdisk', 'cpio', 'qemu-utils'],
+    present: () => ['/usr/bin/syslinux', '/usr/lib/syslinux/mbr/mbr.bin', '/usr/bin/mcopy', '/usr/sbin/mkfs.fat', '/usr/sbin/sfdisk', '/usr/bin/cpio', '/usr/bin/qemu-img'].every((f) => existsSync(f)),
+    needed: (command) => command === 'start' || command === 'test' || command.startsWith('bench'),
+  },
+  {
     name: 'Chromium (browser tests)',
     debs: ['chromium'],
     present: () => existsSync('/usr/bin/chromium'),

@@ -5,7 +5,9 @@ import {
   InstanceChanges,
   pruneIdentity,
   startConductor,
+  startMetadataServer,
   startScheduler,
+  type MetadataServer,
   type ServiceBinary,
 } from '@aster/api';
 import { Jobs } from '@aster/jobs';
@@ -35,7 +37,12 @@ const config = {
   loginLockSeconds: env.ASTER_LOGIN_LOCK_SECONDS,
   serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
   imageDir,
+  ...(env.ASTER_SERVICE_SECRET ? { serviceSecret: env.ASTER_SERVICE_SECRET } : {}),
 };
+// Image URLs signed by one API process must verify in every other: a secret of its own works only alone.
+if (!env.ASTER_SERVICE_SECRET) {
+  log.warn('ASTER_SERVICE_SECRET is not set: signing image URLs with a random secret of this process; set the same one on every API process if there are several');
+}
 
 const presence = await startPresence({
   db,
@@ -52,7 +59,12 @@ if (roles.includes('scheduler')) {
     db,
     jobs,
     log: log.child({ role: 'scheduler' }),
-    config: { ...defaultSchedulerConfig, maxAttempts: env.ASTER_SCHEDULER_MAX_ATTEMPTS, serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS },
+    config: {
+      ...defaultSchedulerConfig,
+      maxAttempts: env.ASTER_SCHEDULER_MAX_ATTEMPTS,
+      serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
+      serviceSecret: config.serviceSecret,
+    },
   });
 }
 const conductor = roles.includes('conductor')
@@ -65,6 +77,7 @@ const conductor = roles.includes('conductor')
         buildTimeoutSeconds: env.ASTER_BUILD_TIMEOUT_SECONDS,
         serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
         sweepSeconds: 10,
+        serviceSecret: config.serviceSecret,
       },
     })
   : null;
@@ -87,6 +100,23 @@ if (roles.includes('api')) {
   log.info('ready', {});
 }
 
+// The guests' metadata listener runs with the api role. Without the secret the hosts' proxies sign with, no
+// proxy could reach it (and a made-up one would only hide that), so it is left off with a warning.
+let metadata: MetadataServer | null = null;
+const metadataSecret = env.ASTER_METADATA_SECRET;
+if (roles.includes('api') && !metadataSecret) {
+  log.warn('metadata listener not started: set ASTER_METADATA_SECRET to the secret shared with the compute hosts', { port: env.ASTER_METADATA_PORT });
+} else if (roles.includes('api') && metadataSecret) {
+  const where = { host: env.ASTER_METADATA_HOST, port: env.ASTER_METADATA_PORT };
+  try {
+    metadata = await startMetadataServer({ db, secret: metadataSecret, log: log.child({ listener: 'metadata' }), ...where });
+    log.info('metadata listener ready', { url: `http://${where.host}:${metadata.port}` });
+  } catch (error) {
+    log.error('cannot listen for metadata', { ...where, error });
+    await presence.stop().finally(() => process.exit(1));
+  }
+}
+
 // Expired and revoked tokens and stale throttle rows are deleted hourly (and once at start).
 const prune = () =>
   pruneIdentity(db, new Date(), config).then(
@@ -107,7 +137,7 @@ const stop = (signal: string) => {
   const finish = () =>
     void presence
       .stop()
-      .then(() => Promise.all([jobs.stop(5000), changes?.stop()]))
+      .then(() => Promise.all([jobs.stop(5000), changes?.stop(), metadata?.close()]))
       .then(() => db.end())
       .then(() => process.exit(0));
   if (!server) return finish();

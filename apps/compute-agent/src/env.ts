@@ -13,7 +13,29 @@ export const env = parseEnv(
     /** The agent's only use of the database is its job queues. */
     DATABASE_URL: postgresUrl,
     ASTER_API_URL: z.url({ error: 'must be the API URL, e.g. http://127.0.0.1:8774' }).default('http://127.0.0.1:8774'),
-    ASTER_DRIVER: z.enum(['fake'], { error: 'must be fake (the libvirt driver is not built yet)' }).default('fake'),
+    /** `libvirt` runs real guests; `fake` keeps instances in memory (tests at scale, failure injection). */
+    ASTER_DRIVER: z.enum(['libvirt', 'fake'], { error: 'must be libvirt or fake' }).default('libvirt'),
+    ASTER_LIBVIRT_URI: z.string().default('qemu:///system'),
+    /** Disks, config drives, console logs and the image cache; QEMU's user must be able to reach it. */
+    ASTER_COMPUTE_STATE_DIR: z.string().default('/var/lib/aster/compute'),
+    /** The libvirt network instances plug into (created when it is libvirt's missing `default`). */
+    ASTER_LIBVIRT_NETWORK: z.string().default('default'),
+    /** `auto`: kvm only if a guest boots under KVM at start (needs ASTER_KVM_PROBE_IMAGE), else qemu. */
+    ASTER_DOMAIN_TYPE: z.enum(['auto', 'kvm', 'qemu'], { error: 'must be auto, kvm or qemu' }).default('auto'),
+    ASTER_KVM_PROBE_IMAGE: z.string().optional(),
+    /** Where VNC, SPICE and serial consoles listen; the console proxy must reach it (set it for several hosts). */
+    ASTER_CONSOLE_HOST: z.string().default('127.0.0.1'),
+    ASTER_SERIAL_PORT_RANGE: z
+      .string()
+      .regex(/^\d+-\d+$/, 'must be a port range like 10000-20000')
+      .default('10000-20000')
+      .transform((s) => s.split('-').map(Number) as [number, number]),
+    /** How long a guest has to shut down on ACPI before it is forced off, seconds. */
+    ASTER_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive('must be a positive number of seconds').default(60),
+    /** The API's metadata listener, and the secret that signs instance ids for it. */
+    ASTER_METADATA_URL: z.url({ error: 'must be the metadata listener URL, e.g. http://127.0.0.1:8775' }).default('http://127.0.0.1:8775'),
+    ASTER_METADATA_SECRET: z.string().min(16, 'must be at least 16 characters, the secret shared with the API').optional(),
+    ASTER_RESERVED_RAM_MB: count(512),
     ASTER_FAKE_VCPUS: count(16),
     ASTER_FAKE_RAM_MB: count(65536),
     ASTER_FAKE_DISK_GB: count(1000),

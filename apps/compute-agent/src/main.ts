@@ -1,23 +1,43 @@
 import { Jobs } from '@aster/jobs';
 import { createLogger } from '@aster/log';
-import { FakeDriver } from '@aster/virt';
+import { FakeDriver, type Driver } from '@aster/virt';
+import { LibvirtDriver } from '@aster/virt/libvirt';
 import { ComputeAgent } from './agent.ts';
 import { env } from './env.ts';
+import { ensureMetadataDnat, MetadataProxy, removeMetadataDnat } from './metadata-proxy.ts';
 
 /**
  * The compute agent of one host (nova-compute). It talks to the rest of Aster only through its job queues
- * and the image endpoint.
+ * and the image endpoint; guests reach the metadata service through its metadata proxy.
  */
 const host = env.ASTER_COMPUTE_HOST;
 const log = createLogger('compute-agent', { level: env.ASTER_LOG_LEVEL }, { host });
 
-const driver = new FakeDriver({
-  vcpus: env.ASTER_FAKE_VCPUS,
-  ramMb: env.ASTER_FAKE_RAM_MB,
-  diskGb: env.ASTER_FAKE_DISK_GB,
-  ...(env.ASTER_FAKE_FAIL_SPAWN ? { failSpawn: true } : {}),
-  ...(env.ASTER_FAKE_SPAWN_DELAY_MS ? { spawnDelayMs: env.ASTER_FAKE_SPAWN_DELAY_MS } : {}),
-});
+let driver: Driver;
+let libvirt: LibvirtDriver | null = null;
+if (env.ASTER_DRIVER === 'libvirt') {
+  driver = libvirt = new LibvirtDriver({
+    host,
+    uri: env.ASTER_LIBVIRT_URI,
+    stateDir: env.ASTER_COMPUTE_STATE_DIR,
+    apiUrl: env.ASTER_API_URL,
+    consoleHost: env.ASTER_CONSOLE_HOST,
+    network: env.ASTER_LIBVIRT_NETWORK,
+    domainType: env.ASTER_DOMAIN_TYPE,
+    kvmProbeImage: env.ASTER_KVM_PROBE_IMAGE ?? null,
+    serialPortRange: env.ASTER_SERIAL_PORT_RANGE,
+    reservedRamMb: env.ASTER_RESERVED_RAM_MB,
+    log,
+  });
+} else {
+  driver = new FakeDriver({
+    vcpus: env.ASTER_FAKE_VCPUS,
+    ramMb: env.ASTER_FAKE_RAM_MB,
+    diskGb: env.ASTER_FAKE_DISK_GB,
+    ...(env.ASTER_FAKE_FAIL_SPAWN ? { failSpawn: true } : {}),
+    ...(env.ASTER_FAKE_SPAWN_DELAY_MS ? { spawnDelayMs: env.ASTER_FAKE_SPAWN_DELAY_MS } : {}),
+  });
+}
 
 // The API installs pg-boss's schema; a host's role only uses it.
 const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: `aster-compute-${host}`, max: 3, migrate: false });
@@ -28,8 +48,33 @@ const agent = new ComputeAgent({
   log,
   heartbeatSeconds: env.ASTER_HEARTBEAT_SECONDS,
   powerSyncSeconds: env.ASTER_POWER_SYNC_SECONDS,
+  shutdownTimeoutSeconds: env.ASTER_SHUTDOWN_TIMEOUT_SECONDS,
+  apiUrl: env.ASTER_API_URL,
 });
 await agent.start();
+
+// Guests ask 169.254.169.254; a DNAT on the instances' bridge brings them to this proxy, which knows them by address.
+let metadata: { proxy: MetadataProxy; bridge: string } | null = null;
+if (libvirt) {
+  const net = libvirt.networkFacts();
+  if (!env.ASTER_METADATA_SECRET) {
+    log.warn('metadata proxy not started: set ASTER_METADATA_SECRET to the secret the API metadata listener uses; guests fall back to their config drive');
+  } else {
+    const found = libvirt;
+    const proxy = new MetadataProxy({
+      listenHost: net.address,
+      listenPort: 0,
+      metadataUrl: env.ASTER_METADATA_URL,
+      secret: env.ASTER_METADATA_SECRET,
+      lookup: (ip) => found.instanceByIp(ip),
+      log,
+    });
+    const { port } = await proxy.start();
+    await ensureMetadataDnat({ bridge: net.bridge, to: `${net.address}:${port}` });
+    metadata = { proxy, bridge: net.bridge };
+    log.info('metadata proxy ready', { listen: `${net.address}:${port}`, bridge: net.bridge, upstream: env.ASTER_METADATA_URL });
+  }
+}
 log.info('ready', { driver: driver.name, queue: `compute.${host}` });
 
 let stopping = false;
@@ -37,10 +82,14 @@ const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
   log.info('stopping', { signal });
-  void agent
-    .stop()
-    .then(() => jobs.stop(5000))
-    .finally(() => process.exit(0));
+  void (async () => {
+    if (metadata) {
+      await removeMetadataDnat({ bridge: metadata.bridge }).catch((error: unknown) => log.warn('removing the metadata DNAT failed', { error }));
+      await metadata.proxy.stop();
+    }
+    await agent.stop();
+    await jobs.stop(5000);
+  })().finally(() => process.exit(0));
 };
 process.once('SIGINT', () => stop('SIGINT'));
 process.once('SIGTERM', () => stop('SIGTERM'));

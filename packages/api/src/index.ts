@@ -18,3 +18,4 @@ export { seedPublicNetwork, publicNetworkDefaults } from './compute/networks.ts'
 export { startScheduler, scheduleOne, defaultSchedulerConfig, type SchedulerConfig } from './workers/scheduler.ts';
 export { startConductor, type ConductorConfig } from './workers/conductor.ts';
 export { sweep } from './workers/sweeper.ts';
+export { createMetadataHandler, startMetadataServer, METADATA_HEADERS, type MetadataHandlerOptions, type MetadataServer } from './metadata/index.ts';

@@ -71,6 +71,25 @@ describe('a server through its whole life, on a FakeDriver host', () => {
     expect(await env.stack.hosts[0]!.driver.info(created!.id)).toBeNull();
   });
 
+  it('follows the hypervisor: a guest that powers itself off is SHUTOFF, one removed outside Aster is ERROR saying so', async () => {
+    const dan = await userSession(db.pool, env.stack.admin.api, { name: 'lc-dan', project: 'lc-truth', role: 'member' });
+    const api = env.stack.api(dan.token);
+    const [s] = await api.servers.create({ name: 'truth', flavorId: env.tiny, imageId: env.imageId });
+    await waitForStatus(api, s!.id, 'ACTIVE');
+    const driver = env.stack.hosts[0]!.driver;
+    driver.simulateGuestPowerOff(s!.id);
+    expect((await waitForStatus(api, s!.id, 'SHUTOFF')).powerState).toBe('SHUTDOWN');
+    await api.servers.start({ id: s!.id });
+    await waitForStatus(api, s!.id, 'ACTIVE');
+    driver.simulateVanish(s!.id);
+    const broken = await waitForStatus(api, s!.id, 'ERROR');
+    expect(broken.powerState).toBe('NOSTATE');
+    expect(broken.fault?.message).toBe('The virtual machine of this server is gone from its host: it was removed outside Aster');
+    expect(broken.fault?.details ?? null).toBeNull(); // the host's name is for admins
+    expect((await env.stack.admin.api.servers.get({ id: s!.id })).fault?.details).toContain('lc-host-1');
+    await api.servers.delete({ id: s!.id });
+  });
+
   it('refuses an action while the server is busy, saying with what', async () => {
     const bob = await userSession(db.pool, env.stack.admin.api, { name: 'lc-bob', project: 'lc-busy', role: 'member' });
     const api = env.stack.api(bob.token);

@@ -41,6 +41,11 @@ export const imageSpec = z.object({
   checksumSha256: z.string().nullable(),
   sizeBytes: z.number().int().nonnegative().nullable(),
   properties: z.record(z.string(), z.string()).default({}),
+  /**
+   * Where the host fetches the image's data: a signed path with query (`/v1/images/<id>/file?op=read&…`)
+   * relative to the API's base URL, valid for hours (builds may queue), needing no token.
+   */
+  downloadPath: z.string(),
 });
 
 export const portSpec = z.object({
@@ -86,7 +91,8 @@ export const capabilitiesSpec = z.object({
   consoles: z.array(z.enum(['vnc', 'spice', 'serial'])),
 }).catchall(z.unknown());
 
-const instanceState = z.object({ id: uuid, powerState });
+/** `vanished`: the host had this instance and it is gone, removed outside Aster. */
+const instanceState = z.object({ id: uuid, powerState, vanished: z.boolean().optional() });
 
 // scheduler
 export const scheduleInstance = job('scheduleInstance', 1, z.object({ instanceId: uuid }));
@@ -102,6 +108,14 @@ export const serverAction = job(
   }),
 );
 export const terminateInstance = job('terminateInstance', 1, z.object({ instanceId: uuid }));
+/** Gives the instance `flavor` on its own host; the driver keeps its power state. `migrationId` names the resize. */
+export const resizeInstance = job('resizeInstance', 1, z.object({ instanceId: uuid, migrationId: uuid, flavor: flavorSpec }));
+/** Gives a resized instance its old flavor back (its disk stays grown: disks never shrink). */
+export const revertResizeInstance = job('revertResizeInstance', 1, z.object({ instanceId: uuid, migrationId: uuid, flavor: flavorSpec }));
+/** A new root disk from `instance.image`, keeping the instance's ports, key and user data. */
+export const rebuildInstance = job('rebuildInstance', 1, z.object({ instance: instanceSpec }));
+/** Snapshots the instance's disk and PUTs it to `uploadPath` (a signed path with query, relative to the API's base URL). */
+export const snapshotInstance = job('snapshotInstance', 1, z.object({ instanceId: uuid, imageId: uuid, uploadPath: z.string() }));
 /** Answered with `{ output }` as the job's result. */
 export const getConsoleLog = job('getConsoleLog', 1, z.object({ instanceId: uuid, lines: z.number().int().positive().nullable() }));
 
@@ -143,6 +157,22 @@ export const actionResult = job(
     details: z.string().optional(),
   }),
 );
+/** A host moved a long task a step on (`resize_migrating`, `image_uploading` …); applied only if it is still at `from`. */
+export const taskProgress = job('taskProgress', 1, z.object({ instanceId: uuid, host: z.string(), from: z.string(), to: z.string() }));
+const outcome = {
+  instanceId: uuid,
+  host: z.string(),
+  ok: z.boolean(),
+  powerState: powerState.optional(),
+  error: z.string().optional(),
+  details: z.string().optional(),
+};
+/** The end of a resize (`revert: false`) or of its revert (`revert: true`). */
+export const resizeResult = job('resizeResult', 1, z.object({ ...outcome, migrationId: uuid, revert: z.boolean() }));
+/** The end of a rebuild from `image`. */
+export const rebuildResult = job('rebuildResult', 1, z.object({ ...outcome, image: z.object({ id: uuid, name: z.string() }) }));
+/** The end of a snapshot into `imageId` (uploaded when ok). */
+export const snapshotResult = job('snapshotResult', 1, z.object({ ...outcome, imageId: uuid }));
 /** A build that the conductor sweeps as timed out, or a host found dead. */
 export const checkStuckBuilds = job('checkStuckBuilds', 1, z.object({}));
 
@@ -151,6 +181,10 @@ export const contracts = {
   buildInstance,
   serverAction,
   terminateInstance,
+  resizeInstance,
+  revertResizeInstance,
+  rebuildInstance,
+  snapshotInstance,
   getConsoleLog,
   hostStarted,
   hostHeartbeat,
@@ -159,6 +193,10 @@ export const contracts = {
   buildProgress,
   buildResult,
   actionResult,
+  taskProgress,
+  resizeResult,
+  rebuildResult,
+  snapshotResult,
   checkStuckBuilds,
 } as const;
 export type ContractName = keyof typeof contracts;

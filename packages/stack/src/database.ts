@@ -5,6 +5,7 @@ import { ensureAdmin, publicNetworkDefaults, seedFlavors, seedPublicNetwork, typ
 import { createPool, migrate, type MigrateResult } from '@aster/db';
 import { CONDUCTOR_QUEUE, grantQueueRole, Jobs, SCHEDULER_QUEUE } from '@aster/jobs';
 import { createLogger } from '@aster/log';
+import { registerGuestImage, type GuestImage } from './guest-image.ts';
 import { startLocalPostgres, type LocalPostgres } from './postgres.ts';
 import type { LauncherSettings } from './env.ts';
 
@@ -33,14 +34,15 @@ export async function openDatabase(
 }
 
 /**
- * Applies migrations, creates the admin project and user and the first start's flavors and network, installs
+ * Applies migrations, creates the admin project and user, the first start's flavors and network and the guest
+ * image aster-tiny, installs
  * the job queues, and with `computeRole` (Aster's own Postgres) gives compute hosts a role of their own that
  * reaches the queues and nothing else; its URL is answered as `computeUrl` (else the same URL).
  */
 export async function prepareDatabase(
   url: string,
   adminPassword: string | undefined,
-  options: { computeRole?: { passwordFile: string } } = {},
+  options: { computeRole?: { passwordFile: string }; guestImage?: { imageDir: string; built: GuestImage } } = {},
 ): Promise<{ migrations: MigrateResult; admin: BootstrapResult; computeUrl: string }> {
   const pool = createPool({ connectionString: url, max: 2, applicationName: 'aster-launcher' });
   try {
@@ -49,6 +51,8 @@ export async function prepareDatabase(
     // The first start's flavors (m1.tiny … m1.large) and the shared network `public` on libvirt's NAT network.
     await seedFlavors(pool);
     await seedPublicNetwork(pool, publicNetworkDefaults);
+    // The tiny guest, public as aster-tiny, so a first server can be launched at once.
+    if (options.guestImage) await registerGuestImage(pool, options.guestImage.imageDir, options.guestImage.built);
     const jobs = await Jobs.start({ connectionString: url, log: createLogger('launcher', { level: 'error' }), max: 2 });
     try {
       for (const queue of [SCHEDULER_QUEUE, CONDUCTOR_QUEUE]) await jobs.ensureQueue(queue, { retryLimit: 5, expireInSeconds: 300 });

@@ -12,6 +12,10 @@ export interface StackOptions {
   logDir: string;
   logLevel: string;
   env: Record<string, string>;
+  /** Shared by the API and the compute agents: the metadata listener's signatures, and signed image URLs. */
+  secrets: { metadata: string; service: string };
+  /** The compute agent's folder for disks and images, and a guest image that proves (or not) that KVM works. */
+  compute: { stateDir: string; probeImage: string | null };
   /** Told of each process started, with text its command line contains. */
   onSpawn?: (name: string, pid: number | undefined, marker: string) => void;
 }
@@ -33,7 +37,15 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
       name: 'api',
       cwd: join(o.root, 'apps/api'),
       ...tsx(o.root, 'apps/api/src/main.ts'),
-      env: { ...common, DATABASE_URL: o.databaseUrl, ASTER_API_PORT: String(o.ports.api), ASTER_METADATA_PORT: String(o.ports.metadata), ASTER_IMAGE_DIR: join(o.logDir, '..', 'images') },
+      env: {
+        ...common,
+        DATABASE_URL: o.databaseUrl,
+        ASTER_API_PORT: String(o.ports.api),
+        ASTER_METADATA_PORT: String(o.ports.metadata),
+        ASTER_METADATA_SECRET: o.secrets.metadata,
+        ASTER_SERVICE_SECRET: o.secrets.service,
+        ASTER_IMAGE_DIR: join(o.logDir, '..', 'images'),
+      },
       logFile: join(o.logDir, 'api.log'),
       ready: { log: true },
     },
@@ -49,7 +61,15 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
       name: 'compute-agent',
       cwd: join(o.root, 'apps/compute-agent'),
       ...tsx(o.root, 'apps/compute-agent/src/main.ts'),
-      env: { ...common, DATABASE_URL: o.computeDatabaseUrl ?? o.databaseUrl, ASTER_API_URL: api },
+      env: {
+        ...common,
+        DATABASE_URL: o.computeDatabaseUrl ?? o.databaseUrl,
+        ASTER_API_URL: api,
+        ASTER_METADATA_URL: `http://127.0.0.1:${o.ports.metadata}`,
+        ASTER_METADATA_SECRET: o.secrets.metadata,
+        ASTER_COMPUTE_STATE_DIR: o.compute.stateDir,
+        ...(o.compute.probeImage ? { ASTER_KVM_PROBE_IMAGE: o.compute.probeImage } : {}),
+      },
       logFile: join(o.logDir, 'compute-agent.log'),
       ready: { log: true },
     },

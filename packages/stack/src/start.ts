@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { openDatabase, prepareDatabase } from './database.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
+import { prepareComputeHost, secretIn } from './hypervisor.ts';
 import { dataDir, publicHost, root } from './paths.ts';
 import { claimDataDir } from './runfile.ts';
 import { build, startStack, type Stack } from './stack.ts';
@@ -43,17 +44,29 @@ export async function start(): Promise<number> {
   // The generated admin password is shown once; if the start fails after creating it, the failure shows it.
   let created: string | undefined;
   try {
-    const { migrations, admin, computeUrl } = await prepareDatabase(
-      db.url,
-      settings.ASTER_ADMIN_PASSWORD,
-      db.local ? { computeRole: { passwordFile: join(dir, 'compute.password') } } : {},
-    );
+    const compute = await prepareComputeHost(dir, env, say);
+    const { migrations, admin, computeUrl } = await prepareDatabase(db.url, settings.ASTER_ADMIN_PASSWORD, {
+      ...(db.local ? { computeRole: { passwordFile: join(dir, 'compute.password') } } : {}),
+      guestImage: { imageDir: join(dir, 'images'), built: compute.guest },
+    });
     created = admin.generatedPassword;
     if (migrations.applied.length) say(`Database: applied ${migrations.applied.join(', ')}`);
     const host = settings.ASTER_HOST;
     const ports = { api: settings.ASTER_API_PORT, proxy: settings.ASTER_PROXY_PORT, web: settings.ASTER_WEB_PORT, metadata: settings.ASTER_METADATA_PORT };
     stack = await startStack(
-      { root, databaseUrl: db.url, computeDatabaseUrl: computeUrl, host, ports, logDir: join(dir, 'logs'), logLevel: settings.ASTER_LOG_LEVEL, env, onSpawn: run.add },
+      {
+        root,
+        databaseUrl: db.url,
+        computeDatabaseUrl: computeUrl,
+        host,
+        ports,
+        logDir: join(dir, 'logs'),
+        logLevel: settings.ASTER_LOG_LEVEL,
+        env,
+        secrets: { metadata: secretIn(join(dir, 'metadata.secret')), service: secretIn(join(dir, 'service.secret')) },
+        compute: { stateDir: compute.stateDir, probeImage: compute.guest.path },
+        onSpawn: run.add,
+      },
       say,
     );
     const h = publicHost(host);

@@ -7,7 +7,8 @@ import pg from 'pg';
 import { prepareDatabase } from './database.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
 import { startLocalPostgres, type LocalPostgres } from './postgres.ts';
-import { root } from './paths.ts';
+import { prepareComputeHost, removeDomainsUnder } from './hypervisor.ts';
+import { dataDir, root } from './paths.ts';
 import { freePort } from './ports.ts';
 import { build, reachable, startStack, type Stack } from './stack.ts';
 
@@ -98,6 +99,8 @@ export async function testCommand(args: string[]): Promise<number> {
   const cleanup = async () => {
     await stack?.stop();
     await postgres?.stop();
+    const left = removeDomainsUnder(work);
+    if (left.length) say(`Removed ${left.length} virtual machine(s) the tests left behind: ${left.join(', ')}`);
   };
   let interrupted = false;
   const onSignal = () => {
@@ -122,7 +125,11 @@ export async function testCommand(args: string[]): Promise<number> {
       say('\n== lint');
       check('lint', await run(join(root, 'node_modules/.bin/eslint'), ['--max-warnings=0', '.'], env));
     }
+    let compute: Awaited<ReturnType<typeof prepareComputeHost>> | undefined;
     if (wanted.has('unit') || wanted.has('e2e')) {
+      say('\n== compute host (libvirt, the guest image)');
+      // The guest's build is cached in the data folder, like npm start's; everything else lives in this run's folder.
+      compute = await prepareComputeHost(dataDir(settings.ASTER_DATA_DIR), env, say);
       postgres = await startLocalPostgres({ dir: work, port: await freePort(), bin: settings.ASTER_PG_BIN, logFile: join(work, 'logs', 'postgres.log') });
     }
     if (wanted.has('unit') && postgres) {
@@ -132,18 +139,32 @@ export async function testCommand(args: string[]): Promise<number> {
       const code = await run(
         join(root, 'node_modules/.bin/vitest'),
         ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
-        { ...env, ASTER_TEST_DATABASE_URL: testUrl },
+        { ...env, ASTER_TEST_DATABASE_URL: testUrl, ASTER_TEST_GUEST_IMAGE: compute!.guest.path, ASTER_TEST_WORK_DIR: work },
       );
       tallies.push(vitestTally(out, code));
     }
     if (wanted.has('e2e') && postgres) {
       say('\n== browser (Playwright, Chromium, the whole stack)');
       const adminPassword = randomBytes(12).toString('base64url');
-      const { computeUrl } = await prepareDatabase(postgres.url, adminPassword, { computeRole: { passwordFile: join(work, 'compute.password') } });
+      const { computeUrl } = await prepareDatabase(postgres.url, adminPassword, {
+        computeRole: { passwordFile: join(work, 'compute.password') },
+        guestImage: { imageDir: join(work, 'images'), built: compute!.guest },
+      });
       const host = '127.0.0.1';
       const ports = { api: await freePort(), proxy: await freePort(), web: await freePort(), metadata: await freePort() };
       stack = await startStack(
-        { root, databaseUrl: postgres.url, computeDatabaseUrl: computeUrl, host, ports, logDir: join(work, 'logs'), logLevel: 'info', env },
+        {
+          root,
+          databaseUrl: postgres.url,
+          computeDatabaseUrl: computeUrl,
+          host,
+          ports,
+          logDir: join(work, 'logs'),
+          logLevel: 'info',
+          env,
+          secrets: { metadata: randomBytes(32).toString('base64url'), service: randomBytes(32).toString('base64url') },
+          compute: { stateDir: join(work, 'compute'), probeImage: compute!.guest.path },
+        },
         say,
       );
       const out = join(work, 'playwright.json');

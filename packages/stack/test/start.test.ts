@@ -58,7 +58,7 @@ afterAll(async () => {
 
 describe('npm start', () => {
   it('starts everything, prints the admin password once, keeps data across a restart, and stops every process', async () => {
-    const ports = { ASTER_API_PORT: await freePort(), ASTER_WEB_PORT: await freePort(), ASTER_PROXY_PORT: await freePort(), ASTER_PG_PORT: await freePort() };
+    const ports = { ASTER_API_PORT: await freePort(), ASTER_WEB_PORT: await freePort(), ASTER_PROXY_PORT: await freePort(), ASTER_PG_PORT: await freePort(), ASTER_METADATA_PORT: await freePort() };
     const env = Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
     const url = `http://127.0.0.1:${ports.ASTER_API_PORT}`;
 
@@ -74,7 +74,12 @@ describe('npm start', () => {
     await expect
       .poll(async () => (await aster.services.list.query()).map((s) => `${s.binary} ${s.status}`).sort(), { timeout: 15_000 })
       .toEqual(['aster-api up', 'aster-compute up', 'aster-conductor up', 'aster-scheduler up']);
-    expect((await aster.hypervisors.list.query()).map((h) => h.hypervisorType)).toEqual(['fake']);
+    // The agent drives libvirt: kvm only if a guest booted under KVM at its start, else qemu, and it says why.
+    const [hypervisor] = await aster.hypervisors.list.query();
+    expect(hypervisor?.hypervisorType).toMatch(/^(kvm|qemu)$/);
+    expect(hypervisor?.capabilities.domainTypeReason).toEqual(expect.any(String));
+    // The guest image is there to launch at once.
+    expect((await aster.images.list.query({})).filter((i) => i.name === 'aster-tiny').map((i) => `${i.status} ${i.visibility}`)).toEqual(['active public']);
     // The compute agent connects with its own role, which reaches the job queues and nothing else.
     const pg = createPool({ connectionString: `${serverUrl(dataDir, ports.ASTER_PG_PORT)}/aster`, max: 1 });
     try {

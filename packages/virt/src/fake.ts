@@ -16,7 +16,7 @@ import {
   type SnapshotResult,
 } from './driver.ts';
 
-export type FakeAction = 'reboot' | 'powerOff' | 'powerOn' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'destroy';
+export type FakeAction = 'reboot' | 'powerOff' | 'powerOn' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'destroy' | 'resize' | 'rebuild' | 'snapshot';
 
 export interface FakeDriverOptions {
   vcpus?: number;
@@ -29,7 +29,7 @@ export interface FakeDriverOptions {
   /** The first N spawns succeed, every later one fails. */
   failSpawnAfter?: number;
   spawnDelayMs?: number;
-  /** Applied to each power action and to destroy. */
+  /** Applied to each power action, to resize, rebuild and snapshot, and to destroy. */
   actionDelayMs?: number;
   /** The named actions fail with the given message and change nothing. */
   failActions?: Partial<Record<FakeAction, string>>;
@@ -43,11 +43,12 @@ interface FakeInstance {
   ports: { vnc: number; spice: number; serial: number };
 }
 
-const { RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED } = powerStates;
+const { NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED } = powerStates;
 // A guest that runs for months should not grow without bound in memory.
 const MAX_LOG_LINES = 1000;
 const GRAPHICS_PORT_BASE = 5900;
 const SERIAL_PORT_BASE = 10000;
+const SNAPSHOT_BYTES = 64 * 1024;
 
 const STATE_WORDS: Record<PowerState, string> = {
   0: 'in no state',
@@ -197,16 +198,20 @@ export class FakeDriver implements Driver {
     this.transition(instance, RUNNING, 'PM: resume from suspend');
   }
 
+  /** A raw disk of SNAPSHOT_BYTES in a temporary folder: a line naming the instance and image, then zeros. */
   async snapshot(id: string): Promise<SnapshotResult> {
-    const instance = this.get(id);
+    const instance = await this.begin(id, 'snapshot');
     const dir = await mkdtemp(join(tmpdir(), 'aster-fake-snapshot-'));
     const path = join(dir, 'disk.raw');
-    await writeFile(path, `fake disk of ${id} (${instance.spec.image.name}) at ${new Date().toISOString()}\n`);
+    const disk = Buffer.alloc(SNAPSHOT_BYTES);
+    disk.write(`fake disk of ${id} (${instance.spec.image.name}) at ${new Date().toISOString()}\n`);
+    await writeFile(path, disk);
     return { diskFormat: 'raw', path, cleanup: () => rm(dir, { recursive: true, force: true }) };
   }
 
+  /** New vCPUs and memory; the power state stays as it was (a shut-down instance stays shut down). */
   async resize(id: string, flavor: InstanceSpec['flavor']): Promise<void> {
-    const instance = this.get(id);
+    const instance = await this.begin(id, 'resize');
     this.require(instance, 'resize', [RUNNING, SHUTDOWN]);
     instance.spec = { ...instance.spec, flavor: structuredClone(flavor) };
     this.log(instance, `host: resized to ${flavor.name} (${flavor.vcpus} vcpus, ${flavor.ramMb} MB)`);
@@ -214,7 +219,7 @@ export class FakeDriver implements Driver {
 
   /** A new disk from the spec's image; a shut-down instance stays shut down, any other comes back running. */
   async rebuild(spec: InstanceSpec): Promise<InstanceInfo> {
-    const instance = this.get(spec.id);
+    const instance = await this.begin(spec.id, 'rebuild');
     instance.spec = structuredClone(spec);
     this.log(instance, `host: rebuilt from image ${spec.image.name}`);
     if (instance.powerState !== SHUTDOWN) {
@@ -261,6 +266,13 @@ export class FakeDriver implements Driver {
     if (instance.powerState === SHUTDOWN) return;
     this.transition(instance, SHUTDOWN, 'reboot: Power down');
     this.emit(id, 'stopped', SHUTDOWN);
+  }
+
+  /** Someone removes the guest behind Aster's back (`virsh undefine` by hand): gone, and a `deleted` event. */
+  simulateVanish(id: string): void {
+    this.get(id);
+    this.instances.delete(id);
+    this.emit(id, 'deleted', NOSTATE);
   }
 
   /** The guest's emulator dies: CRASHED and a `crashed` event. */

@@ -43,6 +43,8 @@ export function sampleSpec(id: string = randomUUID()): InstanceSpec {
       checksumSha256: null,
       sizeBytes: null,
       properties: {},
+      // Where a host would fetch it: a signed path under the API's URL (a driver under test may use its own).
+      downloadPath: `/v1/images/${SAMPLE_IMAGE_ID}/file?op=read&expires=0&sig=${'0'.repeat(64)}`,
     },
     ports: [
       {
@@ -231,7 +233,9 @@ export function driverContract(
         const snapshot = await driver().snapshot(id);
         try {
           expect(['qcow2', 'raw']).toContain(snapshot.diskFormat);
-          expect((await stat(snapshot.path)).isFile()).toBe(true);
+          const file = await stat(snapshot.path);
+          expect(file.isFile()).toBe(true);
+          expect(file.size).toBeGreaterThan(0);
         } finally {
           await snapshot.cleanup();
         }
@@ -244,10 +248,28 @@ export function driverContract(
         expect(await listed(id)).toBe(1);
       }, timeout);
 
+      it('after a rebuild it is running, with its flavor', async () => {
+        expect(await driver().info(id)).toMatchObject({ id, powerState: RUNNING, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb });
+      }, timeout);
+
+      const resized = { ...spec.flavor, id: randomUUID(), name: `${spec.flavor.name}-resized`, ramMb: spec.flavor.ramMb * 2 };
+
       it('resize gives it the new flavor', async () => {
-        const flavor = { ...spec.flavor, id: randomUUID(), name: `${spec.flavor.name}-resized`, ramMb: spec.flavor.ramMb * 2 };
-        await driver().resize(id, flavor);
-        expect(await driver().info(id)).toMatchObject({ id, vcpus: flavor.vcpus, ramMb: flavor.ramMb });
+        await driver().resize(id, resized);
+        expect(await driver().info(id)).toMatchObject({ id, vcpus: resized.vcpus, ramMb: resized.ramMb });
+      }, timeout);
+
+      it('resize of a running instance leaves it running', async () => {
+        expect(await powerStateOf(id)).toBe(RUNNING);
+      }, timeout);
+
+      it('resize of a stopped instance leaves it stopped, with the new flavor', async () => {
+        // Back to the first flavor, as a revert does: memory shrinks, the disk stays as it is.
+        await driver().powerOff(id, { timeoutSeconds: powerOffTimeoutSeconds });
+        await driver().resize(id, spec.flavor);
+        expect(await driver().info(id)).toMatchObject({ id, powerState: SHUTDOWN, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb });
+        await driver().powerOn(id);
+        expect(await powerStateOf(id)).toBe(RUNNING);
       }, timeout);
 
       it('destroy removes it from info and list', async () => {

@@ -98,6 +98,17 @@ describe('FakeDriver', () => {
       await driver.suspend(spec.id);
       expect((await driver.info(spec.id))?.powerState).toBe(SUSPENDED);
     });
+
+    it('failActions fail resize, rebuild and snapshot too, changing nothing and leaving no file', async () => {
+      const driver = new FakeDriver({ failActions: { resize: 'no room to grow', rebuild: 'image corrupt', snapshot: 'disk full' } });
+      const spec = sampleSpec();
+      await driver.spawn(spec);
+      await expect(driver.resize(spec.id, { ...spec.flavor, ramMb: 4096 })).rejects.toThrow('no room to grow');
+      await expect(driver.rebuild({ ...spec, image: { ...spec.image, name: 'other' } })).rejects.toThrow('image corrupt');
+      await expect(driver.snapshot(spec.id)).rejects.toThrow('disk full');
+      expect(await driver.info(spec.id)).toEqual({ id: spec.id, powerState: RUNNING, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb });
+      await expect(driver.snapshot(randomUUID())).rejects.toBeInstanceOf(InstanceNotFound);
+    });
   });
 
   describe('power states', () => {

@@ -9,6 +9,10 @@ import {
   hostStarted,
   hostStopped,
   powerStates,
+  rebuildResult,
+  resizeResult,
+  snapshotResult,
+  taskProgress,
   terminateInstance,
   type Handler,
   type JobContract,
@@ -19,7 +23,11 @@ import { transaction, type Pool, type PoolClient } from '@aster/db';
 import type { Logger } from '@aster/log';
 import { finishWithEvents, loadInstance, openAction, recordEvent, recordFault } from '../compute/instances.ts';
 import { freePorts } from '../compute/ipam.ts';
-import { claimIn, freeAllocations, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
+import { claimIn, freeAllocations, instanceConsumers, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
+import { defaultApiConfig } from '../context.ts';
+import { applyRebuildResult } from '../servers/rebuild.ts';
+import { applyResizeResult } from '../servers/resize.ts';
+import { applySnapshotResult } from '../servers/snapshot.ts';
 import { heartbeat, markStopped, registerService } from '../services/registry.ts';
 import { dispatchBuild, failBuild } from './dispatch.ts';
 import { sweep } from './sweeper.ts';
@@ -31,6 +39,8 @@ export interface ConductorConfig {
   serviceDownSeconds: number;
   /** How often stuck builds and dead hosts are looked for, seconds. */
   sweepSeconds: number;
+  /** Signs the image URLs in builds sent to alternates; the API's own (defaultApiConfig's) when not given. */
+  serviceSecret?: string;
 }
 
 export interface ConductorDeps {
@@ -71,13 +81,16 @@ export async function onHostStarted(deps: ConductorDeps, p: ParsedOf<typeof host
       [p.host, providerId, p.capabilities.hypervisorType, JSON.stringify(p.capabilities), p.instances.length],
     );
     // Instances the host still runs but that were deleted meanwhile are torn down (Nova's running_deleted cleanup).
-    const { rows } = await client.query<{ id: string }>(
-      `SELECT id FROM instances WHERE id = ANY($1::uuid[]) AND (deleted_at IS NOT NULL OR host IS DISTINCT FROM $2)`,
+    const { rows } = await client.query<{ id: string; stale: boolean }>(
+      `SELECT id, (deleted_at IS NOT NULL OR host IS DISTINCT FROM $2) AS stale FROM instances WHERE id = ANY($1::uuid[])`,
       [p.instances.map((i) => i.id), p.host],
     );
-    return rows.map((r) => r.id);
+    return { stale: rows.filter((r) => r.stale).map((r) => r.id), known: new Set(rows.map((r) => r.id)) };
   });
-  for (const id of stale) await deps.jobs.send(terminateInstance, computeQueue(p.host), { instanceId: id }, { requestId: `cleanup-${id}` });
+  for (const id of stale.stale) await deps.jobs.send(terminateInstance, computeQueue(p.host), { instanceId: id }, { requestId: `cleanup-${id}` });
+  // Guests the host has that no instance here knows of: an operator's to look at, never destroyed silently.
+  const orphans = p.instances.filter((i) => !stale.known.has(i.id)).map((i) => i.id);
+  if (orphans.length) deps.log.warn('the host has guests that belong to no instance (left alone)', { host: p.host, guests: orphans });
   await applyPowerStates(deps, p.host, p.instances);
   deps.log.info('compute host registered', { host: p.host, hypervisor: p.capabilities.hypervisorType, ...p.inventory });
 }
@@ -86,7 +99,10 @@ export async function onHostStarted(deps: ConductorDeps, p: ParsedOf<typeof host
  * Nova's power-state sync: what the hypervisor says wins for idle servers; an active server whose guest shut
  * itself down becomes SHUTOFF.
  */
-async function applyPowerStates(deps: ConductorDeps, host: string, instances: { id: string; powerState: number }[]): Promise<void> {
+async function applyPowerStates(deps: ConductorDeps, host: string, reported: { id: string; powerState: number; vanished?: boolean | undefined }[]): Promise<void> {
+  const vanished = reported.filter((i) => i.vanished).map((i) => i.id);
+  if (vanished.length) await markVanished(deps, host, vanished);
+  const instances = reported.filter((i) => !i.vanished);
   if (!instances.length) return;
   await deps.db.query(
     `UPDATE instances i SET power_state = r.power,
@@ -96,6 +112,31 @@ async function applyPowerStates(deps: ConductorDeps, host: string, instances: { 
         AND (i.power_state <> r.power OR (i.vm_state = 'active' AND r.power IN (${power.SHUTDOWN}, ${power.CRASHED})))`,
     [instances.map((i) => i.id), instances.map((i) => i.powerState), host],
   );
+}
+
+/**
+ * A guest removed from its host outside Aster: the server goes to ERROR with a fault that says so (Nova only
+ * logs it), so its owner sees why it stopped answering and can delete or rebuild it.
+ */
+async function markVanished(deps: ConductorDeps, host: string, ids: string[]): Promise<void> {
+  await transaction(deps.db, async (client) => {
+    const { rows } = await client.query<{ id: string }>(
+      `UPDATE instances SET vm_state = 'error', power_state = ${power.NOSTATE}
+        WHERE id = ANY($1::uuid[]) AND host = $2 AND task_state IS NULL AND deleted_at IS NULL AND vm_state NOT IN ('building', 'error')
+        RETURNING id`,
+      [ids, host],
+    );
+    for (const { id } of rows) {
+      await recordFault(client, {
+        instanceId: id,
+        code: 500,
+        message: 'The virtual machine of this server is gone from its host: it was removed outside Aster',
+        details: `libvirt on host ${host} no longer has domain ${id}`,
+        host,
+      });
+    }
+    if (rows.length) deps.log.warn('servers whose guests vanished from their host are now in ERROR', { host, instanceIds: rows.map((r) => r.id) });
+  });
 }
 
 export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buildResult>, requestId: string): Promise<void> {
@@ -166,7 +207,14 @@ export async function rescheduleOrFail(
     return;
   }
   deps.log.info('build rescheduled', { instanceId, from: host, to: next.host, attempt: next.attempt, error });
-  await dispatchBuild(deps.db, deps.jobs, instanceId, { host: next.host, alternates: next.alternates, attempt: next.attempt, requestId, fromTask: 'spawning' });
+  await dispatchBuild(deps.db, deps.jobs, instanceId, {
+    host: next.host,
+    alternates: next.alternates,
+    attempt: next.attempt,
+    requestId,
+    fromTask: 'spawning',
+    secret: deps.config.serviceSecret ?? defaultApiConfig.serviceSecret,
+  });
 }
 
 export async function onActionResult(deps: ConductorDeps, p: ParsedOf<typeof actionResult>, requestId: string): Promise<void> {
@@ -184,7 +232,7 @@ export async function onActionResult(deps: ConductorDeps, p: ParsedOf<typeof act
                   terminated_at = clock_timestamp() WHERE id = $1`,
           [p.instanceId],
         );
-        await freeAllocations(client, p.instanceId);
+        await freeAllocations(client, await instanceConsumers(client, p.instanceId));
         await freePorts(client, p.instanceId);
         await recordEvent(client, { actionId, event: 'compute_terminate_instance', host: p.host, result: 'Success', finish: true });
       } else {
@@ -211,6 +259,25 @@ export async function onActionResult(deps: ConductorDeps, p: ParsedOf<typeof act
       await recordEvent(client, { actionId, event: `compute_${p.action}`, host: p.host, result: 'Error', details: p.error ?? null, finish: true });
     }
   });
+}
+
+/** The steps a host may move a long task along, and no others (a host cannot set any state it likes). */
+const progressSteps: Record<string, string> = {
+  resize_prep: 'resize_migrating',
+  resize_migrating: 'resize_finish',
+  rebuilding: 'rebuild_spawning',
+  image_snapshot: 'image_pending_upload',
+  image_pending_upload: 'image_uploading',
+};
+
+async function onTaskProgress(deps: ConductorDeps, p: ParsedOf<typeof taskProgress>): Promise<void> {
+  if (progressSteps[p.from] !== p.to) return;
+  await deps.db.query(`UPDATE instances SET task_state = $4 WHERE id = $1 AND host = $2 AND task_state = $3 AND deleted_at IS NULL`, [
+    p.instanceId,
+    p.host,
+    p.from,
+    p.to,
+  ]);
 }
 
 type Entry = { contract: JobContract; handle: Handler<JobContract> };
@@ -249,6 +316,10 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
       }),
       buildResult: entry(buildResult, (p, requestId) => onBuildResult(deps, p, requestId)),
       actionResult: entry(actionResult, (p, requestId) => onActionResult(deps, p, requestId)),
+      taskProgress: entry(taskProgress, (p) => onTaskProgress(deps, p)),
+      resizeResult: entry(resizeResult, (p) => transaction(deps.db, (client) => applyResizeResult(client, p))),
+      rebuildResult: entry(rebuildResult, (p) => transaction(deps.db, (client) => applyRebuildResult(client, p))),
+      snapshotResult: entry(snapshotResult, (p) => transaction(deps.db, (client) => applySnapshotResult(client, p))),
     },
     { concurrency: options.concurrency ?? 16 },
   );

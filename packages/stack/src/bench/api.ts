@@ -40,7 +40,7 @@ export async function benchApi(): Promise<number> {
     const specs: ServiceSpec[] = [
       { name: 'api', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_API_PORT: String(apiPort), ASTER_IMAGE_DIR: join(work, 'images') }, logFile: join(work, 'logs/api.log'), ready: { log: true } },
       { name: 'proxy', cwd: join(root, 'apps/proxy'), ...tsx('apps/proxy/src/main.ts'), env: { ...common, ASTER_PROXY_PORT: String(await freePort()) }, logFile: join(work, 'logs/proxy.log'), ready: { log: true } },
-      { name: 'compute-agent', cwd: join(root, 'apps/compute-agent'), ...tsx('apps/compute-agent/src/main.ts'), env: { ...common, DATABASE_URL: computeUrl, ASTER_COMPUTE_HOST: 'bench-0' }, logFile: join(work, 'logs/agent.log'), ready: { log: true } },
+      { name: 'compute-agent', cwd: join(root, 'apps/compute-agent'), ...tsx('apps/compute-agent/src/main.ts'), env: { ...common, DATABASE_URL: computeUrl, ASTER_COMPUTE_HOST: 'bench-0', ASTER_DRIVER: 'fake' }, logFile: join(work, 'logs/agent.log'), ready: { log: true } },
     ];
     for (const spec of specs) {
       const s = startService(spec, say);

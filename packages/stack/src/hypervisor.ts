@@ -1,0 +1,114 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ensureGuestImage, type GuestImage } from './guest-image.ts';
+
+const LIBVIRT_URI = 'qemu:///system';
+
+function libvirtAnswers(): boolean {
+  return spawnSync('virsh', ['-q', '-c', LIBVIRT_URI, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+}
+
+function daemonRunning(pidFile: string): boolean {
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function startDaemon(command: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // `-d` forks into the background; the parent exits once the daemon is set up.
+    const child = spawn(command, ['-d'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', (error) => reject(new Error(`cannot start ${command}: ${error.message} (is libvirt-daemon-system installed?)`)));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} -d failed (exit ${code}): ${stderr.trim()}`))));
+  });
+}
+
+/**
+ * libvirt for the compute agent: on machines without systemd nothing starts `virtlogd` and `libvirtd`, so the
+ * launcher does (they keep running after Aster stops, as system daemons do).
+ */
+export async function prepareHypervisor(say: (line: string) => void): Promise<void> {
+  if (libvirtAnswers()) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error('libvirt is not running, and starting it needs root: run `virtlogd -d` and `libvirtd -d` as root (or start them with your init system)');
+  }
+  say('Starting libvirt (virtlogd, libvirtd)…');
+  if (!daemonRunning('/run/virtlogd.pid')) await startDaemon('virtlogd');
+  if (!daemonRunning('/run/libvirtd.pid')) await startDaemon('libvirtd');
+  const deadline = Date.now() + 30_000;
+  while (!libvirtAnswers()) {
+    if (Date.now() > deadline) throw new Error('libvirtd started but does not answer on qemu:///system within 30 s; see /var/log/libvirt/libvirtd.log');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Whether every folder above `path` lets others in: QEMU runs as its own user and must reach the disks. */
+function reachableByOthers(path: string): boolean {
+  for (let dir = path; ; dir = dirname(dir)) {
+    if (existsSync(dir) && !(statSync(dir).mode & 0o001)) return false;
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+/**
+ * Where the agent keeps instances' disks and its image cache: in the data folder when QEMU's user can reach
+ * it, else under /var/lib/aster (one folder per data folder, so two Asters on one machine do not mix).
+ */
+export function computeStateDir(dataDir: string): string {
+  const inData = join(dataDir, 'compute');
+  if (reachableByOthers(dataDir)) return inData;
+  const tag = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  const dir = join('/var/lib/aster', `compute-${tag}`);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return dir;
+}
+
+/** A random secret kept in a file of the data folder, made on first use. */
+export function secretIn(file: string): string {
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * What a compute host on this machine needs before the agent starts: libvirt running (unless the agent runs
+ * the fake driver), the guest image aster-tiny built (once; its build is cached in the data folder), and the
+ * agent's own folder.
+ */
+export async function prepareComputeHost(dataDir: string, env: Record<string, string | undefined>, say: (line: string) => void): Promise<{ stateDir: string; guest: GuestImage }> {
+  const began = Date.now();
+  const [guest] = await Promise.all([ensureGuestImage({ dataDir }), env.ASTER_DRIVER === 'fake' ? null : prepareHypervisor(say)]);
+  if (guest.built) say(`Guest image aster-tiny built in ${((Date.now() - began) / 1000).toFixed(1)} s (${guest.path})`);
+  return { stateDir: computeStateDir(dataDir), guest };
+}
+
+/**
+ * Removes the libvirt domains whose disks live under `dir` (a test run's folder), with their DHCP entries:
+ * nothing a throwaway stack created outlives it.
+ */
+export function removeDomainsUnder(dir: string): string[] {
+  const virsh = (...args: string[]) => spawnSync('virsh', ['-q', '-c', LIBVIRT_URI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const list = virsh('list', '--all', '--uuid');
+  if (list.status !== 0) return [];
+  const removed: string[] = [];
+  for (const id of list.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const xml = virsh('dumpxml', '--inactive', id).stdout ?? '';
+    if (!xml.includes(`file='${dir}/`)) continue;
+    virsh('destroy', id);
+    virsh('undefine', id, '--managed-save', '--snapshots-metadata');
+    for (const m of xml.matchAll(/<aster:port mac='([^']+)' ip='([^']+)'\/>/g)) {
+      virsh('net-update', 'default', 'delete', 'ip-dhcp-host', `<host mac='${m[1]}' ip='${m[2]}'/>`, '--live', '--config');
+    }
+    removed.push(id);
+  }
+  return removed;
+}

@@ -1,0 +1,158 @@
+import { powerStates } from '@aster/compute';
+import { instanceSpec } from '@aster/jobs';
+import { describe, expect, it } from 'vitest';
+import { configDriveFiles } from '../src/libvirt/config-drive.ts';
+import { domainXml, parseDomainXml, withSize, type DomainPlan } from '../src/libvirt/domain-xml.ts';
+import { inSubnet, parseDominfo, powerStateOf } from '../src/libvirt/driver.ts';
+import { parseNetworkXml } from '../src/libvirt/network.ts';
+import { libvirtMessage } from '../src/libvirt/virsh.ts';
+
+const plan: DomainPlan = {
+  id: '3f0c9a52-1b7e-4c2d-9e8f-0a1b2c3d4e5f',
+  name: 'aster-3f0c9a52-1b7e-4c2d-9e8f-0a1b2c3d4e5f',
+  title: `web <1> & "friends"`,
+  domainType: 'qemu',
+  vcpus: 2,
+  memoryMb: 256,
+  disk: { path: '/var/lib/aster/instances/x/disk', format: 'qcow2' },
+  configDrive: '/var/lib/aster/instances/x/disk.config',
+  nics: [{ mac: 'fa:16:3e:00:00:01', network: 'default', ip: '192.168.122.10' }],
+  consoleHost: '127.0.0.1',
+  serialPort: 10001,
+  consoleLog: '/var/lib/aster/instances/x/console.log',
+  aster: { host: 'compute-1', projectId: '11111111-2222-4333-8444-555555555555', flavorId: '66666666-7777-4888-9999-000000000000', flavorName: 'm1.tiny', imageId: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' },
+};
+
+describe('domain XML', () => {
+  it('builds what it parses back: sizes, disks, NIC, consoles, Aster metadata', () => {
+    const facts = parseDomainXml(domainXml(plan));
+    expect(facts).toMatchObject({ id: plan.id, name: plan.name, domainType: 'qemu', vcpus: 2, memoryMb: 256 });
+    expect(facts.disks).toEqual([
+      { target: 'vda', source: plan.disk.path, format: 'qcow2', readonly: false },
+      { target: 'vdb', source: plan.configDrive, format: 'raw', readonly: true },
+    ]);
+    expect(facts.nics).toEqual([{ mac: 'fa:16:3e:00:00:01', network: 'default' }]);
+    expect(facts.serial).toEqual({ type: 'tcp', host: '127.0.0.1', port: 10001, log: plan.consoleLog });
+    // libvirt picks the graphics ports at start; before that there are none to report.
+    expect(facts.graphics).toEqual([
+      { type: 'vnc', host: '127.0.0.1', port: null },
+      { type: 'spice', host: '127.0.0.1', port: null },
+    ]);
+    expect(facts.aster).toEqual({
+      host: 'compute-1',
+      projectId: plan.aster.projectId,
+      flavorId: plan.aster.flavorId,
+      flavorName: 'm1.tiny',
+      imageId: plan.aster.imageId,
+      ports: [{ mac: 'fa:16:3e:00:00:01', ip: '192.168.122.10' }],
+    });
+  });
+
+  it('escapes text that is not XML', () => {
+    const xml = domainXml(plan);
+    expect(xml).toContain('<title>web &lt;1&gt; &amp; &quot;friends&quot;</title>');
+    expect(() => parseDomainXml(xml)).not.toThrow();
+  });
+
+  it('reads what libvirt writes: ports chosen at start, memory in KiB, a domain Aster did not create', () => {
+    const live = `<domain type='kvm' id='7'>
+  <name>other</name><uuid>0b7c1e9a-0000-4000-8000-000000000001</uuid>
+  <memory unit='KiB'>1048576</memory><vcpu placement='static'>4</vcpu>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/x.img'/><target dev='sda' bus='sata'/></disk>
+    <serial type='pty'><source path='/dev/pts/3'/><target port='0'/></serial>
+    <graphics type='vnc' port='5903' autoport='yes' listen='0.0.0.0'><listen type='address' address='0.0.0.0'/></graphics>
+    <graphics type='spice' port='5904' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>
+  </devices>
+</domain>`;
+    const facts = parseDomainXml(live);
+    expect(facts).toMatchObject({ name: 'other', domainType: 'kvm', vcpus: 4, memoryMb: 1024, aster: null });
+    expect(facts.graphics).toEqual([
+      { type: 'vnc', host: '0.0.0.0', port: 5903 },
+      { type: 'spice', host: '127.0.0.1', port: 5904 },
+    ]);
+    expect(facts.serial).toMatchObject({ type: 'pty', port: null });
+  });
+
+  it('refuses a document that is not a domain', () => {
+    expect(() => parseDomainXml('<network><name>default</name></network>')).toThrow('not a libvirt domain');
+  });
+
+  it('resizes vCPUs and memory and keeps the rest', () => {
+    const xml = withSize(domainXml(plan), 4, 1024, { id: plan.aster.flavorId, name: 'm1.small' });
+    const facts = parseDomainXml(xml);
+    expect(facts).toMatchObject({ vcpus: 4, memoryMb: 1024 });
+    expect(facts.aster?.flavorName).toBe('m1.small');
+    expect(facts.disks).toHaveLength(2);
+  });
+});
+
+describe('libvirt answers', () => {
+  it('reads dominfo and maps states as Nova does', () => {
+    const info = parseDominfo(`Id:             3
+Name:           aster-x
+UUID:           3f0c9a52-1b7e-4c2d-9e8f-0a1b2c3d4e5f
+State:          shut off
+CPU(s):         2
+Max memory:     262144 KiB
+Used memory:    262144 KiB
+Managed save:   yes
+`);
+    expect(info).toEqual({ state: 'shut off', vcpus: 2, ramMb: 256, managedSave: true });
+    expect(powerStateOf(info)).toBe(powerStates.SUSPENDED);
+    expect(powerStateOf({ state: 'shut off', managedSave: false })).toBe(powerStates.SHUTDOWN);
+    expect(powerStateOf({ state: 'running', managedSave: false })).toBe(powerStates.RUNNING);
+    expect(powerStateOf({ state: 'in shutdown', managedSave: false })).toBe(powerStates.RUNNING);
+    expect(powerStateOf({ state: 'paused', managedSave: false })).toBe(powerStates.PAUSED);
+    expect(powerStateOf({ state: 'crashed', managedSave: false })).toBe(powerStates.CRASHED);
+    expect(powerStateOf({ state: 'pmsuspended', managedSave: false })).toBe(powerStates.SUSPENDED);
+    expect(powerStateOf({ state: 'something new', managedSave: false })).toBe(powerStates.NOSTATE);
+  });
+
+  it("keeps libvirt's own words from virsh's stderr", () => {
+    expect(libvirtMessage("error: failed to get domain 'x'\n")).toBe("failed to get domain 'x'");
+    expect(libvirtMessage("error: Failed to start domain 'a'\nerror: internal error: process exited while connecting to monitor: qemu: could not open disk\n")).toBe(
+      "Failed to start domain 'a': internal error: process exited while connecting to monitor: qemu: could not open disk",
+    );
+    expect(libvirtMessage('')).toBe('virsh failed without a message');
+  });
+
+  it('reads a network with its DHCP host entries', () => {
+    const net = parseNetworkXml(`<network><name>default</name><bridge name='virbr0'/><ip address='192.168.122.1' netmask='255.255.255.0'>
+      <dhcp><range start='192.168.122.2' end='192.168.122.254'/><host mac='FA:16:3E:00:00:01' ip='192.168.122.10'/></dhcp></ip></network>`);
+    expect(net).toEqual({ name: 'default', bridge: 'virbr0', address: '192.168.122.1', netmask: '255.255.255.0', hosts: [{ mac: 'fa:16:3e:00:00:01', ip: '192.168.122.10' }] });
+  });
+
+  it('knows which addresses a network can plug', () => {
+    expect(inSubnet('192.168.122.10', '192.168.122.1', '255.255.255.0')).toBe(true);
+    expect(inSubnet('10.0.0.5', '192.168.122.1', '255.255.255.0')).toBe(false);
+    expect(inSubnet('not-an-ip', '192.168.122.1', '255.255.255.0')).toBe(false);
+  });
+});
+
+describe('config drive', () => {
+  it('holds the OpenStack and EC2 documents, with the user data as given', () => {
+    const spec = instanceSpec.parse({
+      id: plan.id,
+      name: 'web-1',
+      hostname: 'web-1',
+      projectId: plan.aster.projectId,
+      flavor: { id: plan.aster.flavorId, name: 'm1.tiny', vcpus: 1, ramMb: 128, diskGb: 1 },
+      image: { id: plan.aster.imageId, name: 'aster-tiny', diskFormat: 'qcow2', checksumSha256: 'ab', sizeBytes: 1, downloadPath: '/v1/images/x/file' },
+      ports: [{ id: '99999999-8888-4777-8666-555555555555', networkId: '44444444-3333-4222-8111-000000000000', networkName: 'public', bridge: null, mac: 'fa:16:3e:00:00:01', ip: '192.168.122.10', cidr: '192.168.122.0/24', gateway: '192.168.122.1', dnsServers: ['192.168.122.1'] }],
+      keyName: 'mykey',
+      keyData: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk me@host',
+      userData: '#!/bin/sh\necho hello',
+      metadata: { role: 'web' },
+      createdAt: new Date(0).toISOString(),
+    });
+    const files = configDriveFiles(spec);
+    const meta = JSON.parse(String(files['openstack/latest/meta_data.json']));
+    expect(meta).toMatchObject({ uuid: plan.id, hostname: 'web-1', public_keys: { mykey: spec.keyData }, meta: { role: 'web' } });
+    expect(String(files['openstack/latest/user_data'])).toBe('#!/bin/sh\necho hello');
+    expect(JSON.parse(String(files['openstack/latest/network_data.json'])).networks[0]).toMatchObject({ ip_address: '192.168.122.10', netmask: '255.255.255.0' });
+    expect(files['openstack/2012-08-10/meta_data.json']).toBeDefined();
+    expect(JSON.parse(String(files['ec2/latest/meta-data.json']))).toMatchObject({ 'instance-id': plan.id, 'local-ipv4': '192.168.122.10' });
+    expect(files['ec2/latest/user-data']).toBe('#!/bin/sh\necho hello');
+  });
+});
