@@ -25,8 +25,11 @@ export const components = [
   },
   {
     name: 'libvirt and QEMU (the compute agent runs real virtual machines), with dnsmasq and iptables for their network and genisoimage for config drives',
-    debs: ['libvirt-daemon-system', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils', 'dnsmasq-base', 'iptables', 'genisoimage'],
-    present: () => ['/usr/sbin/libvirtd', '/usr/bin/virsh', '/usr/bin/qemu-system-x86_64', '/usr/bin/qemu-img', '/usr/sbin/dnsmasq', '/usr/sbin/iptables', '/usr/bin/genisoimage'].every((f) => existsSync(f)),
+    debs: ['libvirt-daemon-system', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils', 'dnsmasq-base', 'dnsmasq-utils', 'iptables', 'genisoimage'],
+    present: () =>
+      ['/usr/sbin/libvirtd', '/usr/bin/virsh', '/usr/bin/qemu-system-x86_64', '/usr/bin/qemu-img', '/usr/sbin/dnsmasq', '/usr/bin/dhcp_release', '/usr/sbin/iptables', '/usr/bin/genisoimage'].every((f) =>
+        existsSync(f),
+      ),
     // Tests always boot real guests; a start or an extra agent only when it runs the libvirt driver (the default).
     needed: (command, env) => command === 'test' || ((['start', 'agent'].includes(command) || command.startsWith('bench')) && env.ASTER_DRIVER !== 'fake'),
   },

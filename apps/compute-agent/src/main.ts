@@ -4,7 +4,7 @@ import { FakeDriver, type Driver } from '@aster/virt';
 import { LibvirtDriver } from '@aster/virt/libvirt';
 import { ComputeAgent } from './agent.ts';
 import { env } from './env.ts';
-import { ensureMetadataDnat, MetadataProxy, removeMetadataDnat } from './metadata-proxy.ts';
+import { MetadataProxy, MetadataRoutes } from './metadata-proxy.ts';
 
 /**
  * The compute agent of one host (nova-compute). It talks to the rest of Aster only through its job queues
@@ -15,6 +15,8 @@ const log = createLogger('compute-agent', { level: env.ASTER_LOG_LEVEL }, { host
 
 let driver: Driver;
 let libvirt: LibvirtDriver | null = null;
+// One DNAT rule per guest address, to this agent's metadata proxy: agents sharing a bridge each route their own.
+const routes = env.ASTER_METADATA_SECRET ? new MetadataRoutes(log) : null;
 if (env.ASTER_DRIVER === 'libvirt') {
   driver = libvirt = new LibvirtDriver({
     host,
@@ -27,6 +29,7 @@ if (env.ASTER_DRIVER === 'libvirt') {
     kvmProbeImage: env.ASTER_KVM_PROBE_IMAGE ?? null,
     serialPortRange: env.ASTER_SERIAL_PORT_RANGE,
     reservedRamMb: env.ASTER_RESERVED_RAM_MB,
+    ...(routes ? { guestAddresses: routes } : {}),
     log,
   });
 } else {
@@ -54,14 +57,14 @@ const agent = new ComputeAgent({
 await agent.start();
 
 // Guests ask 169.254.169.254; a DNAT on the instances' bridge brings them to this proxy, which knows them by address.
-let metadata: { proxy: MetadataProxy; bridge: string } | null = null;
+let proxy: MetadataProxy | null = null;
 if (libvirt) {
   const net = libvirt.networkFacts();
-  if (!env.ASTER_METADATA_SECRET) {
+  if (!env.ASTER_METADATA_SECRET || !routes) {
     log.warn('metadata proxy not started: set ASTER_METADATA_SECRET to the secret the API metadata listener uses; guests fall back to their config drive');
   } else {
     const found = libvirt;
-    const proxy = new MetadataProxy({
+    proxy = new MetadataProxy({
       listenHost: net.address,
       listenPort: 0,
       metadataUrl: env.ASTER_METADATA_URL,
@@ -70,8 +73,7 @@ if (libvirt) {
       log,
     });
     const { port } = await proxy.start();
-    await ensureMetadataDnat({ bridge: net.bridge, to: `${net.address}:${port}` });
-    metadata = { proxy, bridge: net.bridge };
+    await routes.start(net.bridge, `${net.address}:${port}`);
     log.info('metadata proxy ready', { listen: `${net.address}:${port}`, bridge: net.bridge, upstream: env.ASTER_METADATA_URL });
   }
 }
@@ -83,10 +85,8 @@ const stop = (signal: string) => {
   stopping = true;
   log.info('stopping', { signal });
   void (async () => {
-    if (metadata) {
-      await removeMetadataDnat({ bridge: metadata.bridge }).catch((error: unknown) => log.warn('removing the metadata DNAT failed', { error }));
-      await metadata.proxy.stop();
-    }
+    await routes?.stop();
+    await proxy?.stop();
     await agent.stop();
     await jobs.stop(5000);
   })().finally(() => process.exit(0));

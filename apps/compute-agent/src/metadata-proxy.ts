@@ -174,11 +174,13 @@ export interface MetadataDnatOptions {
   bridge: string;
   /** Where the proxy listens, `<ip>:<port>`. */
   to: string;
+  /** Only requests from this guest address: each agent routes its own guests, so agents can share a bridge. */
+  source?: string;
   run?: IptablesRunner;
 }
 
-const ruleSpec = (bridge: string, to: string) => [
-  '-i', bridge, '-d', `${METADATA_ADDRESS}/32`, '-p', 'tcp', '--dport', '80',
+const ruleSpec = (bridge: string, to: string, source?: string) => [
+  '-i', bridge, ...(source ? ['-s', `${source}/32`] : []), '-d', `${METADATA_ADDRESS}/32`, '-p', 'tcp', '--dport', '80',
   '-m', 'comment', '--comment', METADATA_RULE_COMMENT, '-j', 'DNAT', '--to-destination', to,
 ];
 
@@ -192,8 +194,8 @@ const valueOf = (spec: string[], flag: string) => {
   return i < 0 ? undefined : spec[i + 1];
 };
 
-/** The tagged rules on `bridge`, each as the arguments after `-A PREROUTING`. */
-async function taggedRules(run: IptablesRunner, bridge: string): Promise<string[][]> {
+/** The tagged rules on `bridge` for `source` (or for any guest when none), each as the arguments after `-A PREROUTING`. */
+async function taggedRules(run: IptablesRunner, bridge: string, source?: string): Promise<string[][]> {
   const listed = await run(['-S', 'PREROUTING']);
   if (listed.code !== 0) throw new Error(`iptables -t nat -S PREROUTING failed: ${listed.stderr.trim() || `exit ${listed.code}`}`);
   return listed.stdout
@@ -201,7 +203,8 @@ async function taggedRules(run: IptablesRunner, bridge: string): Promise<string[
     .map((line) => line.trim().split(/\s+/).map((t) => t.replace(/^"(.*)"$/, '$1')))
     .filter((t) => t[0] === '-A' && t[1] === 'PREROUTING')
     .map((t) => t.slice(2))
-    .filter((spec) => valueOf(spec, '--comment') === METADATA_RULE_COMMENT && valueOf(spec, '-i') === bridge);
+    .filter((spec) => valueOf(spec, '--comment') === METADATA_RULE_COMMENT && valueOf(spec, '-i') === bridge)
+    .filter((spec) => valueOf(spec, '-s') === (source ? `${source}/32` : undefined));
 }
 
 /**
@@ -211,18 +214,75 @@ async function taggedRules(run: IptablesRunner, bridge: string): Promise<string[
  */
 export async function ensureMetadataDnat(o: MetadataDnatOptions): Promise<boolean> {
   const run = o.run ?? runIptables;
-  const wanted = ruleSpec(o.bridge, o.to);
+  const wanted = ruleSpec(o.bridge, o.to, o.source);
   const present = (await run(['-C', 'PREROUTING', ...wanted])).code === 0;
   if (!present) await must(run, ['-I', 'PREROUTING', ...wanted]);
-  const stale = (await taggedRules(run, o.bridge)).filter((spec) => valueOf(spec, '--to-destination') !== o.to);
+  const stale = (await taggedRules(run, o.bridge, o.source)).filter((spec) => valueOf(spec, '--to-destination') !== o.to);
   for (const spec of stale) await must(run, ['-D', 'PREROUTING', ...spec]);
   return !present || stale.length > 0;
 }
 
-/** Removes the tagged rules on `bridge` (only the one to `to` when given); answers how many went. */
-export async function removeMetadataDnat(o: { bridge: string; to?: string; run?: IptablesRunner }): Promise<number> {
+/** Removes the tagged rules on `bridge` for `source` (only the one to `to` when given); answers how many went. */
+export async function removeMetadataDnat(o: { bridge: string; to?: string; source?: string; run?: IptablesRunner }): Promise<number> {
   const run = o.run ?? runIptables;
-  const rules = (await taggedRules(run, o.bridge)).filter((spec) => o.to === undefined || valueOf(spec, '--to-destination') === o.to);
+  const rules = (await taggedRules(run, o.bridge, o.source)).filter((spec) => o.to === undefined || valueOf(spec, '--to-destination') === o.to);
   for (const spec of rules) await must(run, ['-D', 'PREROUTING', ...spec]);
   return rules.length;
+}
+
+/**
+ * The DNAT rules of one agent's guests: one per guest address, to this agent's proxy. Addresses are added
+ * as guests are plugged and removed as they go; until the proxy listens they are only remembered.
+ */
+export class MetadataRoutes {
+  private readonly ips = new Set<string>();
+  private target: { bridge: string; to: string } | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly log: Pick<Logger, 'warn'>,
+    private readonly run: IptablesRunner = runIptables,
+  ) {}
+
+  private queue(fn: () => Promise<unknown>): Promise<void> {
+    const next = this.chain.catch(() => {}).then(fn);
+    this.chain = next;
+    return next.then(
+      () => {},
+      (error: unknown) => this.log.warn('metadata DNAT rule', { error }),
+    );
+  }
+
+  add(ip: string): Promise<void> {
+    this.ips.add(ip);
+    return this.queue(async () => {
+      const t = this.target;
+      if (t) await ensureMetadataDnat({ bridge: t.bridge, to: t.to, source: ip, run: this.run });
+    });
+  }
+
+  remove(ip: string): Promise<void> {
+    this.ips.delete(ip);
+    return this.queue(async () => {
+      const t = this.target;
+      if (t) await removeMetadataDnat({ bridge: t.bridge, source: ip, run: this.run });
+    });
+  }
+
+  /** The proxy listens at `to` for guests on `bridge`: every guest address known so far is routed there. */
+  start(bridge: string, to: string): Promise<void> {
+    this.target = { bridge, to };
+    return this.queue(async () => {
+      for (const ip of this.ips) await ensureMetadataDnat({ bridge, to, source: ip, run: this.run });
+    });
+  }
+
+  /** The agent stops: its rules go (its guests keep running and get them back when it starts again). */
+  stop(): Promise<void> {
+    const t = this.target;
+    this.target = null;
+    return this.queue(async () => {
+      if (t) for (const ip of this.ips) await removeMetadataDnat({ bridge: t.bridge, source: ip, to: t.to, run: this.run });
+    });
+  }
 }

@@ -9,7 +9,7 @@ import { startMetadataServer, type MetadataServer } from '@aster/api';
 import { useTestDatabase } from '@aster/db/testing';
 import { createLogger } from '@aster/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureMetadataDnat, MetadataProxy, removeMetadataDnat, type IptablesRunner } from '../src/metadata-proxy.ts';
+import { ensureMetadataDnat, MetadataProxy, MetadataRoutes, removeMetadataDnat, type IptablesRunner } from '../src/metadata-proxy.ts';
 
 const db = useTestDatabase();
 const SECRET = 'proxy-test-secret';
@@ -155,6 +155,25 @@ describe('metadata DNAT', () => {
     expect(await removeMetadataDnat({ bridge: 'virbr0', run: ipt.run })).toBe(1);
     expect(await removeMetadataDnat({ bridge: 'virbr0', run: ipt.run })).toBe(0);
     expect(ipt.rules).toEqual([other, foreign]);
+  });
+
+  it('routes each guest address of an agent on its own, so agents sharing a bridge keep their guests', async () => {
+    const ipt = fakeIptables();
+    const mine = new MetadataRoutes(silent, ipt.run);
+    const theirs = new MetadataRoutes(silent, ipt.run);
+    await mine.add('192.168.122.10'); // plugged before the proxy listens: remembered
+    expect(ipt.rules).toEqual([]);
+    await mine.start('virbr0', '192.168.122.1:1111');
+    await theirs.start('virbr0', '192.168.122.1:2222');
+    await theirs.add('192.168.122.11');
+    await mine.add('192.168.122.12');
+    const sourced = (ip: string, to: string) => rule('virbr0', to).replace('-i virbr0 ', `-i virbr0 -s ${ip}/32 `);
+    expect(ipt.rules.sort()).toEqual(
+      [sourced('192.168.122.10', '192.168.122.1:1111'), sourced('192.168.122.11', '192.168.122.1:2222'), sourced('192.168.122.12', '192.168.122.1:1111')].sort(),
+    );
+    await mine.remove('192.168.122.10');
+    await mine.stop();
+    expect(ipt.rules).toEqual([sourced('192.168.122.11', '192.168.122.1:2222')]);
   });
 
   it('says what iptables said when it fails', async () => {

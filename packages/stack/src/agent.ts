@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnv, z } from '@aster/env';
 import { COMPUTE_ROLE } from './database.ts';
+import { computeStateDir } from './hypervisor.ts';
 import { serverUrl } from './postgres.ts';
 import { runningLauncher } from './runfile.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
@@ -41,10 +42,15 @@ export async function agentCommand(): Promise<number> {
       url = u.toString();
     }
   }
+  // The running Aster's metadata secret, so this host's guests reach the metadata service too.
+  const secretFile = join(dir, 'metadata.secret');
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/compute-agent/src/main.ts')], {
     cwd: join(root, 'apps/compute-agent'),
     stdio: 'inherit',
     env: {
+      ASTER_COMPUTE_STATE_DIR: computeStateDir(dir),
+      ...(existsSync(secretFile) ? { ASTER_METADATA_SECRET: readFileSync(secretFile, 'utf8').trim() } : {}),
+      ASTER_METADATA_URL: `http://127.0.0.1:${settings.ASTER_METADATA_PORT}`,
       ...inheritedEnv(),
       DATABASE_URL: url,
       ASTER_API_URL: `http://${reachable(settings.ASTER_HOST)}:${settings.ASTER_API_PORT}`,

@@ -20,6 +20,11 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     await build(root, inheritedEnv());
     return (await import('./bench/api.ts')).benchApi();
   },
+  'bench:boot': async () => {
+    process.stderr.write('building …\n');
+    await build(root, inheritedEnv());
+    return (await import('./bench/boot.ts')).benchBoot();
+  },
 };
 
 const [name = '', ...args] = process.argv.slice(2);

@@ -42,7 +42,12 @@ export async function openDatabase(
 export async function prepareDatabase(
   url: string,
   adminPassword: string | undefined,
-  options: { computeRole?: { passwordFile: string }; guestImage?: { imageDir: string; built: GuestImage } } = {},
+  options: {
+    computeRole?: { passwordFile: string };
+    guestImage?: { imageDir: string; built: GuestImage };
+    /** Another address pool on libvirt's network (a throwaway stack beside a running Aster on one machine). */
+    publicPool?: { allocationStart: string; allocationEnd: string };
+  } = {},
 ): Promise<{ migrations: MigrateResult; admin: BootstrapResult; computeUrl: string }> {
   const pool = createPool({ connectionString: url, max: 2, applicationName: 'aster-launcher' });
   try {
@@ -50,7 +55,7 @@ export async function prepareDatabase(
     const admin = await ensureAdmin(pool, { password: adminPassword });
     // The first start's flavors (m1.tiny … m1.large) and the shared network `public` on libvirt's NAT network.
     await seedFlavors(pool);
-    await seedPublicNetwork(pool, publicNetworkDefaults);
+    await seedPublicNetwork(pool, { ...publicNetworkDefaults, ...options.publicPool });
     // The tiny guest, public as aster-tiny, so a first server can be launched at once.
     if (options.guestImage) await registerGuestImage(pool, options.guestImage.imageDir, options.guestImage.built);
     const jobs = await Jobs.start({ connectionString: url, log: createLogger('launcher', { level: 'error' }), max: 2 });

@@ -149,6 +149,8 @@ export async function testCommand(args: string[]): Promise<number> {
       const { computeUrl } = await prepareDatabase(postgres.url, adminPassword, {
         computeRole: { passwordFile: join(work, 'compute.password') },
         guestImage: { imageDir: join(work, 'images'), built: compute!.guest },
+        // Guests share libvirt's network with any Aster running on this machine (which allocates from .10 up).
+        publicPool: { allocationStart: '192.168.122.150', allocationEnd: '192.168.122.199' },
       });
       const host = '127.0.0.1';
       const ports = { api: await freePort(), proxy: await freePort(), web: await freePort(), metadata: await freePort() };

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { configDriveFiles } from '../src/libvirt/config-drive.ts';
 import { domainXml, parseDomainXml, withSize, type DomainPlan } from '../src/libvirt/domain-xml.ts';
 import { inSubnet, parseDominfo, powerStateOf } from '../src/libvirt/driver.ts';
-import { parseNetworkXml } from '../src/libvirt/network.ts';
+import { parseLeases, parseNetworkXml } from '../src/libvirt/network.ts';
 import { libvirtMessage } from '../src/libvirt/virsh.ts';
 
 const plan: DomainPlan = {
@@ -121,6 +121,18 @@ Managed save:   yes
     const net = parseNetworkXml(`<network><name>default</name><bridge name='virbr0'/><ip address='192.168.122.1' netmask='255.255.255.0'>
       <dhcp><range start='192.168.122.2' end='192.168.122.254'/><host mac='FA:16:3E:00:00:01' ip='192.168.122.10'/></dhcp></ip></network>`);
     expect(net).toEqual({ name: 'default', bridge: 'virbr0', address: '192.168.122.1', netmask: '255.255.255.0', hosts: [{ mac: 'fa:16:3e:00:00:01', ip: '192.168.122.10' }] });
+  });
+
+  it('reads dnsmasq leases', () => {
+    const out = ` Expiry Time           MAC address         Protocol   IP address           Hostname   Client ID or DUID
+------------------------------------------------------------------------------------------------------------
+ 2026-11-29 19:13:37   52:54:00:12:88:23   ipv4       192.168.122.252/24   -          01:52:54:00:12:88:23
+ 2026-11-29 18:53:15   FA:16:3E:0D:0F:1F   ipv4       192.168.122.10/24    web-1      01:fa:16:3e:0d:0f:1f
+`;
+    expect(parseLeases(out)).toEqual([
+      { mac: '52:54:00:12:88:23', ip: '192.168.122.252' },
+      { mac: 'fa:16:3e:0d:0f:1f', ip: '192.168.122.10' },
+    ]);
   });
 
   it('knows which addresses a network can plug', () => {

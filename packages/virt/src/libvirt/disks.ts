@@ -100,8 +100,15 @@ export class ImageCache {
 }
 
 /** A qcow2 overlay on the cached base, as large as the flavor's disk (or the image's own size for a 0 GB flavor). */
+const baseSizes = new Map<string, number>();
+
 export async function createOverlay(path: string, base: string, baseFormat: string, diskGb: number, imageName: string): Promise<void> {
-  const { virtualSize } = await imageInfo(base);
+  // A cached base never changes, so its size is read once.
+  let virtualSize = baseSizes.get(base);
+  if (virtualSize === undefined) {
+    virtualSize = (await imageInfo(base)).virtualSize;
+    baseSizes.set(base, virtualSize);
+  }
   const wanted = diskGb > 0 ? diskGb * GiB : virtualSize;
   if (wanted < virtualSize) {
     throw new DriverError(`image ${imageName} needs a ${Math.ceil(virtualSize / GiB)} GB disk, and the flavor has ${diskGb} GB`);

@@ -39,6 +39,8 @@ export interface LibvirtDriverOptions {
   serialPortRange?: [number, number];
   reservedRamMb?: number;
   reservedDiskGb?: number;
+  /** Told of each guest address plugged and unplugged (the metadata proxy routes them); also of existing ones at init. */
+  guestAddresses?: { add(ip: string): Promise<void>; remove(ip: string): Promise<void> };
   log?: { info(msg: string, f?: object): void; warn(msg: string, f?: object): void };
 }
 
@@ -179,7 +181,12 @@ export class LibvirtDriver implements Driver {
       if (!facts) continue;
       if (facts.serial?.port) this.serialPorts.add(facts.serial.port);
       this.owners.set(id, facts.aster ? (facts.aster.host ?? this.hostName) : null);
-      if (facts.aster && this.owns(id)) for (const p of facts.aster.ports) this.byIp.set(p.ip, { instanceId: id, projectId: facts.aster.projectId });
+      if (facts.aster && this.owns(id)) {
+        for (const p of facts.aster.ports) {
+          this.byIp.set(p.ip, { instanceId: id, projectId: facts.aster.projectId });
+          await this.o.guestAddresses?.add(p.ip);
+        }
+      }
       if (!facts.aster) foreign.push(`${facts.name} (${id})`);
     }
     if (foreign.length) this.o.log?.warn('domains on this hypervisor that Aster did not create (left alone)', { domains: foreign });
@@ -250,14 +257,15 @@ export class LibvirtDriver implements Driver {
   }
 
   private async dominfo(id: string): Promise<DomInfo | null> {
-    if (!this.owners.has(id)) await this.learnOwners([id]);
-    if (!this.owns(id)) return null;
+    let info: DomInfo;
     try {
-      return parseDominfo(await this.virsh.run(['dominfo', id]));
+      info = parseDominfo(await this.virsh.run(['dominfo', id]));
     } catch (error) {
       if (error instanceof LibvirtError && error.notFound) return null;
       throw error;
     }
+    if (!this.owners.has(id)) await this.learnOwners([id]);
+    return this.owns(id) ? info : null;
   }
 
   private async mustExist(id: string): Promise<DomInfo> {
@@ -314,18 +322,24 @@ export class LibvirtDriver implements Driver {
     let serialPort: number | null = null;
     try {
       const base = await this.images.fetch(spec.image, progress);
-      progress?.('creating disk');
       await mkdir(dir, { recursive: true, mode: 0o755 });
       const disk = join(dir, 'disk');
-      await createOverlay(disk, base, spec.image.diskFormat, spec.flavor.diskGb, spec.image.name);
-      progress?.('writing config drive');
       const configDrive = join(dir, 'disk.config');
-      await buildConfigDrive(configDrive, configDriveFiles(spec));
+      // Independent of each other, so together: the disk, the config drive, the network and a console port.
+      progress?.('creating disk');
+      progress?.('writing config drive');
       progress?.('plugging network');
-      await this.withNetworkLock(async () => {
-        for (const p of spec.ports) await this.network.addHost(p.mac, p.ip);
-      });
-      serialPort = await this.pickSerialPort();
+      await Promise.all([
+        createOverlay(disk, base, spec.image.diskFormat, spec.flavor.diskGb, spec.image.name),
+        buildConfigDrive(configDrive, configDriveFiles(spec)),
+        this.withNetworkLock(async () => {
+          for (const p of spec.ports) await this.network.addHost(p.mac, p.ip, net.bridge);
+        }).then(async () => {
+          for (const p of spec.ports) await this.o.guestAddresses?.add(p.ip);
+        }),
+        this.pickSerialPort().then((port) => (serialPort = port)),
+      ]);
+      if (serialPort === null) throw new DriverError('no serial console port was reserved');
       const xml = domainXml({
         id: spec.id,
         name: `${DOMAIN_PREFIX}${spec.id}`,
@@ -376,8 +390,9 @@ export class LibvirtDriver implements Driver {
     const owned = ports ?? facts?.aster?.ports ?? [];
     if (!keepNetwork) {
       await this.withNetworkLock(async () => {
-        for (const p of owned) await this.network.removeHost(p.mac, p.ip);
+        for (const p of owned) await this.network.removeHost(p.mac, p.ip, this.networkFacts().bridge);
       });
+      for (const p of owned) await this.o.guestAddresses?.remove(p.ip);
     }
     for (const p of owned) if (this.byIp.get(p.ip)?.instanceId === id) this.byIp.delete(p.ip);
     await rm(this.instanceDir(id), { recursive: true, force: true });

@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { XMLParser } from 'fast-xml-parser';
 import { DriverError } from '../driver.ts';
+import { tool } from './disks.ts';
 import { LibvirtError, type Virsh } from './virsh.ts';
 
 /** libvirt's own default NAT network, as Debian defines it; created only when the host has none. */
@@ -40,6 +42,16 @@ export function parseNetworkXml(xml: string): NetworkFacts {
   return { name: String(net.name), bridge: net.bridge?.['@name'] ?? '', address: ip?.['@address'] ?? '', netmask: ip?.['@netmask'] ?? '', hosts };
 }
 
+/** The rows of `virsh net-dhcp-leases`: expiry, MAC, protocol, address/prefix, … */
+export function parseLeases(out: string): { mac: string; ip: string }[] {
+  const leases: { mac: string; ip: string }[] = [];
+  for (const line of out.split('\n')) {
+    const m = /\s((?:[0-9a-f]{2}:){5}[0-9a-f]{2})\s+ipv4\s+(\d+\.\d+\.\d+\.\d+)\//i.exec(line);
+    if (m) leases.push({ mac: m[1]!.toLowerCase(), ip: m[2]! });
+  }
+  return leases;
+}
+
 const hostEntry = (mac: string, ip: string) => `<host mac='${mac}' ip='${ip}'/>`;
 
 /**
@@ -73,24 +85,60 @@ export class LibvirtNetwork {
     return parseNetworkXml(await this.virsh.run(['net-dumpxml', this.name]));
   }
 
-  /** Adds the entry; an entry for the same MAC or address that is left over from an earlier life is replaced. */
-  async addHost(mac: string, ip: string): Promise<void> {
+  /**
+   * Adds the entry (one libvirt call in the usual case); an entry for the same MAC or address left over from
+   * an earlier life is replaced. dnsmasq keeps a lease for an hour and would not hand a reserved address to a
+   * new MAC while an old guest's lease on it lasts, so such leases are released (as Neutron does).
+   */
+  async addHost(mac: string, ip: string, bridge: string): Promise<void> {
     const m = mac.toLowerCase();
-    const existing = (await this.facts()).hosts.filter((h) => h.mac === m || h.ip === ip);
-    if (existing.some((h) => h.mac === m && h.ip === ip)) return;
-    for (const h of existing) await this.removeHost(h.mac, h.ip);
-    await this.update('add-last', hostEntry(m, ip));
+    try {
+      await this.update('add-last', hostEntry(m, ip));
+    } catch (error) {
+      if (!(error instanceof LibvirtError) || !/existing dhcp host entry/i.test(error.message)) throw error;
+      const existing = (await this.facts()).hosts.filter((h) => h.mac === m || h.ip === ip);
+      if (!existing.some((h) => h.mac === m && h.ip === ip)) {
+        for (const h of existing) await this.removeHost(h.mac, h.ip, bridge);
+        await this.update('add-last', hostEntry(m, ip));
+      }
+    }
+    for (const lease of await this.leases(bridge)) {
+      if ((lease.ip === ip) !== (lease.mac === m)) await this.release(bridge, lease.ip, lease.mac);
+    }
   }
 
-  async removeHost(mac: string, ip: string): Promise<void> {
+  async removeHost(mac: string, ip: string, bridge: string): Promise<void> {
     const m = mac.toLowerCase();
-    if (!(await this.facts()).hosts.some((h) => h.mac === m && h.ip === ip)) return;
-    await this.update('delete', hostEntry(m, ip));
+    await this.update('delete', hostEntry(m, ip)).catch((error: unknown) => {
+      if (!(error instanceof LibvirtError) || !/couldn't locate a matching dhcp host entry|no.*matching/i.test(error.message)) throw error;
+    });
+    await this.release(bridge, ip, m);
   }
 
+  /** dnsmasq's current leases on this network: its status file when readable, else libvirt's list. */
+  async leases(bridge: string): Promise<{ mac: string; ip: string }[]> {
+    try {
+      const rows = JSON.parse(await readFile(`/var/lib/libvirt/dnsmasq/${bridge}.status`, 'utf8')) as { 'ip-address'?: string; 'mac-address'?: string }[];
+      return rows.filter((r) => r['ip-address'] && r['mac-address']).map((r) => ({ ip: r['ip-address']!, mac: r['mac-address']!.toLowerCase() }));
+    } catch {
+      return parseLeases(await this.virsh.run(['net-dhcp-leases', this.name]));
+    }
+  }
+
+  /** Ends a lease at once (`dhcp_release` sends dnsmasq the DHCPRELEASE the guest would have sent). */
+  private async release(bridge: string, ip: string, mac: string): Promise<void> {
+    await tool('dhcp_release', [bridge, ip, mac], 10_000).catch(() => {
+      // No lease to release, or dhcp_release missing: the address is still reserved, only later in reuse.
+    });
+  }
+
+  /** Live and persistent; the persistent definition alone when the network is not running. */
   private async update(command: 'add-last' | 'delete', xml: string): Promise<void> {
-    const info = await this.virsh.run(['net-info', this.name]);
-    const live = /^Active:\s+yes/m.test(info);
-    await this.virsh.run(['net-update', this.name, command, 'ip-dhcp-host', xml, ...(live ? ['--live'] : []), '--config']);
+    try {
+      await this.virsh.run(['net-update', this.name, command, 'ip-dhcp-host', xml, '--live', '--config']);
+    } catch (error) {
+      if (!(error instanceof LibvirtError) || !/not active|not running/i.test(error.message)) throw error;
+      await this.virsh.run(['net-update', this.name, command, 'ip-dhcp-host', xml, '--config']);
+    }
   }
 }
