@@ -16,7 +16,7 @@ const plan: DomainPlan = {
   memoryMb: 256,
   disk: { path: '/var/lib/aster/instances/x/disk', format: 'qcow2' },
   configDrive: '/var/lib/aster/instances/x/disk.config',
-  nics: [{ mac: 'fa:16:3e:00:00:01', network: 'default', ip: '192.168.122.10' }],
+  nics: [{ mac: 'fa:16:3e:00:00:01', bridge: 'virbr0', ip: '192.168.122.10' }],
   consoleHost: '127.0.0.1',
   serialPort: 10001,
   consoleLog: '/var/lib/aster/instances/x/console.log',
@@ -31,7 +31,7 @@ describe('domain XML', () => {
       { target: 'vda', source: plan.disk.path, format: 'qcow2', readonly: false },
       { target: 'vdb', source: plan.configDrive, format: 'raw', readonly: true },
     ]);
-    expect(facts.nics).toEqual([{ mac: 'fa:16:3e:00:00:01', network: 'default' }]);
+    expect(facts.nics).toEqual([{ mac: 'fa:16:3e:00:00:01', network: null, bridge: 'virbr0' }]);
     expect(facts.serial).toEqual({ type: 'tcp', host: '127.0.0.1', port: 10001, log: plan.consoleLog });
     // libvirt picks the graphics ports at start; before that there are none to report.
     expect(facts.graphics).toEqual([

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { createAsterClient, login, type AsterClient } from '@aster/client';
 import { createPool, type Pool } from '@aster/db';
 import { parseEnv, z } from '@aster/env';
-import { domainXml, Virsh } from '@aster/virt/libvirt';
+import { domainXml, parseLeases, Virsh } from '@aster/virt/libvirt';
 import { prepareDatabase } from '../database.ts';
 import { inheritedEnv, readLauncherEnv } from '../env.ts';
 import { prepareComputeHost, removeDomainsUnder } from '../hypervisor.ts';
@@ -58,7 +58,8 @@ interface Ctx {
  * hand, `virsh define` + `start` of an equivalent domain, and (b) by `servers.create`; each to the guest's
  * banner on its serial log. Progress goes to stderr; the last line of stdout is one JSON object.
  *
- * createToStartedMs: from the moment `servers.create` answered to libvirt's Started event for the domain.
+ * createToStartedMs: from the moment `servers.create` answered to the moment the guest's CPU runs: libvirt's
+ * Resumed event (Aster starts a domain paused and resumes it once its DHCP entry is in; raw runs use Started).
  * overheadMs: createToStartedMs minus the raw runs' median defineToStartedMs (define + start by hand), i.e.
  * what Aster adds on top of what libvirt itself takes. toBannerMs: Aster from the request being sent, raw
  * from `virsh define`; ratioToBanner divides the two medians.
@@ -199,7 +200,7 @@ export async function benchBoot(): Promise<number> {
       aster: { cached, cold },
       ratioToBanner,
       clock: {
-        started: "libvirt's Started event, timed by `virsh event --timestamp` (its arrival here where that did not parse)",
+        started: "libvirt's Started event for raw domains and Resumed for Aster's (started paused, resumed once plugged), timed by `virsh event --timestamp` (its arrival here where that did not parse)",
         stamped: `${stamps.filter((s) => s.stamped).length}/${stamps.length}`,
         eventArrivalLagMs: percentiles(stamps.filter((s) => s.stamped).map((s) => s.arrival - s.at)),
         bannerPollMs: 50,
@@ -239,7 +240,8 @@ async function asterRun(c: Ctx, label: string, cold: boolean) {
   const domain = `aster-${id}`;
   const [active, started, shown] = await Promise.all([
     c.watch.until(id, 'ACTIVE').then((s) => ({ at: Date.now(), ip: Object.values(s.addresses)[0]?.[0]?.ip })),
-    c.events.waitFor(domain, 'Started'),
+    // Aster starts a domain paused and resumes it once its address is reserved: the guest runs from Resumed.
+    c.events.waitFor(domain, 'Resumed'),
     banner(join(c.stateDir, 'instances', id, 'console.log'), id, c.signal),
   ]);
   if (!shown.named) say(`  ${label}: the banner names instance ${shown.instance}, not ${id}`);
@@ -293,7 +295,7 @@ async function rawRun(c: Ctx, n: number, domainType: 'kvm' | 'qemu') {
     memoryMb: c.flavor.ramMb,
     disk: { path: disk, format: 'qcow2' },
     configDrive,
-    nics: [{ mac: c.net.mac, network: 'default', ip: c.net.ip }],
+    nics: [{ mac: c.net.mac, bridge: 'virbr0', ip: c.net.ip }],
     consoleHost: '127.0.0.1',
     serialPort: await freePort(),
     consoleLog,
@@ -333,9 +335,11 @@ async function rawNetwork(virsh: Virsh) {
   const xml = await virsh.run(['net-dumpxml', 'default']);
   const bridge = /<bridge name='([^']+)'/.exec(xml)?.[1] ?? 'virbr0';
   const gateway = /<ip address='([\d.]+)'/.exec(xml)?.[1] ?? '192.168.122.1';
-  const leases = await virsh.run(['net-dhcp-leases', 'default']).catch(() => '');
-  const ip = [250, 251, 252, 253].map((n) => gateway.replace(/\.\d+$/, `.${n}`)).find((a) => !xml.includes(`'${a}'`) && !leases.includes(`${a}/`));
-  if (!ip) throw new Error(`the addresses .250-.253 next to ${gateway} are all taken or leased; the raw guest needs one`);
+  const ip = [250, 251, 252, 253].map((n) => gateway.replace(/\.\d+$/, `.${n}`)).find((a) => !xml.includes(`'${a}'`));
+  if (!ip) throw new Error(`the addresses .250-.253 next to ${gateway} are all reserved; the raw guest needs one`);
+  // A lease left on it by an earlier run's raw guest would keep dnsmasq from giving it to this one.
+  const release = (m: string) => exec('dhcp_release', [bridge, ip, m]).catch(() => {});
+  for (const lease of parseLeases(await virsh.run(['net-dhcp-leases', 'default']).catch(() => ''))) if (lease.ip === ip) await release(lease.mac);
   const mac = `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`;
   const entry = ['ip-dhcp-host', `<host mac='${mac}' ip='${ip}'/>`, '--live', '--config'];
   let doc = '{}';
@@ -347,6 +351,7 @@ async function rawNetwork(virsh: Virsh) {
   let dhcp = false;
   const close = async () => {
     if (dhcp) await virsh.run(['net-update', 'default', 'delete', ...entry]).catch((e: unknown) => say(`removing the DHCP entry: ${String(e)}`));
+    await release(mac);
     for (let i = 0; rule && i < 5 && (await iptables(['-C', 'PREROUTING', ...rule]).then(() => true, () => false)); i++) {
       await iptables(['-D', 'PREROUTING', ...rule]).catch((e: unknown) => say(`removing the DNAT rule: ${String(e)}`));
     }

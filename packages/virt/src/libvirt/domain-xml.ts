@@ -12,7 +12,8 @@ export interface DomainPlan {
   memoryMb: number;
   disk: { path: string; format: 'qcow2' | 'raw' };
   configDrive: string | null;
-  nics: { mac: string; network: string; ip: string }[];
+  /** On the libvirt network's bridge directly: starting the domain then does not wait on the network driver. */
+  nics: { mac: string; bridge: string; ip: string }[];
   /** Address the VNC and SPICE servers and the serial TCP endpoint listen on. */
   consoleHost: string;
   serialPort: number;
@@ -32,8 +33,8 @@ const esc = (s: string | number) =>
 export function domainXml(p: DomainPlan): string {
   const nics = p.nics
     .map(
-      (n) => `    <interface type='network'>
-      <source network='${esc(n.network)}'/>
+      (n) => `    <interface type='bridge'>
+      <source bridge='${esc(n.bridge)}'/>
       <mac address='${esc(n.mac)}'/>
       <model type='virtio'/>
     </interface>`,
@@ -117,7 +118,7 @@ export interface DomainFacts {
   vcpus: number;
   memoryMb: number;
   disks: { target: string; source: string | null; format: string | null; readonly: boolean }[];
-  nics: { mac: string; network: string | null }[];
+  nics: { mac: string; network: string | null; bridge: string | null }[];
   graphics: { type: 'vnc' | 'spice'; host: string; port: number | null }[];
   serial: { type: string; host: string | null; port: number | null; log: string | null } | null;
   /** Aster's metadata, or null for a domain Aster did not create. */
@@ -175,7 +176,7 @@ export function parseDomainXml(xml: string): DomainFacts {
       format: attr(obj(d.driver), 'type'),
       readonly: 'readonly' in d,
     })),
-    nics: arr(devices.interface).map((i) => ({ mac: attr(obj(i.mac), 'address') ?? '', network: attr(obj(i.source), 'network') })),
+    nics: arr(devices.interface).map((i) => ({ mac: attr(obj(i.mac), 'address') ?? '', network: attr(obj(i.source), 'network'), bridge: attr(obj(i.source), 'bridge') })),
     graphics,
     serial: serialNode
       ? { type: attr(serialNode, 'type') ?? 'pty', host: attr(serialSource, 'host'), port: num(attr(serialSource, 'service')), log: attr(obj(serialNode.log), 'file') }

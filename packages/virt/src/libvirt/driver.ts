@@ -325,41 +325,51 @@ export class LibvirtDriver implements Driver {
       await mkdir(dir, { recursive: true, mode: 0o755 });
       const disk = join(dir, 'disk');
       const configDrive = join(dir, 'disk.config');
-      // Independent of each other, so together: the disk, the config drive, the network and a console port.
+      // Independent of each other, so together: the disk, the config drive, a console port, and the network.
+      // libvirt takes ~0.4 s to apply a DHCP entry live; that runs while QEMU starts (the NIC is on the bridge,
+      // so the start does not wait on the network driver), paused: the guest's CPU runs only once its address
+      // is reserved, so it can never ask for one too early.
       progress?.('creating disk');
       progress?.('writing config drive');
       progress?.('plugging network');
+      const plugged = this.withNetworkLock(async () => {
+        for (const p of spec.ports) await this.network.addHost(p.mac, p.ip, net.bridge);
+      }).then(async () => {
+        for (const p of spec.ports) await this.o.guestAddresses?.add(p.ip);
+      });
+      plugged.catch(() => {}); // awaited below; a failure before then must not go unhandled
+      // The definition is only configuration: it is written while the files it names are made.
+      const define = async (port: number) => {
+        serialPort = port;
+        const xml = domainXml({
+          id: spec.id,
+          name: `${DOMAIN_PREFIX}${spec.id}`,
+          title: spec.name,
+          domainType: this.domainType,
+          vcpus: spec.flavor.vcpus,
+          memoryMb: spec.flavor.ramMb,
+          disk: { path: disk, format: 'qcow2' },
+          configDrive,
+          nics: spec.ports.map((p) => ({ mac: p.mac, bridge: net.bridge, ip: p.ip })),
+          consoleHost: this.consoleHost,
+          serialPort: port,
+          consoleLog: join(dir, 'console.log'),
+          aster: { host: this.hostName, projectId: spec.projectId, flavorId: spec.flavor.id, flavorName: spec.flavor.name, imageId: spec.image.id },
+        });
+        await this.virsh.withXml(['define'], xml);
+        this.owners.set(spec.id, this.hostName);
+      };
       await Promise.all([
         createOverlay(disk, base, spec.image.diskFormat, spec.flavor.diskGb, spec.image.name),
         buildConfigDrive(configDrive, configDriveFiles(spec)),
-        this.withNetworkLock(async () => {
-          for (const p of spec.ports) await this.network.addHost(p.mac, p.ip, net.bridge);
-        }).then(async () => {
-          for (const p of spec.ports) await this.o.guestAddresses?.add(p.ip);
-        }),
-        this.pickSerialPort().then((port) => (serialPort = port)),
+        this.pickSerialPort().then(define),
       ]);
-      if (serialPort === null) throw new DriverError('no serial console port was reserved');
-      const xml = domainXml({
-        id: spec.id,
-        name: `${DOMAIN_PREFIX}${spec.id}`,
-        title: spec.name,
-        domainType: this.domainType,
-        vcpus: spec.flavor.vcpus,
-        memoryMb: spec.flavor.ramMb,
-        disk: { path: disk, format: 'qcow2' },
-        configDrive,
-        nics: spec.ports.map((p) => ({ mac: p.mac, network: net.name, ip: p.ip })),
-        consoleHost: this.consoleHost,
-        serialPort,
-        consoleLog: join(dir, 'console.log'),
-        aster: { host: this.hostName, projectId: spec.projectId, flavorId: spec.flavor.id, flavorName: spec.flavor.name, imageId: spec.image.id },
-      });
       progress?.('starting');
-      await this.virsh.withXml(['define'], xml);
-      this.owners.set(spec.id, this.hostName);
       for (const p of spec.ports) this.byIp.set(p.ip, { instanceId: spec.id, projectId: spec.projectId });
-      await this.virsh.run(['start', spec.id], { timeoutMs: 120_000 });
+      const [started] = await Promise.allSettled([this.virsh.run(['start', spec.id, '--paused'], { timeoutMs: 120_000 }), plugged]);
+      await plugged;
+      if (started.status === 'rejected') throw started.reason;
+      await this.virsh.run(['resume', spec.id]);
       const info = await this.info(spec.id);
       if (!info) throw new DriverError('the domain vanished right after it started');
       return info;
