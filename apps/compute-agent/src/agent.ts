@@ -18,6 +18,8 @@ import {
   powerStates,
   rebuildInstance,
   rebuildResult,
+  rescueInstance,
+  rescueResult,
   resizeInstance,
   resizeResult,
   revertResizeInstance,
@@ -26,6 +28,7 @@ import {
   snapshotResult,
   taskProgress,
   terminateInstance,
+  unrescueInstance,
   type Handler,
   type JobContract,
   type Jobs,
@@ -99,6 +102,8 @@ export class ComputeAgent {
         resizeInstance: entry(resizeInstance, (p, requestId) => this.serial(p.instanceId, () => this.resize(p, false, requestId))),
         revertResizeInstance: entry(revertResizeInstance, (p, requestId) => this.serial(p.instanceId, () => this.resize(p, true, requestId))),
         rebuildInstance: entry(rebuildInstance, (p, requestId) => this.serial(p.instance.id, () => this.rebuild(p, requestId))),
+        rescueInstance: entry(rescueInstance, (p, requestId) => this.serial(p.instance.id, () => this.rescue(p.instance.id, p, requestId))),
+        unrescueInstance: entry(unrescueInstance, (p, requestId) => this.serial(p.instanceId, () => this.rescue(p.instanceId, null, requestId))),
         snapshotInstance: entry(snapshotInstance, (p, requestId) => this.serial(p.instanceId, () => this.snapshot(p, requestId))),
         getConsoleLog: entry(getConsoleLog, async (p) => ({ output: await driver.consoleLog(p.instanceId, p.lines ?? undefined) })),
       },
@@ -276,6 +281,19 @@ export class ComputeAgent {
       const power = await this.powerOf(id);
       if (power.powerState === undefined) this.known.delete(id); // gone by Aster's own hand, not vanished
       await this.report(rebuildResult, { ...result, ok: false, ...power, ...describe(error) }, requestId);
+    }
+  }
+
+  /** A rescue from the spec's image, or (`p` null) an unrescue; the outcome goes back with the power state seen. */
+  private async rescue(id: string, p: ParsedOf<typeof rescueInstance> | null, requestId: string): Promise<void> {
+    const { driver, host } = this.o;
+    const result = { instanceId: id, host, unrescue: p === null, image: p ? { id: p.instance.image.id, name: p.instance.image.name } : null };
+    try {
+      const info = p ? await driver.rescue(p.instance) : await driver.unrescue(id);
+      await this.report(rescueResult, { ...result, ok: true, powerState: info.powerState }, requestId);
+    } catch (error) {
+      this.o.log.warn(p ? 'rescue failed' : 'unrescue failed', { instanceId: id, error });
+      await this.report(rescueResult, { ...result, ok: false, ...(await this.powerOf(id)), ...describe(error) }, requestId);
     }
   }
 

@@ -90,6 +90,8 @@ export const policy = {
   'servers.confirmResize': 'member',
   'servers.revertResize': 'member',
   'servers.rebuild': 'member',
+  'servers.rescue': 'member',
+  'servers.unrescue': 'member',
   'servers.createImage': 'member',
   'servers.lock': 'member',
   'servers.unlock': 'member',

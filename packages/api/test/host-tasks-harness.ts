@@ -13,7 +13,7 @@ import { waitFor, type ComputeStack } from './compute-harness.ts';
 import { silentLog } from './harness.ts';
 
 /**
- * A FakeDriver that remembers the specs it was asked to build and rebuild from, and whose resize and rebuild
+ * A FakeDriver that remembers the specs it was asked to build, rebuild and rescue from, and whose resize and rebuild
  * wait for `hold` when one is set (so a test sees the task states on the way).
  */
 export class RecordingDriver extends FakeDriver {
@@ -44,6 +44,11 @@ export class RecordingDriver extends FakeDriver {
     await this.hold;
     this.specs.push(structuredClone(spec));
     return super.rebuild(spec);
+  }
+
+  override async rescue(spec: InstanceSpec): Promise<InstanceInfo> {
+    this.specs.push(structuredClone(spec));
+    return super.rescue(spec);
   }
 }
 

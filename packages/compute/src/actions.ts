@@ -32,6 +32,9 @@ export const actionRules = {
   confirmResize: { vmStates: ['resized'], taskStates: IDLE, to: 'resize_confirming' },
   revertResize: { vmStates: ['resized'], taskStates: IDLE, to: 'resize_reverting' },
   rebuild: { vmStates: ['active', 'stopped', 'error'], taskStates: IDLE, to: 'rebuilding' },
+  // Rescue boots a fresh disk with the server's own disk attached beside it; unrescue boots the server's disk again.
+  rescue: { vmStates: ['active', 'stopped', 'error'], taskStates: IDLE, to: 'rescuing' },
+  unrescue: { vmStates: ['rescued'], taskStates: IDLE, to: 'unrescuing' },
   createImage: { vmStates: ['active', 'stopped', 'paused', 'suspended'], taskStates: IDLE, to: 'image_snapshot' },
   consoleLog: { vmStates: ['active', 'stopped', 'paused', 'suspended', 'error', 'rescued', 'resized'], taskStates: [], to: null },
   // Delete is allowed from any state and any task except an ongoing delete.

@@ -14,7 +14,7 @@ export const taskStates = [
   'image_snapshot', 'image_snapshot_pending', 'image_pending_upload', 'image_uploading',
   'rebooting', 'reboot_pending', 'reboot_started', 'rebooting_hard', 'reboot_pending_hard', 'reboot_started_hard',
   'pausing', 'unpausing', 'suspending', 'resuming', 'powering_off', 'powering_on',
-  'rebuilding', 'rebuild_spawning',
+  'rebuilding', 'rebuild_spawning', 'rescuing', 'unrescuing',
   'resize_prep', 'resize_migrating', 'resize_migrated', 'resize_finish', 'resize_reverting', 'resize_confirming',
   'deleting',
 ] as const;

@@ -81,6 +81,8 @@ const allowedFrom: Record<ServerAction, readonly VmState[]> = {
   confirmResize: ['resized'],
   revertResize: ['resized'],
   rebuild: ['active', 'stopped', 'error'],
+  rescue: ['active', 'stopped', 'error'],
+  unrescue: ['rescued'],
   createImage: ['active', 'stopped', 'paused', 'suspended'],
 };
 /** The task each action sets by compare-and-set when it starts. */
@@ -101,6 +103,8 @@ const startsTask: Record<ServerAction, TaskState | null> = {
   confirmResize: 'resize_confirming',
   revertResize: 'resize_reverting',
   rebuild: 'rebuilding',
+  rescue: 'rescuing',
+  unrescue: 'unrescuing',
   createImage: 'image_snapshot',
 };
 const actions = Object.keys(actionRules) as ServerAction[];
@@ -136,11 +140,13 @@ describe('actionAllowed and whyNot, every action × vm_state while idle', () => 
     expect(actionLabel('rebootHard')).toBe('hard reboot');
     expect(actionLabel('consoleLog')).toBe('read the console log of');
     expect(actionLabel('stop')).toBe('stop');
+    expect(actionLabel('rescue')).toBe('rescue');
+    expect(actionLabel('unrescue')).toBe('unrescue');
   });
 });
 
 describe('busy servers', () => {
-  const idleOnly: ServerAction[] = ['stop', 'start', 'rebootSoft', 'pause', 'unpause', 'suspend', 'resume'];
+  const idleOnly: ServerAction[] = ['stop', 'start', 'rebootSoft', 'pause', 'unpause', 'suspend', 'resume', 'rescue', 'unrescue'];
 
   for (const action of idleOnly) {
     it(`${action} is refused during every task, saying with what the server is busy`, () => {

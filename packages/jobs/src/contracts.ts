@@ -114,6 +114,10 @@ export const resizeInstance = job('resizeInstance', 1, z.object({ instanceId: uu
 export const revertResizeInstance = job('revertResizeInstance', 1, z.object({ instanceId: uuid, migrationId: uuid, flavor: flavorSpec }));
 /** A new root disk from `instance.image`, keeping the instance's ports, key and user data. */
 export const rebuildInstance = job('rebuildInstance', 1, z.object({ instance: instanceSpec }));
+/** Boots the instance from a new disk made from `instance.image` (the rescue image), its own disk attached second. */
+export const rescueInstance = job('rescueInstance', 1, z.object({ instance: instanceSpec }));
+/** Boots the rescued instance from its own disk again; the rescue disk is deleted. */
+export const unrescueInstance = job('unrescueInstance', 1, z.object({ instanceId: uuid }));
 /** Snapshots the instance's disk and PUTs it to `uploadPath` (a signed path with query, relative to the API's base URL). */
 export const snapshotInstance = job('snapshotInstance', 1, z.object({ instanceId: uuid, imageId: uuid, uploadPath: z.string() }));
 /** Answered with `{ output }` as the job's result. */
@@ -171,6 +175,12 @@ const outcome = {
 export const resizeResult = job('resizeResult', 1, z.object({ ...outcome, migrationId: uuid, revert: z.boolean() }));
 /** The end of a rebuild from `image`. */
 export const rebuildResult = job('rebuildResult', 1, z.object({ ...outcome, image: z.object({ id: uuid, name: z.string() }) }));
+/** The end of a rescue from `image` (`unrescue: false`), or of an unrescue (`unrescue: true`, `image` null). */
+export const rescueResult = job(
+  'rescueResult',
+  1,
+  z.object({ ...outcome, unrescue: z.boolean(), image: z.object({ id: uuid, name: z.string() }).nullable() }),
+);
 /** The end of a snapshot into `imageId` (uploaded when ok). */
 export const snapshotResult = job('snapshotResult', 1, z.object({ ...outcome, imageId: uuid }));
 /** A build that the conductor sweeps as timed out, or a host found dead. */
@@ -184,6 +194,8 @@ export const contracts = {
   resizeInstance,
   revertResizeInstance,
   rebuildInstance,
+  rescueInstance,
+  unrescueInstance,
   snapshotInstance,
   getConsoleLog,
   hostStarted,
@@ -196,6 +208,7 @@ export const contracts = {
   taskProgress,
   resizeResult,
   rebuildResult,
+  rescueResult,
   snapshotResult,
   checkStuckBuilds,
 } as const;

@@ -76,6 +76,11 @@ export class InstanceNotFound extends DriverError {
  * - Power actions on a missing instance throw InstanceNotFound. Each is idempotent where the target state is
  *   already reached (`powerOff` of a stopped instance succeeds).
  * - `powerOff` asks the guest to shut down (ACPI) and forces it after `timeoutSeconds`.
+ * - `rescue` boots the instance from a new disk made from `spec.image`, with its own disk attached as the
+ *   second disk and the same NICs and config drive, and answers it RUNNING; rescuing a rescued instance
+ *   keeps its own disk as the one to go back to.
+ * - `unrescue` boots the instance from its own disk again, deletes the rescue disk and answers it RUNNING;
+ *   unrescuing an instance that is not rescued only makes sure it runs.
  * - `list` and `info` report what the hypervisor has, including instances this agent did not create.
  * - `onEvent` reports power changes that happen outside the driver's own calls (a guest powering itself off).
  */
@@ -97,6 +102,8 @@ export interface Driver {
   snapshot(id: string): Promise<SnapshotResult>;
   resize(id: string, flavor: InstanceSpec['flavor']): Promise<void>;
   rebuild(spec: InstanceSpec): Promise<InstanceInfo>;
+  rescue(spec: InstanceSpec): Promise<InstanceInfo>;
+  unrescue(id: string): Promise<InstanceInfo>;
 
   consoles(id: string): Promise<ConsoleEndpoint[]>;
   /** The serial console's output so far; the last `lines` lines when given. */

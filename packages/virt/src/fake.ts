@@ -16,7 +16,7 @@ import {
   type SnapshotResult,
 } from './driver.ts';
 
-export type FakeAction = 'reboot' | 'powerOff' | 'powerOn' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'destroy' | 'resize' | 'rebuild' | 'snapshot';
+export type FakeAction = 'reboot' | 'powerOff' | 'powerOn' | 'pause' | 'unpause' | 'suspend' | 'resume' | 'destroy' | 'resize' | 'rebuild' | 'snapshot' | 'rescue' | 'unrescue';
 
 export interface FakeDriverOptions {
   vcpus?: number;
@@ -29,7 +29,7 @@ export interface FakeDriverOptions {
   /** The first N spawns succeed, every later one fails. */
   failSpawnAfter?: number;
   spawnDelayMs?: number;
-  /** Applied to each power action, to resize, rebuild and snapshot, and to destroy. */
+  /** Applied to each power action, to resize, rebuild, rescue, unrescue and snapshot, and to destroy. */
   actionDelayMs?: number;
   /** The named actions fail with the given message and change nothing. */
   failActions?: Partial<Record<FakeAction, string>>;
@@ -37,6 +37,8 @@ export interface FakeDriverOptions {
 
 interface FakeInstance {
   spec: InstanceSpec;
+  /** The image the instance boots from while rescued; null when it boots its own disk. */
+  rescueImage: string | null;
   powerState: PowerState;
   consoleLog: string[];
   created: Date;
@@ -129,6 +131,7 @@ export class FakeDriver implements Driver {
     progress?.('starting domain');
     const instance: FakeInstance = {
       spec,
+      rescueImage: null,
       powerState: RUNNING,
       consoleLog: [],
       created: new Date(),
@@ -227,6 +230,32 @@ export class FakeDriver implements Driver {
       this.boot(instance);
     }
     return this.describe(spec.id, instance);
+  }
+
+  /** Boots from a disk of the spec's image, whatever the power state was; the instance's own spec is kept. */
+  async rescue(spec: InstanceSpec): Promise<InstanceInfo> {
+    const instance = await this.begin(spec.id, 'rescue');
+    instance.rescueImage = spec.image.name;
+    this.log(instance, `host: rescue from image ${spec.image.name}, own disk attached as the second disk`);
+    instance.powerState = RUNNING;
+    this.boot(instance);
+    return this.describe(spec.id, instance);
+  }
+
+  async unrescue(id: string): Promise<InstanceInfo> {
+    const instance = await this.begin(id, 'unrescue');
+    if (instance.rescueImage !== null || instance.powerState !== RUNNING) {
+      instance.rescueImage = null;
+      this.log(instance, 'host: unrescue, booting the instance\'s own disk');
+      instance.powerState = RUNNING;
+      this.boot(instance);
+    }
+    return this.describe(id, instance);
+  }
+
+  /** The image a rescued instance boots from, or null when it boots its own disk. */
+  rescuedFrom(id: string): string | null {
+    return this.get(id).rescueImage;
   }
 
   async consoles(id: string): Promise<ConsoleEndpoint[]> {

@@ -148,6 +148,8 @@ export function driverContract(
         snapshot: (d) => d.snapshot(missing),
         resize: (d) => d.resize(missing, specFor(missing).flavor),
         rebuild: (d) => d.rebuild(specFor(missing)),
+        rescue: (d) => d.rescue(specFor(missing)),
+        unrescue: (d) => d.unrescue(missing),
         consoles: (d) => d.consoles(missing),
         consoleLog: (d) => d.consoleLog(missing),
       };
@@ -241,6 +243,16 @@ export function driverContract(
         }
         await expect(stat(snapshot.path)).rejects.toThrow();
         expect(await powerStateOf(id)).toBe(RUNNING);
+      }, timeout);
+
+      it('rescue answers it RUNNING, listed once', async () => {
+        expect(await driver().rescue(spec)).toMatchObject({ id, powerState: RUNNING });
+        expect(await listed(id)).toBe(1);
+      }, timeout);
+
+      it('unrescue answers it RUNNING, listed once', async () => {
+        expect(await driver().unrescue(id)).toMatchObject({ id, powerState: RUNNING });
+        expect(await listed(id)).toBe(1);
       }, timeout);
 
       it('rebuild answers it RUNNING', async () => {

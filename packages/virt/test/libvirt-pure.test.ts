@@ -2,8 +2,8 @@ import { powerStates } from '@aster/compute';
 import { instanceSpec } from '@aster/jobs';
 import { describe, expect, it } from 'vitest';
 import { configDriveFiles } from '../src/libvirt/config-drive.ts';
-import { domainXml, parseDomainXml, withSize, type DomainPlan } from '../src/libvirt/domain-xml.ts';
-import { inSubnet, parseDominfo, powerStateOf } from '../src/libvirt/driver.ts';
+import { domainXml, parseDomainXml, rescueXml, withSize, type DomainPlan } from '../src/libvirt/domain-xml.ts';
+import { inSubnet, parseDominfo, powerStateOf } from '../src/libvirt/facts.ts';
 import { parseLeases, parseNetworkXml } from '../src/libvirt/network.ts';
 import { libvirtMessage } from '../src/libvirt/virsh.ts';
 
@@ -84,6 +84,32 @@ describe('domain XML', () => {
     expect(facts).toMatchObject({ vcpus: 4, memoryMb: 1024 });
     expect(facts.aster?.flavorName).toBe('m1.small');
     expect(facts.disks).toHaveLength(2);
+  });
+
+  it('rescues: the rescue disk boots first as vda, the own disk is vdb, the config drive vdc; the rest stays', () => {
+    const original = domainXml(plan);
+    const xml = rescueXml(original, '/var/lib/aster/instances/x/disk.rescue');
+    const facts = parseDomainXml(xml);
+    expect(facts.disks).toEqual([
+      { target: 'vda', source: '/var/lib/aster/instances/x/disk.rescue', format: 'qcow2', readonly: false },
+      { target: 'vdb', source: plan.disk.path, format: 'qcow2', readonly: false },
+      { target: 'vdc', source: plan.configDrive, format: 'raw', readonly: true },
+    ]);
+    // libvirt refuses an <os> boot entry beside per-device boot order.
+    expect(xml).not.toContain('<boot dev=');
+    expect(xml.match(/<boot order='1'\/>/g)).toHaveLength(1);
+    const before = parseDomainXml(original);
+    expect({ ...facts, disks: [] }).toEqual({ ...before, disks: [] });
+  });
+
+  it('rescues what libvirt writes (double quotes, PCI addresses) and refuses a domain without a disk', () => {
+    const live = `<domain type="qemu"><name>n</name><uuid>${plan.id}</uuid><os><type>hvm</type><boot dev="hd"/></os><devices>
+      <disk type="file" device="disk"><source file="/d"/><target dev="vda" bus="virtio"/><address type="pci" slot="0x04"/></disk>
+    </devices></domain>`;
+    const xml = rescueXml(live, '/r');
+    expect(parseDomainXml(xml).disks.map((d) => [d.target, d.source])).toEqual([['vda', '/r'], ['vdb', '/d']]);
+    expect(xml).not.toContain('<boot dev=');
+    expect(() => rescueXml(`<domain><devices></devices></domain>`, '/r')).toThrow(/no disk/);
   });
 });
 

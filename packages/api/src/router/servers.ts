@@ -7,6 +7,7 @@ import { consoleLogOf, deleteServer, runHostAction, setLock, visibleServer } fro
 import { createServers } from '../servers/create.handler.ts';
 import { createInput, metadata, serverName, tag } from '../servers/create.schema.ts';
 import { rebuildServer } from '../servers/rebuild.ts';
+import { rescueServer, unrescueServer } from '../servers/rescue.ts';
 import { confirmResize, resizeServer, revertResize } from '../servers/resize.ts';
 import { createServerImage } from '../servers/snapshot.ts';
 import { listInput, listOutput, listServers } from '../servers/list.ts';
@@ -105,6 +106,19 @@ export const serversRouter = router({
     .input(z.object({ id, imageId: id, name: serverName.optional() }))
     .output(server)
     .mutation(async ({ ctx, input }) => one(ctx.db, await rebuildServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
+  /**
+   * Boots the server from a fresh disk of `imageId` (or of its own image) with its own disk attached second,
+   * same addresses, so it can be repaired (from ACTIVE, SHUTOFF or ERROR); it turns RESCUE.
+   */
+  rescue: authedProcedure
+    .input(z.object({ id, imageId: id.optional() }))
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await rescueServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
+  /** Boots a server in RESCUE from its own disk again and deletes the rescue disk; it turns ACTIVE. */
+  unrescue: authedProcedure
+    .input(byId)
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx.db, await unrescueServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
   /** Snapshots the server's disk into a new private image of its project, answered at once; it turns active once uploaded. */
   createImage: authedProcedure
     .input(z.object({ id, name: imageName, metadata: properties.optional() }))

@@ -10,6 +10,7 @@ import {
   hostStopped,
   powerStates,
   rebuildResult,
+  rescueResult,
   resizeResult,
   snapshotResult,
   taskProgress,
@@ -26,6 +27,7 @@ import { freePorts } from '../compute/ipam.ts';
 import { claimIn, freeAllocations, instanceConsumers, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
 import { defaultApiConfig } from '../context.ts';
 import { applyRebuildResult } from '../servers/rebuild.ts';
+import { applyRescueResult } from '../servers/rescue.ts';
 import { applyResizeResult } from '../servers/resize.ts';
 import { applySnapshotResult } from '../servers/snapshot.ts';
 import { heartbeat, markStopped, registerService } from '../services/registry.ts';
@@ -319,6 +321,7 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
       taskProgress: entry(taskProgress, (p) => onTaskProgress(deps, p)),
       resizeResult: entry(resizeResult, (p) => transaction(deps.db, (client) => applyResizeResult(client, p))),
       rebuildResult: entry(rebuildResult, (p) => transaction(deps.db, (client) => applyRebuildResult(client, p))),
+      rescueResult: entry(rescueResult, (p) => transaction(deps.db, (client) => applyRescueResult(client, p))),
       snapshotResult: entry(snapshotResult, (p) => transaction(deps.db, (client) => applySnapshotResult(client, p))),
     },
     { concurrency: options.concurrency ?? 16 },

@@ -19,6 +19,8 @@ const actionOfTask: Record<string, string> = {
   resize_reverting: 'revertResize',
   rebuilding: 'rebuild',
   rebuild_spawning: 'rebuild',
+  rescuing: 'rescue',
+  unrescuing: 'unrescue',
   image_snapshot: 'createImage',
   image_pending_upload: 'createImage',
   image_uploading: 'createImage',

@@ -203,3 +203,24 @@ export function withSize(xml: string, vcpus: number, memoryMb: number, flavor?: 
   if (flavor) out = out.replace(/<aster:flavor [^>]*\/>/, `<aster:flavor id='${esc(flavor.id)}' name='${esc(flavor.name)}'/>`);
   return out;
 }
+
+/**
+ * The rescue form of a domain's XML (Nova's rescue): `rescueDisk` (qcow2) becomes vda and boots first, the
+ * instance's own disk moves to vdb and the config drive to vdc; NICs, consoles and Aster's metadata stay.
+ * Per-device boot order replaces the `<os>` boot entry, since libvirt refuses both at once.
+ */
+export function rescueXml(xml: string, rescueDisk: string): string {
+  const next: Record<string, string> = { vda: 'vdb', vdb: 'vdc' };
+  const disk = `<disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='${esc(rescueDisk)}'/>
+      <target dev='vda' bus='virtio'/>
+      <boot order='1'/>
+    </disk>
+    `;
+  const devices = xml.indexOf('<devices>');
+  const firstDisk = xml.indexOf('<disk ', devices);
+  if (devices < 0 || firstDisk < 0) throw new Error('the domain XML has no disk to rescue');
+  const renamed = xml.slice(firstDisk).replace(/<target dev=(['"])(vd[ab])\1/g, (_m, q: string, dev: string) => `<target dev=${q}${next[dev]}${q}`);
+  return (xml.slice(0, firstDisk) + disk + renamed).replace(/\s*<boot dev=['"][^'"]*['"]\s*\/>/g, '');
+}

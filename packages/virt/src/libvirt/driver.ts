@@ -1,7 +1,6 @@
-import { createServer } from 'node:net';
-import { mkdir, readFile, rm, stat, statfs } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { powerStates, type PowerState } from '@aster/compute';
+import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { powerStates } from '@aster/compute';
 import {
   DriverError,
   InstanceNotFound,
@@ -12,14 +11,14 @@ import {
   type InstanceInfo,
   type InstanceSpec,
   type LifecycleEvent,
-  type LifecycleEventName,
   type SnapshotResult,
 } from '../driver.ts';
 import { configDriveFiles } from './config-drive.ts';
 import { buildConfigDrive, createOverlay, exists, growDisk, ImageCache, tool } from './disks.ts';
-import { domainXml, parseDomainXml, withSize, type DomainFacts } from './domain-xml.ts';
+import { domainXml, parseDomainXml, rescueXml, withSize, type DomainFacts } from './domain-xml.ts';
 import { probeKvm } from './kvm.ts';
 import { LibvirtNetwork, type NetworkFacts } from './network.ts';
+import { canBind, closedToOthers, EVENTS, inSubnet, powerStateOf, parseDominfo, type DomInfo } from './facts.ts';
 import { LibvirtError, Virsh } from './virsh.ts';
 
 export interface LibvirtDriverOptions {
@@ -44,58 +43,11 @@ export interface LibvirtDriverOptions {
   log?: { info(msg: string, f?: object): void; warn(msg: string, f?: object): void };
 }
 
-const { NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED } = powerStates;
+const { NOSTATE, RUNNING } = powerStates;
 const DOMAIN_PREFIX = 'aster-';
+/** How long a guest being rescued has to shut down on ACPI before it is forced off (its own disk is kept). */
+const RESCUE_SHUTDOWN_SECONDS = 10;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-interface DomInfo {
-  state: string;
-  vcpus: number;
-  ramMb: number;
-  managedSave: boolean;
-}
-
-export function parseDominfo(out: string): DomInfo {
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
-  return {
-    state: field('State'),
-    vcpus: Number(field('CPU\\(s\\)')) || 0,
-    ramMb: Math.round((Number(field('Max memory').split(' ')[0]) || 0) / 1024),
-    managedSave: field('Managed save') === 'yes',
-  };
-}
-
-/** Nova's libvirt → power state map; a shut-off domain with a managed save is a suspended one. */
-export function powerStateOf(d: Pick<DomInfo, 'state' | 'managedSave'>): PowerState {
-  switch (d.state) {
-    case 'running':
-    case 'idle':
-    case 'blocked':
-    case 'in shutdown':
-      return RUNNING;
-    case 'paused':
-      return PAUSED;
-    case 'shut off':
-      return d.managedSave ? SUSPENDED : SHUTDOWN;
-    case 'crashed':
-      return CRASHED;
-    case 'pmsuspended':
-      return SUSPENDED;
-    default:
-      return NOSTATE;
-  }
-}
-
-const EVENTS: Record<string, LifecycleEventName> = {
-  Started: 'started',
-  Resumed: 'resumed',
-  Suspended: 'paused',
-  Stopped: 'stopped',
-  Shutdown: 'stopped',
-  Crashed: 'crashed',
-  Undefined: 'deleted',
-  PMSuspended: 'suspended',
-};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -422,14 +374,14 @@ export class LibvirtDriver implements Driver {
   }
 
   /**
-   * Presses the ACPI power button until the guest is off or `timeoutMs` passes; pressed again every few
-   * seconds (Nova's shutdown_retry_interval), since a guest still booting may miss the first press.
+   * Presses the ACPI power button until the guest is off or `timeoutMs` passes; pressed again every two
+   * seconds (Nova's shutdown_retry_interval, shorter), since a guest still booting misses early presses.
    */
   private async acpiShutdown(id: string, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       await this.virsh.run(['shutdown', id, '--mode', 'acpi']).catch(() => {});
-      if (await this.waitFor(id, (x) => x === null || x.state === 'shut off', Math.min(5_000, deadline - Date.now()))) return true;
+      if (await this.waitFor(id, (x) => x === null || x.state === 'shut off', Math.min(2_000, deadline - Date.now()))) return true;
     }
     return false;
   }
@@ -532,6 +484,66 @@ export class LibvirtDriver implements Driver {
     return this.spawn(spec);
   }
 
+  /**
+   * Nova's rescue: the guest off, its definition kept as `domain.xml.orig` in the instance's folder, then
+   * booted from `disk.rescue` (an overlay on the rescue image) with its own disk second. A failure puts the
+   * original definition back (and the guest, if it ran).
+   */
+  async rescue(spec: InstanceSpec): Promise<InstanceInfo> {
+    const d = await this.mustExist(spec.id);
+    const dir = this.instanceDir(spec.id);
+    const saved = join(dir, 'domain.xml.orig');
+    const rescueDisk = join(dir, 'disk.rescue');
+    // Rescuing a rescued guest keeps the first definition: the one unrescue goes back to.
+    const rescued = await exists(saved);
+    const original = rescued ? await readFile(saved, 'utf8') : await this.virsh.run(['dumpxml', spec.id, '--inactive']);
+    const base = await this.images.fetch(spec.image);
+    const wasRunning = powerStateOf(d) === RUNNING;
+    await this.powerOff(spec.id, { timeoutSeconds: RESCUE_SHUTDOWN_SECONDS });
+    try {
+      if (d.managedSave) await this.virsh.run(['managedsave-remove', spec.id]);
+      if (!rescued) await writeFile(saved, original, { mode: 0o600 });
+      await rm(rescueDisk, { force: true });
+      await createOverlay(rescueDisk, base, spec.image.diskFormat, 0, spec.image.name);
+      await this.virsh.withXml(['define'], rescueXml(original, rescueDisk));
+      await this.virsh.run(['start', spec.id], { timeoutMs: 120_000 });
+    } catch (error) {
+      if (!rescued) {
+        await this.restoreOriginal(spec.id, original, wasRunning).catch((e: unknown) =>
+          this.o.log?.warn('putting back the definition of a guest whose rescue failed', { id: spec.id, error: (e as Error).message }),
+        );
+      }
+      throw error;
+    }
+    return this.running(spec.id);
+  }
+
+  /** Boots the guest's own disk again: the saved definition back, the rescue disk deleted. */
+  async unrescue(id: string): Promise<InstanceInfo> {
+    await this.mustExist(id);
+    const saved = join(this.instanceDir(id), 'domain.xml.orig');
+    if (await exists(saved)) await this.restoreOriginal(id, await readFile(saved, 'utf8'), true);
+    else await this.powerOn(id);
+    return this.running(id);
+  }
+
+  private async restoreOriginal(id: string, original: string, start: boolean): Promise<void> {
+    await this.virsh.run(['destroy', id]).catch((e: unknown) => {
+      if (!(e instanceof LibvirtError && /not running/i.test(e.message))) throw e;
+    });
+    await this.virsh.withXml(['define'], original);
+    const dir = this.instanceDir(id);
+    await rm(join(dir, 'disk.rescue'), { force: true });
+    await rm(join(dir, 'domain.xml.orig'), { force: true });
+    if (start) await this.virsh.run(['start', id], { timeoutMs: 120_000 });
+  }
+
+  private async running(id: string): Promise<InstanceInfo> {
+    const info = await this.info(id);
+    if (!info) throw new DriverError('the domain vanished right after it started');
+    return info;
+  }
+
   async consoles(id: string): Promise<ConsoleEndpoint[]> {
     await this.mustExist(id);
     const facts = await this.facts(id);
@@ -564,28 +576,4 @@ export class LibvirtDriver implements Driver {
     this.events = null;
     this.listeners.clear();
   }
-}
-
-/** The first folder on the way to `path` that others may not enter, or null. */
-async function closedToOthers(path: string): Promise<string | null> {
-  for (let dir = path; ; dir = dirname(dir)) {
-    if (!((await stat(dir)).mode & 0o001)) return dir;
-    if (dirname(dir) === dir) return null;
-  }
-}
-
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-const ipNum = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-
-export function inSubnet(ip: string, address: string, netmask: string): boolean {
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
-  const mask = ipNum(netmask);
-  return (ipNum(ip) & mask) >>> 0 === (ipNum(address) & mask) >>> 0;
 }
