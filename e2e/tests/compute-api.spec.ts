@@ -127,11 +127,17 @@ test('a script launches the tiny guest, which proves its metadata path; acts on 
       [() => client.servers.revertResize.mutate({ id: server!.id }), 'ACTIVE'],
       [() => client.servers.resize.mutate({ id: server!.id, flavorId: small.id }), 'VERIFY_RESIZE'],
       [() => client.servers.confirmResize.mutate({ id: server!.id }), 'ACTIVE'],
+      [() => client.servers.rescue.mutate({ id: server!.id }), 'RESCUE'],
+      [() => client.servers.unrescue.mutate({ id: server!.id }), 'ACTIVE'],
     ] as const) {
       const changed = await call();
       // A confirm needs no host: it answers with the final state.
       const after = changed.status === status && changed.taskState === null ? changed : await watch.until(server!.id, status, changed);
-      const power = { ACTIVE: 'RUNNING', VERIFY_RESIZE: 'RUNNING', PAUSED: 'PAUSED', SHUTOFF: 'SHUTDOWN', SUSPENDED: 'SUSPENDED' }[status];
+      const power = { ACTIVE: 'RUNNING', VERIFY_RESIZE: 'RUNNING', RESCUE: 'RUNNING', PAUSED: 'PAUSED', SHUTOFF: 'SHUTDOWN', SUSPENDED: 'SUSPENDED' }[status];
+      if (status === 'RESCUE') {
+        // Booted from a fresh disk of its image, with its own disk beside it.
+        expect(virsh('domblklist', server!.id)).toMatch(/vda\s+\S+disk\.rescue[\s\S]*vdb\s+\S+\/disk\s/);
+      }
       expect(after.powerState, `${status} after ${call.toString()}`).toBe(power);
     }
     expect((await client.servers.get.query({ id: server!.id })).flavor.name).toBe('m1.small');
@@ -151,7 +157,7 @@ test('a script launches the tiny guest, which proves its metadata path; acts on 
     await client.servers.unlock.mutate({ id: server!.id });
     const history = (await client.servers.actions.query({ id: server!.id })).map((a) => a.action);
     expect(history.slice(0, 9)).toEqual(['create', 'stop', 'start', 'reboot', 'reboot', 'pause', 'unpause', 'suspend', 'resume']);
-    expect(history).toEqual(expect.arrayContaining(['resize', 'revertResize', 'confirmResize', 'createImage', 'rebuild', 'lock', 'unlock']));
+    expect(history).toEqual(expect.arrayContaining(['resize', 'revertResize', 'confirmResize', 'rescue', 'unrescue', 'createImage', 'rebuild', 'lock', 'unlock']));
 
     // A bad input refuses with a message that names it, and creates nothing.
     const refused = await client.servers.create.mutate({ name: 'bad', flavorId: tiny.id, imageId: image!.id, userData: 'x'.repeat(70_000) }).catch((e: unknown) => e);
