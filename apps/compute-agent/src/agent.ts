@@ -98,7 +98,7 @@ export class ComputeAgent {
       {
         buildInstance: entry(buildInstance, (p, requestId) => this.serial(p.instance.id, () => this.build(p, requestId))),
         serverAction: entry(serverAction, (p, requestId) => this.serial(p.instanceId, () => this.action(p, requestId))),
-        terminateInstance: entry(terminateInstance, (p, requestId) => this.serial(p.instanceId, () => this.terminate(p.instanceId, requestId))),
+        terminateInstance: entry(terminateInstance, (p, requestId) => this.serial(p.instanceId, () => this.terminate(p.instanceId, requestId, p.ports))),
         resizeInstance: entry(resizeInstance, (p, requestId) => this.serial(p.instanceId, () => this.resize(p, false, requestId))),
         revertResizeInstance: entry(revertResizeInstance, (p, requestId) => this.serial(p.instanceId, () => this.resize(p, true, requestId))),
         rebuildInstance: entry(rebuildInstance, (p, requestId) => this.serial(p.instance.id, () => this.rebuild(p, requestId))),
@@ -225,10 +225,10 @@ export class ComputeAgent {
     }
   }
 
-  private async terminate(id: string, requestId: string): Promise<void> {
+  private async terminate(id: string, requestId: string, ports?: { mac: string; ip: string }[]): Promise<void> {
     const { driver, host } = this.o;
     try {
-      await driver.destroy(id);
+      await driver.destroy(id, ports ? { ports } : {});
       this.known.delete(id);
       await this.report(actionResult, { instanceId: id, host, action: 'delete', ok: true }, requestId);
     } catch (error) {

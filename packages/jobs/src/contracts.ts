@@ -107,7 +107,12 @@ export const serverAction = job(
     action: z.enum(['stop', 'start', 'rebootSoft', 'rebootHard', 'pause', 'unpause', 'suspend', 'resume']),
   }),
 );
-export const terminateInstance = job('terminateInstance', 1, z.object({ instanceId: uuid }));
+/** `ports`: the addresses the instance had, so the host frees them even if the guest is already gone. */
+export const terminateInstance = job(
+  'terminateInstance',
+  1,
+  z.object({ instanceId: uuid, ports: z.array(z.object({ mac: z.string(), ip: z.string() })).optional() }),
+);
 /** Gives the instance `flavor` on its own host; the driver keeps its power state. `migrationId` names the resize. */
 export const resizeInstance = job('resizeInstance', 1, z.object({ instanceId: uuid, migrationId: uuid, flavor: flavorSpec }));
 /** Gives a resized instance its old flavor back (its disk stays grown: disks never shrink). */

@@ -87,6 +87,21 @@ describe('LibvirtDriver beyond the contract', () => {
     await driver.close();
   }, 120_000);
 
+  it('frees the network of a guest removed by hand when told its ports', async () => {
+    const driver = new LibvirtDriver({ stateDir: await stateDir(), apiUrl, domainType: 'qemu' });
+    await driver.init();
+    const spec = guestSpec(randomUUID());
+    await driver.spawn(spec);
+    const virsh = new Virsh();
+    await virsh.run(['destroy', spec.id]);
+    await virsh.run(['undefine', spec.id]);
+    const port = spec.ports[0]!;
+    expect(await virsh.run(['net-dumpxml', 'default'])).toContain(`ip='${port.ip}'`);
+    await driver.destroy(spec.id, { ports: [{ mac: port.mac, ip: port.ip }] });
+    expect(await virsh.run(['net-dumpxml', 'default'])).not.toContain(`ip='${port.ip}'`);
+    await driver.close();
+  }, 120_000);
+
   it('refuses an image whose bytes do not match its checksum, and an address it cannot plug', async () => {
     const driver = new LibvirtDriver({ stateDir: await stateDir(), apiUrl, domainType: 'qemu' });
     await driver.init();

@@ -72,7 +72,8 @@ export class InstanceNotFound extends DriverError {
  * against every implementation:
  * - `spawn` creates and starts an instance; on failure nothing of it is left behind (disks, domain), and the
  *   error says what the hypervisor said. Spawning an id that already runs answers its info (idempotent).
- * - `destroy` removes an instance and everything it owns; destroying one that does not exist succeeds.
+ * - `destroy` removes an instance and everything it owns; destroying one that does not exist succeeds. With
+ *   `ports`, their network state goes too, even when the instance itself is already gone.
  * - Power actions on a missing instance throw InstanceNotFound. Each is idempotent where the target state is
  *   already reached (`powerOff` of a stopped instance succeeds).
  * - `powerOff` asks the guest to shut down (ACPI) and forces it after `timeoutSeconds`.
@@ -91,7 +92,7 @@ export interface Driver {
   inventory(): Promise<HostInventory>;
 
   spawn(spec: InstanceSpec, progress?: (step: string) => void): Promise<InstanceInfo>;
-  destroy(id: string): Promise<void>;
+  destroy(id: string, hints?: { ports?: { mac: string; ip: string }[] }): Promise<void>;
   reboot(id: string, type: 'SOFT' | 'HARD'): Promise<void>;
   powerOff(id: string, options?: { timeoutSeconds?: number }): Promise<void>;
   powerOn(id: string): Promise<void>;

@@ -5,7 +5,7 @@ import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
 import { beginTask, finishAction, loadInstance, recordEvent, startAction, statusOf, type InstanceRow } from '../compute/instances.ts';
 import { freeAllocations, instanceConsumers } from '../compute/placement.ts';
-import { freePorts } from '../compute/ipam.ts';
+import { freePorts, portsOf } from '../compute/ipam.ts';
 import { computeServiceUp } from '../services/registry.ts';
 
 /** A server the caller may see: its project's, or any for an administrator. Deleted ones are gone. */
@@ -115,7 +115,8 @@ export async function deleteServer(ctx: Context, auth: Auth, id: string) {
     }
     const updated = await beginTask(client, locked, 'delete', actionRules.delete);
     await recordEvent(client, { actionId, event: 'api_delete', result: null });
-    await jobs.send(terminateInstance, computeQueue(locked.host), { instanceId: id }, { requestId: ctx.requestId, db: client });
+    const ports = ((await portsOf(client, [id])).get(id) ?? []).map((p) => ({ mac: p.mac, ip: p.ip }));
+    await jobs.send(terminateInstance, computeQueue(locked.host), { instanceId: id, ports }, { requestId: ctx.requestId, db: client });
     return updated;
   });
 }

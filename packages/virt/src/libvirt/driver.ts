@@ -360,8 +360,8 @@ export class LibvirtDriver implements Driver {
     await rm(this.instanceDir(id), { recursive: true, force: true });
   }
 
-  async destroy(id: string): Promise<void> {
-    await this.teardown(id);
+  async destroy(id: string, hints: { ports?: { mac: string; ip: string }[] } = {}): Promise<void> {
+    await this.teardown(id, hints.ports?.length ? hints.ports : undefined);
   }
 
   private async waitFor(id: string, done: (d: DomInfo | null) => boolean, timeoutMs: number): Promise<boolean> {
