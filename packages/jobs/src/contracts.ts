@@ -73,6 +73,9 @@ export const instanceSpec = z.object({
   keyData: z.string().nullable(),
   userData: z.string().nullable(),
   metadata: z.record(z.string(), z.string()),
+  /** As the metadata service tells them, so the config drive says the same. */
+  reservationId: z.string().default(''),
+  launchIndex: z.number().int().nonnegative().default(0),
   createdAt: z.string(),
 });
 export type InstanceSpecPayload = z.output<typeof instanceSpec>;

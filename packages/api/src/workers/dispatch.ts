@@ -60,6 +60,8 @@ export async function instanceSpecFor(
     keyData: row.key_data,
     userData: row.user_data,
     metadata: row.metadata,
+    reservationId: row.reservation_id,
+    launchIndex: row.launch_index,
     createdAt: row.created_at.toISOString(),
   };
 }

@@ -9,20 +9,20 @@ import type { InstanceSpec } from '../driver.ts';
 
 /** What the metadata service would say of the instance, from the build's spec. */
 export function metadataSourceOf(spec: InstanceSpec): MetadataSource {
-  const extra = spec as InstanceSpec & { availabilityZone?: string; launchIndex?: number; reservationId?: string };
   return {
     id: spec.id,
     name: spec.name,
     hostname: spec.hostname,
     projectId: spec.projectId,
-    availabilityZone: extra.availabilityZone ?? DEFAULT_AVAILABILITY_ZONE,
+    // Availability zones are not modelled yet: every instance is in the default one, as the listener says.
+    availabilityZone: DEFAULT_AVAILABILITY_ZONE,
     keyName: spec.keyName,
     keyData: spec.keyData,
     userData: spec.userData,
     metadata: spec.metadata,
     ports: spec.ports,
-    launchIndex: extra.launchIndex ?? 0,
-    reservationId: extra.reservationId ?? `r-${spec.id.slice(0, 8)}`,
+    launchIndex: spec.launchIndex,
+    reservationId: spec.reservationId,
     flavorName: spec.flavor.name,
     createdAt: spec.createdAt,
   };

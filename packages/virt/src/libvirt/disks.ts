@@ -65,7 +65,7 @@ export class ImageCache {
   }
 
   private async download(image: InstanceSpec['image'], checksum: string, path: string): Promise<string> {
-    const downloadPath = (image as { downloadPath?: string }).downloadPath;
+    const downloadPath = image.downloadPath;
     if (!downloadPath) throw new DriverError(`image ${image.name} (${image.id}) is not cached on this host and the build carries no download URL`);
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
     const url = new URL(downloadPath, this.apiUrl);
