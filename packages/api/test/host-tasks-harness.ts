@@ -9,7 +9,8 @@ import { Jobs } from '@aster/jobs';
 import { FakeDriver, type FakeAction, type FakeDriverOptions, type InstanceInfo, type InstanceSpec } from '@aster/virt';
 import { createImagesHandler } from '../../../apps/api/src/images-http.ts';
 import { defaultApiConfig } from '../src/index.ts';
-import { waitFor, type ComputeStack } from './compute-harness.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { computeStack, waitFor, waitForStatus, type ComputeStack } from './compute-harness.ts';
 import { silentLog } from './harness.ts';
 
 /**
@@ -110,4 +111,36 @@ export async function usageMatchesAllocations(db: TestDatabase): Promise<boolean
       WHERE i.used <> COALESCE((SELECT sum(a.used) FROM allocations a WHERE a.provider_id = i.provider_id AND a.resource_class = i.resource_class), 0)`,
   );
   return rows[0]!.n === 0;
+}
+
+/**
+ * A test file's compute stack with one host that reaches the image endpoint, an active image and m1.tiny.
+ * `failActions` stays the file's object: setting a key on it makes that host action fail from then on.
+ */
+export function useHostTasks(db: TestDatabase, o: { host: string; image: string; imageOptions?: Parameters<ComputeStack['image']>[1] }) {
+  const h = {
+    failActions: {} as Partial<Record<FakeAction, string>>,
+    stack: undefined as unknown as ComputeStack,
+    endpoint: undefined as unknown as Awaited<ReturnType<typeof imageEndpoint>>,
+    driver: undefined as unknown as RecordingDriver,
+    imageId: '',
+    tiny: '',
+    /** A new server of `api`'s project on the image and m1.tiny, once ACTIVE. */
+    async activeServer(api: ReturnType<ComputeStack['api']>, name: string) {
+      const [s] = await api.servers.create({ name, flavorId: h.tiny, imageId: h.imageId });
+      return waitForStatus(api, s!.id, 'ACTIVE');
+    },
+  };
+  beforeAll(async () => {
+    h.stack = await computeStack(db);
+    h.endpoint = await imageEndpoint(db);
+    ({ driver: h.driver } = await addHostWithApi(db, h.stack, o.host, h.endpoint.url, { failActions: h.failActions }));
+    h.imageId = await h.stack.image(o.image, o.imageOptions);
+    h.tiny = await h.stack.flavor('m1.tiny');
+  }, 30_000);
+  afterAll(async () => {
+    await h.stack?.stop();
+    await h.endpoint?.close();
+  });
+  return h;
 }

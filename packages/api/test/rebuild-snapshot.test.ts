@@ -1,46 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { useTestDatabase } from '@aster/db/testing';
-import type { FakeAction } from '@aster/virt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStack, waitFor, waitForStatus, type ComputeStack } from './compute-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { waitFor, waitForStatus, type ComputeStack } from './compute-harness.ts';
 import { expectError, userSession } from './harness.ts';
-import { addHostWithApi, imageEndpoint, type RecordingDriver } from './host-tasks-harness.ts';
+import { useHostTasks } from './host-tasks-harness.ts';
 
 const db = useTestDatabase();
-let stack: ComputeStack;
-let endpoint: Awaited<ReturnType<typeof imageEndpoint>>;
-let driver: RecordingDriver;
-const failActions: Partial<Record<FakeAction, string>> = {};
-let imageId: string;
-let tiny: string;
-
-beforeAll(async () => {
-  stack = await computeStack(db);
-  endpoint = await imageEndpoint(db);
-  ({ driver } = await addHostWithApi(db, stack, 'rb-host-1', endpoint.url, { failActions }));
-  imageId = await stack.image('rb-image', { minRamMb: 256 });
-  tiny = await stack.flavor('m1.tiny');
-}, 30_000);
-afterAll(async () => {
-  await stack?.stop();
-  await endpoint?.close();
-});
+const h = useHostTasks(db, { host: 'rb-host-1', image: 'rb-image', imageOptions: { minRamMb: 256 } });
+const { failActions } = h;
 
 async function member(tag: string) {
-  const s = await userSession(db.pool, stack.admin.api, { name: `rb-${tag}`, project: `rb-${tag}`, role: 'member' });
-  return { ...s, api: stack.api(s.token) };
+  const s = await userSession(db.pool, h.stack.admin.api, { name: `rb-${tag}`, project: `rb-${tag}`, role: 'member' });
+  return { ...s, api: h.stack.api(s.token) };
 }
 type Api = ReturnType<ComputeStack['api']>;
 
-async function activeServer(api: Api, name: string) {
-  const [s] = await api.servers.create({ name, flavorId: tiny, imageId });
-  return waitForStatus(api, s!.id, 'ACTIVE');
-}
+const activeServer = h.activeServer;
 
 /** An active image of the caller's project with real bytes, uploaded over HTTP. */
 async function uploadedImage(api: Api, token: string, name: string, data: Buffer) {
   const image = await api.images.create({ name, diskFormat: 'raw' });
-  const put = await fetch(`${endpoint.url}/v1/images/${image.id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: data });
+  const put = await fetch(`${h.endpoint.url}/v1/images/${image.id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: data });
   expect(put.status).toBe(200);
   return image.id;
 }
@@ -54,10 +34,10 @@ describe('servers.rebuild', () => {
     const data = randomBytes(128 * 1024);
     const newImage = await uploadedImage(alice.api, alice.token, 'web v2', data);
 
-    const release = driver.holdTasks();
+    const release = h.driver.holdTasks();
     try {
       const answered = await alice.api.servers.rebuild({ id: s.id, imageId: newImage, name: 'web-v2' });
-      expect(answered).toMatchObject({ status: 'REBUILD', taskState: 'rebuilding', name: 'web-v2', image: { id: imageId } });
+      expect(answered).toMatchObject({ status: 'REBUILD', taskState: 'rebuilding', name: 'web-v2', image: { id: h.imageId } });
       await waitFor(async () => (await alice.api.servers.get({ id: s.id })).taskState === 'rebuild_spawning', 'the host to start the rebuild');
     } finally {
       release();
@@ -66,11 +46,11 @@ describe('servers.rebuild', () => {
     expect(rebuilt).toMatchObject({ name: 'web-v2', hostname: s.hostname, powerState: 'RUNNING', image: { id: newImage, name: 'web v2' } });
     expect(ipOf(rebuilt)).toBe(ipOf(s));
 
-    const spec = driver.specs.at(-1)!;
+    const spec = h.driver.specs.at(-1)!;
     expect(spec).toMatchObject({ id: s.id, name: 'web-v2', image: { id: newImage, diskFormat: 'raw', sizeBytes: data.length } });
     expect(spec.ports.map((p) => p.ip)).toEqual([ipOf(s)]);
     // The host fetches the image with the URL it was given, and no token.
-    const fetched = await fetch(`${endpoint.url}${spec.image.downloadPath}`);
+    const fetched = await fetch(`${h.endpoint.url}${spec.image.downloadPath}`);
     expect(fetched.status).toBe(200);
     expect(Buffer.from(await fetched.arrayBuffer()).equals(data)).toBe(true);
 
@@ -89,7 +69,7 @@ describe('servers.rebuild', () => {
     await expectError(alice.api.servers.rebuild({ id: s.id, imageId: hidden }), 'NOT_FOUND', `Image ${hidden} not found`);
     const queued = (await alice.api.images.create({ name: 'empty', diskFormat: 'raw' })).id;
     await expectError(alice.api.servers.rebuild({ id: s.id, imageId: queued }), 'CONFLICT', /Image empty is queued, not active/);
-    const big = await stack.image('rb-big', { minDiskGb: 50 });
+    const big = await h.stack.image('rb-big', { minDiskGb: 50 });
     await expectError(alice.api.servers.rebuild({ id: s.id, imageId: big }), 'BAD_REQUEST', /Flavor m1.tiny has a 1 GB disk; image rb-big needs at least 50 GB/);
     expect(await alice.api.servers.get({ id: s.id })).toMatchObject({ status: 'ACTIVE', taskState: null, name: 'picky' });
   });
@@ -99,13 +79,13 @@ describe('servers.rebuild', () => {
     const s = await activeServer(alice.api, 'broken');
     failActions.rebuild = 'qemu-img: could not open the image';
     try {
-      await alice.api.servers.rebuild({ id: s.id, imageId });
+      await alice.api.servers.rebuild({ id: s.id, imageId: h.imageId });
       const failed = await waitForStatus(alice.api, s.id, 'ERROR');
       expect(failed.fault).toMatchObject({ message: 'Rebuild from image rb-image failed: qemu-img: could not open the image' });
     } finally {
       delete failActions.rebuild;
     }
-    await alice.api.servers.rebuild({ id: s.id, imageId });
+    await alice.api.servers.rebuild({ id: s.id, imageId: h.imageId });
     expect(await waitForStatus(alice.api, s.id, 'ACTIVE')).toMatchObject({ fault: null, powerState: 'RUNNING' });
   });
 
@@ -114,7 +94,7 @@ describe('servers.rebuild', () => {
     const s = await activeServer(alice.api, 'quiet');
     await alice.api.servers.stop({ id: s.id });
     await waitForStatus(alice.api, s.id, 'SHUTOFF');
-    await alice.api.servers.rebuild({ id: s.id, imageId });
+    await alice.api.servers.rebuild({ id: s.id, imageId: h.imageId });
     await waitFor(async () => (await alice.api.servers.actions({ id: s.id })).some((a) => a.action === 'rebuild' && a.finishedAt !== null), 'the rebuild to end');
     expect(await waitForStatus(alice.api, s.id, 'SHUTOFF')).toMatchObject({ vmState: 'stopped', powerState: 'SHUTDOWN' });
   });
@@ -131,14 +111,14 @@ describe('servers.createImage', () => {
       visibility: 'private',
       owner: alice.project.id,
       minRamMb: 256,
-      properties: { purpose: 'backup', image_type: 'snapshot', instance_uuid: s.id, base_image_ref: imageId },
+      properties: { purpose: 'backup', image_type: 'snapshot', instance_uuid: s.id, base_image_ref: h.imageId },
     });
     await waitFor(async () => (await alice.api.images.get({ id: snap })).status === 'active', 'the snapshot to be uploaded');
     const server = await waitForStatus(alice.api, s.id, 'ACTIVE');
-    expect(server.image.id).toBe(imageId);
+    expect(server.image.id).toBe(h.imageId);
     const image = await alice.api.images.get({ id: snap });
     expect(image).toMatchObject({ diskFormat: 'raw', sizeBytes: 64 * 1024, checksumSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    const download = await fetch(`${endpoint.url}/v1/images/${snap}/file`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const download = await fetch(`${h.endpoint.url}/v1/images/${snap}/file`, { headers: { authorization: `Bearer ${alice.token}` } });
     expect(download.status).toBe(200);
     expect(Buffer.from(await download.arrayBuffer()).subarray(0, 60).toString()).toContain(`fake disk of ${s.id}`);
     await waitFor(async () => (await alice.api.servers.actions({ id: s.id })).some((a) => a.action === 'createImage' && a.finishedAt !== null), 'the action to end');
@@ -148,7 +128,7 @@ describe('servers.createImage', () => {
       ['compute_snapshot', 'Success'],
     ]);
     // The snapshot boots like any image of the project.
-    const [again] = await alice.api.servers.create({ name: 'restored', flavorId: tiny, imageId: snap });
+    const [again] = await alice.api.servers.create({ name: 'restored', flavorId: h.tiny, imageId: snap });
     await waitForStatus(alice.api, again!.id, 'ACTIVE');
   });
 
@@ -181,13 +161,13 @@ describe('servers.createImage', () => {
     const { imageId: snap } = await alice.api.servers.createImage({ id: s.id, name: 'paused copy' });
     await waitFor(async () => (await alice.api.images.get({ id: snap })).status === 'active', 'the snapshot to be uploaded');
     expect(await waitForStatus(alice.api, s.id, 'PAUSED')).toMatchObject({ powerState: 'PAUSED' });
-    await expectError(alice.api.servers.rebuild({ id: s.id, imageId }), 'CONFLICT', /locked by its project; unlock it before you rebuild it/);
+    await expectError(alice.api.servers.rebuild({ id: s.id, imageId: h.imageId }), 'CONFLICT', /locked by its project; unlock it before you rebuild it/);
 
     const { rows } = await db.pool.query<{ id: string }>(
       `INSERT INTO images (name, project_id, status, disk_format, properties) VALUES ('in progress', $1, 'queued', 'qcow2', $2) RETURNING id`,
       [alice.project.id, JSON.stringify({ image_type: 'snapshot', instance_uuid: s.id })],
     );
-    const put = await fetch(`${endpoint.url}/v1/images/${rows[0]!.id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${alice.token}` }, body: randomBytes(1024) });
+    const put = await fetch(`${h.endpoint.url}/v1/images/${rows[0]!.id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${alice.token}` }, body: randomBytes(1024) });
     expect(put.status).toBe(409);
     expect(((await put.json()) as { error: string }).error).toMatch(/is a snapshot of server .* being taken: its data comes from the server's host/);
   });
@@ -195,16 +175,16 @@ describe('servers.createImage', () => {
   it('rebuild and createImage are the project’s own, for members; a busy server refuses them', async () => {
     const alice = await member('policy');
     const bob = await member('policy-other');
-    const rita = await userSession(db.pool, stack.admin.api, { name: 'rb-rita', project: 'rb-policy', role: 'reader' });
-    const reader = stack.api(rita.token);
+    const rita = await userSession(db.pool, h.stack.admin.api, { name: 'rb-rita', project: 'rb-policy', role: 'reader' });
+    const reader = h.stack.api(rita.token);
     const s = await activeServer(alice.api, 'guarded');
-    for (const call of [(api: Api) => api.servers.rebuild({ id: s.id, imageId }), (api: Api) => api.servers.createImage({ id: s.id, name: 'x' })]) {
+    for (const call of [(api: Api) => api.servers.rebuild({ id: s.id, imageId: h.imageId }), (api: Api) => api.servers.createImage({ id: s.id, name: 'x' })]) {
       await expectError(call(bob.api), 'NOT_FOUND', `Server ${s.id} not found`);
       await expectError(call(reader), 'FORBIDDEN', /needs role member on project rb-policy/);
     }
     await db.pool.query(`UPDATE instances SET task_state = 'powering_off' WHERE id = $1`, [s.id]);
     await expectError(alice.api.servers.createImage({ id: s.id, name: 'x' }), 'CONFLICT', /Cannot snapshot the server while it is busy powering off/);
-    await expectError(alice.api.servers.rebuild({ id: s.id, imageId }), 'CONFLICT', /Cannot rebuild the server while it is busy powering off/);
+    await expectError(alice.api.servers.rebuild({ id: s.id, imageId: h.imageId }), 'CONFLICT', /Cannot rebuild the server while it is busy powering off/);
     await db.pool.query(`UPDATE instances SET task_state = NULL WHERE id = $1`, [s.id]);
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM images WHERE name = 'x'`)).rows[0]).toEqual({ n: 0 });
   });

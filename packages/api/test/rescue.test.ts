@@ -1,41 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { useTestDatabase } from '@aster/db/testing';
-import type { FakeAction } from '@aster/virt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStack, waitForStatus, type ComputeStack } from './compute-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { waitForStatus } from './compute-harness.ts';
 import { expectError, userSession } from './harness.ts';
-import { addHostWithApi, imageEndpoint, type RecordingDriver } from './host-tasks-harness.ts';
+import { useHostTasks } from './host-tasks-harness.ts';
 
 const db = useTestDatabase();
-let stack: ComputeStack;
-let endpoint: Awaited<ReturnType<typeof imageEndpoint>>;
-let driver: RecordingDriver;
-const failActions: Partial<Record<FakeAction, string>> = {};
-let imageId: string;
-let tiny: string;
-
-beforeAll(async () => {
-  stack = await computeStack(db);
-  endpoint = await imageEndpoint(db);
-  ({ driver } = await addHostWithApi(db, stack, 'rs-host-1', endpoint.url, { failActions }));
-  imageId = await stack.image('rs-image');
-  tiny = await stack.flavor('m1.tiny');
-}, 30_000);
-afterAll(async () => {
-  await stack?.stop();
-  await endpoint?.close();
-});
+const h = useHostTasks(db, { host: 'rs-host-1', image: 'rs-image' });
+const { failActions } = h;
 
 async function session(tag: string, role: 'member' | 'reader' = 'member', project = `rs-${tag}`) {
-  const s = await userSession(db.pool, stack.admin.api, { name: `rs-${tag}-${role}`, project, role });
-  return { ...s, api: stack.api(s.token) };
+  const s = await userSession(db.pool, h.stack.admin.api, { name: `rs-${tag}-${role}`, project, role });
+  return { ...s, api: h.stack.api(s.token) };
 }
-type Api = ReturnType<ComputeStack['api']>;
 
-async function activeServer(api: Api, name: string) {
-  const [s] = await api.servers.create({ name, flavorId: tiny, imageId });
-  return waitForStatus(api, s!.id, 'ACTIVE');
-}
+const activeServer = h.activeServer;
 
 const ipOf = (s: { addresses: Record<string, { ip: string }[]> }) => Object.values(s.addresses).flat()[0]?.ip;
 
@@ -45,26 +24,26 @@ describe('servers.rescue and servers.unrescue', () => {
     const s = await activeServer(alice.api, 'broken-fstab');
     const data = randomBytes(64 * 1024);
     const image = await alice.api.images.create({ name: 'rescue kit', diskFormat: 'raw' });
-    const put = await fetch(`${endpoint.url}/v1/images/${image.id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${alice.token}` }, body: data });
+    const put = await fetch(`${h.endpoint.url}/v1/images/${image.id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${alice.token}` }, body: data });
     expect(put.status).toBe(200);
 
     const answered = await alice.api.servers.rescue({ id: s.id, imageId: image.id });
     expect(answered).toMatchObject({ status: 'ACTIVE', taskState: 'rescuing' });
     const rescued = await waitForStatus(alice.api, s.id, 'RESCUE');
     // The server keeps its own image; the rescue image is only what the host boots meanwhile.
-    expect(rescued).toMatchObject({ vmState: 'rescued', powerState: 'RUNNING', image: { id: imageId }, fault: null });
+    expect(rescued).toMatchObject({ vmState: 'rescued', powerState: 'RUNNING', image: { id: h.imageId }, fault: null });
     expect(ipOf(rescued)).toBe(ipOf(s));
-    expect(driver.rescuedFrom(s.id)).toBe('rescue kit');
-    const spec = driver.specs.at(-1)!;
+    expect(h.driver.rescuedFrom(s.id)).toBe('rescue kit');
+    const spec = h.driver.specs.at(-1)!;
     expect(spec).toMatchObject({ id: s.id, image: { id: image.id, diskFormat: 'raw', sizeBytes: data.length } });
     expect(spec.ports.map((p) => p.ip)).toEqual([ipOf(s)]);
-    const fetched = await fetch(`${endpoint.url}${spec.image.downloadPath}`);
+    const fetched = await fetch(`${h.endpoint.url}${spec.image.downloadPath}`);
     expect(Buffer.from(await fetched.arrayBuffer()).equals(data)).toBe(true);
 
     await expectError(alice.api.servers.rescue({ id: s.id }), 'CONFLICT', /Cannot rescue a server in status RESCUE \(allowed from vm state active, stopped, error\)/);
     expect(await alice.api.servers.unrescue({ id: s.id })).toMatchObject({ status: 'RESCUE', taskState: 'unrescuing' });
     expect(await waitForStatus(alice.api, s.id, 'ACTIVE')).toMatchObject({ vmState: 'active', powerState: 'RUNNING' });
-    expect(driver.rescuedFrom(s.id)).toBeNull();
+    expect(h.driver.rescuedFrom(s.id)).toBeNull();
 
     const history = (await alice.api.servers.actions({ id: s.id })).filter((a) => a.action === 'rescue' || a.action === 'unrescue');
     expect(history.map((a) => [a.action, a.finishedAt !== null, a.events.map((e) => [e.event, e.result])])).toEqual([
@@ -80,7 +59,7 @@ describe('servers.rescue and servers.unrescue', () => {
     await waitForStatus(alice.api, s.id, 'SHUTOFF');
     await alice.api.servers.rescue({ id: s.id });
     expect(await waitForStatus(alice.api, s.id, 'RESCUE')).toMatchObject({ powerState: 'RUNNING' });
-    expect(driver.specs.at(-1)).toMatchObject({ id: s.id, image: { id: imageId, name: 'rs-image' } });
+    expect(h.driver.specs.at(-1)).toMatchObject({ id: s.id, image: { id: h.imageId, name: 'rs-image' } });
     await alice.api.servers.unrescue({ id: s.id });
     expect(await waitForStatus(alice.api, s.id, 'ACTIVE')).toMatchObject({ powerState: 'RUNNING' });
   });
