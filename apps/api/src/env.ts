@@ -17,6 +17,12 @@ const rolesList = z
       .min(1, `name at least one of ${roleNames.join(', ')}`),
   );
 
+const publicUrl = (schemes: string[], what: string) =>
+  z
+    .string()
+    .refine((v) => URL.canParse(v) && schemes.includes(new URL(v).protocol), `must be a ${schemes.join(' or ')} URL: ${what}`)
+    .transform((v) => v.replace(/\/+$/, ''));
+
 const ratio = (fallback: number) =>
   z.coerce.number({ error: 'must be a number, like 4.0' }).positive('must be greater than 0').max(1000, 'must be at most 1000').default(fallback);
 
@@ -53,6 +59,10 @@ export const env = parseEnv(
     ASTER_SCHEDULER_MAX_ATTEMPTS: positiveInt(3, 'attempts'),
     /** Where image data is kept; the launcher passes <data dir>/images, else <ASTER_DATA_DIR or cwd>/images. */
     ASTER_IMAGE_DIR: z.string().optional(),
+    /** Console tokens: their lifetime, and where the proxy and the web console are reached (no trailing slash). */
+    ASTER_CONSOLE_TOKEN_TTL: positiveInt(600, 'seconds'),
+    ASTER_PROXY_URL: publicUrl(['ws:', 'wss:'], 'the console proxy as browsers reach it, like ws://127.0.0.1:6080').default('ws://127.0.0.1:6080'),
+    ASTER_WEB_URL: publicUrl(['http:', 'https:'], 'the web console as people reach it, like http://127.0.0.1:3000').default('http://127.0.0.1:3000'),
     ASTER_DATA_DIR: z.string().optional(),
   }),
 );

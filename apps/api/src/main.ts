@@ -3,6 +3,7 @@ import {
   defaultApiConfig,
   defaultSchedulerConfig,
   InstanceChanges,
+  pruneConsoleTokens,
   pruneIdentity,
   startConductor,
   startMetadataServer,
@@ -37,6 +38,9 @@ const config = {
   loginLockSeconds: env.ASTER_LOGIN_LOCK_SECONDS,
   serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
   imageDir,
+  consoleTokenTtlSeconds: env.ASTER_CONSOLE_TOKEN_TTL,
+  proxyUrl: env.ASTER_PROXY_URL,
+  webUrl: env.ASTER_WEB_URL,
   ...(env.ASTER_SERVICE_SECRET ? { serviceSecret: env.ASTER_SERVICE_SECRET } : {}),
 };
 // Image URLs signed by one API process must verify in every other: a secret of its own works only alone.
@@ -117,11 +121,11 @@ if (roles.includes('api') && !metadataSecret) {
   }
 }
 
-// Expired and revoked tokens and stale throttle rows are deleted hourly (and once at start).
+// Expired and revoked tokens (login and console) and stale throttle rows are deleted hourly (and once at start).
 const prune = () =>
-  pruneIdentity(db, new Date(), config).then(
-    (removed) => (removed.tokens || removed.throttle) && log.info('pruned identity rows', removed),
-    (error: unknown) => log.warn('pruning identity rows failed', { error }),
+  Promise.all([pruneIdentity(db, new Date(), config), pruneConsoleTokens(db)]).then(
+    ([removed, consoleTokens]) => (removed.tokens || removed.throttle || consoleTokens) && log.info('pruned expired rows', { ...removed, consoleTokens }),
+    (error: unknown) => log.warn('pruning expired rows failed', { error }),
   );
 void prune();
 const pruner = setInterval(() => void prune(), 3600_000);

@@ -12,6 +12,7 @@ import {
   computeQueue,
   CONDUCTOR_QUEUE,
   getConsoleLog,
+  getConsoles,
   hostHeartbeat,
   hostStarted,
   hostStopped,
@@ -106,6 +107,7 @@ export class ComputeAgent {
         unrescueInstance: entry(unrescueInstance, (p, requestId) => this.serial(p.instanceId, () => this.rescue(p.instanceId, null, requestId))),
         snapshotInstance: entry(snapshotInstance, (p, requestId) => this.serial(p.instanceId, () => this.snapshot(p, requestId))),
         getConsoleLog: entry(getConsoleLog, async (p) => ({ output: await driver.consoleLog(p.instanceId, p.lines ?? undefined) })),
+        getConsoles: entry(getConsoles, async (p) => ({ consoles: await driver.consoles(p.instanceId) })),
       },
       { concurrency: this.o.concurrency ?? 8 },
     );

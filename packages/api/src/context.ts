@@ -28,6 +28,12 @@ export interface ApiConfig {
    * the same one; the default is random per process.
    */
   serviceSecret: string;
+  /** Lifetime of a console token, seconds (Nova's token_ttl, 600). */
+  consoleTokenTtlSeconds: number;
+  /** The console proxy as browsers and scripts reach it: `websocketUrl` is this with `/?token=…`. */
+  proxyUrl: string;
+  /** The web console as people reach it: a console's `url` opens its page there. */
+  webUrl: string;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -41,6 +47,9 @@ export const defaultApiConfig: ApiConfig = {
   imageDir: 'images',
   maxUserDataBytes: 65536,
   serviceSecret: randomBytes(32).toString('hex'),
+  consoleTokenTtlSeconds: 600,
+  proxyUrl: 'ws://127.0.0.1:6080',
+  webUrl: 'http://127.0.0.1:3000',
 };
 
 /** What every procedure sees: independent of HTTP, so tests build it directly (createCaller). */

@@ -4,6 +4,7 @@ export { policy, ruleFor, refusal, type Rule } from './policy.ts';
 export { AsterError, errorCodes, type AsterErrorCode } from './errors.ts';
 export { ensureAdmin, type BootstrapResult } from './identity/bootstrap.ts';
 export { pruneIdentity } from './identity/prune.ts';
+export { hashConsoleToken, pruneConsoleTokens } from './servers/console.ts';
 export { roles, type Role } from './roles.ts';
 export { registerService, heartbeat, markStopped, serviceBinaries, type ServiceBinary } from './services/registry.ts';
 export { authenticate } from './images/access.ts';

@@ -96,6 +96,7 @@ export const policy = {
   'servers.lock': 'member',
   'servers.unlock': 'member',
   'servers.consoleLog': 'member',
+  'servers.getConsole': 'member',
   'servers.actions': 'reader',
   'servers.watch': 'reader',
 } as const satisfies Record<string, Rule>;

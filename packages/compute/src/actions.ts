@@ -37,6 +37,13 @@ export const actionRules = {
   unrescue: { vmStates: ['rescued'], taskStates: IDLE, to: 'unrescuing' },
   createImage: { vmStates: ['active', 'stopped', 'paused', 'suspended'], taskStates: IDLE, to: 'image_snapshot' },
   consoleLog: { vmStates: ['active', 'stopped', 'paused', 'suspended', 'error', 'rescued', 'resized'], taskStates: [], to: null },
+  // A live console needs a running (or paused) guest, and none while a task starts it afresh: its console
+  // ports are chosen again at each start, so a token given mid-reboot could point at another guest's.
+  getConsole: {
+    vmStates: ['active', 'paused', 'rescued', 'resized'],
+    taskStates: [null, 'pausing', 'unpausing', 'image_snapshot', 'image_snapshot_pending', 'image_pending_upload', 'image_uploading', 'resize_confirming'],
+    to: null,
+  },
   // Delete is allowed from any state and any task except an ongoing delete.
   delete: { vmStates: [], taskStates: [], to: 'deleting' },
   lock: { vmStates: [], taskStates: [], to: null },
@@ -76,6 +83,8 @@ export function actionLabel(action: ServerAction): string {
       return 'hard reboot';
     case 'consoleLog':
       return 'read the console log of';
+    case 'getConsole':
+      return 'open the console of';
     case 'confirmResize':
       return 'confirm the resize of';
     case 'revertResize':

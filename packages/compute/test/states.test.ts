@@ -74,6 +74,7 @@ const allowedFrom: Record<ServerAction, readonly VmState[]> = {
   suspend: ['active'],
   resume: ['suspended'],
   consoleLog: ['active', 'stopped', 'paused', 'suspended', 'error', 'rescued', 'resized'],
+  getConsole: ['active', 'paused', 'rescued', 'resized'],
   delete: ANY,
   lock: vmStates,
   unlock: vmStates,
@@ -96,6 +97,7 @@ const startsTask: Record<ServerAction, TaskState | null> = {
   suspend: 'suspending',
   resume: 'resuming',
   consoleLog: null,
+  getConsole: null,
   delete: 'deleting',
   lock: null,
   unlock: null,
@@ -196,5 +198,17 @@ describe('busy servers', () => {
       expect(actionAllowed('unlock', 'building', task)).toBe(true);
       expect(actionAllowed('consoleLog', 'active', task)).toBe(true);
     }
+  });
+});
+
+describe('getConsole', () => {
+  it('is refused while a task starts the guest afresh (its console ports change), allowed while pausing or snapshotting', () => {
+    for (const busy of ['rebooting', 'rebooting_hard', 'powering_off', 'suspending', 'rebuilding', 'resize_migrating', 'rescuing', 'unrescuing', 'deleting'] as const) {
+      expect({ busy, allowed: actionAllowed('getConsole', 'active', busy) }).toEqual({ busy, allowed: false });
+    }
+    for (const busy of ['pausing', 'image_snapshot', 'image_uploading'] as const) {
+      expect({ busy, allowed: actionAllowed('getConsole', 'active', busy) }).toEqual({ busy, allowed: true });
+    }
+    expect(whyNot('getConsole', 'stopped', null, 'SHUTOFF')).toBe('Cannot open the console of a server in status SHUTOFF (allowed from vm state active, paused, rescued, resized)');
   });
 });

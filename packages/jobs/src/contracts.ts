@@ -130,6 +130,11 @@ export const unrescueInstance = job('unrescueInstance', 1, z.object({ instanceId
 export const snapshotInstance = job('snapshotInstance', 1, z.object({ instanceId: uuid, imageId: uuid, uploadPath: z.string() }));
 /** Answered with `{ output }` as the job's result. */
 export const getConsoleLog = job('getConsoleLog', 1, z.object({ instanceId: uuid, lines: z.number().int().positive().nullable() }));
+/** Where the instance's consoles listen on its host, answered as `{ consoles: ConsoleEndpoint[] }`; the proxy connects there. */
+export const getConsoles = job('getConsoles', 1, z.object({ instanceId: uuid }));
+export const consoleEndpoints = z.object({
+  consoles: z.array(z.object({ type: z.enum(['vnc', 'spice', 'serial']), host: z.string().min(1), port: z.number().int().min(1).max(65535) })),
+});
 
 // conductor: what hosts report
 export const hostStarted = job(
@@ -206,6 +211,7 @@ export const contracts = {
   unrescueInstance,
   snapshotInstance,
   getConsoleLog,
+  getConsoles,
   hostStarted,
   hostHeartbeat,
   hostStopped,

@@ -4,6 +4,7 @@ import { AsterError } from '../errors.ts';
 import { id, isoDate, toIso } from '../schemas.ts';
 import { imageName, properties } from '../images/schema.ts';
 import { consoleLogOf, deleteServer, runHostAction, setLock, visibleServer } from '../servers/actions.ts';
+import { consoleTypes, openConsole } from '../servers/console.ts';
 import { createServers } from '../servers/create.handler.ts';
 import { createInput, metadata, serverName, tag } from '../servers/create.schema.ts';
 import { rebuildServer } from '../servers/rebuild.ts';
@@ -139,6 +140,16 @@ export const serversRouter = router({
     .input(z.object({ id, lines: z.number().int().min(1, 'must be at least 1').max(10000, 'must be at most 10000').optional() }))
     .output(z.object({ output: z.string() }))
     .query(({ ctx, input }) => consoleLogOf(ctx, ctx.auth, input.id, input.lines)),
+
+  /**
+   * A token for one of the server's consoles, good for `ASTER_CONSOLE_TOKEN_TTL` seconds while the guest keeps
+   * running: `url` opens the console page, `websocketUrl` is what other clients connect to (raw bytes of
+   * the console's protocol: RFB for novnc, SPICE for spice-html5, the serial port's text for serial).
+   */
+  getConsole: authedProcedure
+    .input(z.object({ id, type: z.enum(consoleTypes, { error: `must be one of ${consoleTypes.join(', ')}` }) }))
+    .output(z.object({ type: z.enum(consoleTypes), url: z.string(), websocketUrl: z.string(), token: z.string(), expiresAt: isoDate }))
+    .mutation(({ ctx, input }) => openConsole(ctx, ctx.auth, input.id, input.type)),
 
   /** The instance-action history: who asked for what, when, and what each step did. */
   actions: authedProcedure
