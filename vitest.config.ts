@@ -6,7 +6,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'apps/web/**'],
+    exclude: ['**/node_modules/**', '**/.next/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

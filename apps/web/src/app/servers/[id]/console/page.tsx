@@ -1,0 +1,113 @@
+import { errorCode } from '@aster/client';
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { ConsoleHeader } from '@/components/console-header';
+import { whyNoConsole } from '@/components/console/availability';
+import { ConsoleLog } from '@/components/console/console-log';
+import { ConsoleView } from '@/components/console/console-view';
+import { CONSOLE_LABELS, CONSOLE_TYPES, type ConsoleType, parseConsoleType } from '@/components/console/types';
+import { describeApiError } from '@/lib/api-error';
+import { apiClient, requireSession } from '@/lib/session';
+import { openConsole, readConsoleLog } from './actions';
+
+export const metadata: Metadata = { title: 'Console' };
+
+type Props = {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+};
+
+function consolePath(id: string, type: ConsoleType): string {
+  return `/servers/${encodeURIComponent(id)}/console?type=${type}`;
+}
+
+function Tabs({ id, current }: { id: string; current: ConsoleType }) {
+  return (
+    <nav aria-label="Console type" className="tabs">
+      {CONSOLE_TYPES.map((type) => (
+        <Link key={type} href={consolePath(id, type)} aria-current={type === current ? 'page' : undefined} prefetch={false}>
+          {CONSOLE_LABELS[type]}
+        </Link>
+      ))}
+    </nav>
+  );
+}
+
+export default async function ConsolePage({ params, searchParams }: Props) {
+  const { id } = await params;
+  const type = parseConsoleType((await searchParams).type);
+  const session = await requireSession(consolePath(id, type));
+  const back = (
+    <p>
+      <Link href="/">Back to the overview</Link>
+    </p>
+  );
+
+  if (session.status === 'unavailable') {
+    return (
+      <>
+        <ConsoleHeader />
+        <main className="content">
+          <h1>Console</h1>
+          <p role="alert" className="alert">
+            {session.message}
+          </p>
+          {back}
+        </main>
+      </>
+    );
+  }
+
+  const { user, project, roles } = session.whoami;
+  const header = <ConsoleHeader signedIn={{ user: user.name, project: project.name, roles }} />;
+  let server: Awaited<ReturnType<ReturnType<typeof apiClient>['servers']['get']['query']>>;
+  try {
+    server = await apiClient(session.token).servers.get.query({ id });
+  } catch (error) {
+    const message = errorCode(error) === 'NOT_FOUND' ? `There is no server ${id} in your project.` : describeApiError(error);
+    return (
+      <>
+        {header}
+        <main className="content">
+          <h1>Console</h1>
+          <p role="alert" className="alert">
+            {message}
+          </p>
+          {back}
+        </main>
+      </>
+    );
+  }
+
+  const unavailable = whyNoConsole(server);
+  return (
+    <>
+      {header}
+      <main className="content console-page">
+        {back}
+        <div className="console-title">
+          <h1>Console of {server.name}</h1>
+          <p>
+            Status <strong className="server-status">{server.status}</strong>
+          </p>
+        </div>
+        <Tabs id={server.id} current={type} />
+        {unavailable ? (
+          <>
+            <p role="alert" className="alert">
+              {unavailable}
+            </p>
+            {type === 'serial' ? <ConsoleLog readLog={readConsoleLog.bind(null, server.id)} /> : null}
+          </>
+        ) : (
+          <ConsoleView
+            key={type}
+            type={type}
+            open={openConsole.bind(null, server.id, type)}
+            readLog={readConsoleLog.bind(null, server.id)}
+          />
+        )}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,180 @@
+'use client';
+
+import { useEffect, useId } from 'react';
+import { describeClose } from './close-reasons';
+import { paced, scancodeOf, strokesFor } from './keys';
+import type { ConsoleClientProps, ConsoleControls } from './types';
+import { useLatest } from './use-latest';
+
+/** The cookie the proxy reads a token from when a SPICE channel's URL carries none (as spice_auto.html does). */
+const TOKEN_COOKIE = 'aster_console_token';
+
+// Debian's spice-html5, served by this app under /spice-html5/ (see its route). The parts used here:
+interface SpiceConnection {
+  stop(): void;
+  inputs?: { state: string; send_msg(message: unknown): void };
+}
+interface SpiceOptions {
+  uri: string;
+  screen_id: string;
+  password?: string;
+  onerror: (error: unknown) => void;
+  onsuccess: () => void;
+  onagent?: () => void;
+}
+interface SpiceModules {
+  main: { SpiceMainConn: new (options: SpiceOptions) => SpiceConnection };
+  messages: {
+    SpiceMiniData: new () => { build_msg(type: number, data: unknown): void };
+    SpiceMsgcKeyDown: new () => { code: number };
+    SpiceMsgcKeyUp: new () => { code: number };
+  };
+  enums: { Constants: { SPICE_MSGC_INPUTS_KEY_DOWN: number; SPICE_MSGC_INPUTS_KEY_UP: number } };
+}
+
+async function loadSpice(): Promise<SpiceModules> {
+  // Plain URLs for the browser to load: the bundler must leave them alone.
+  const url = (file: string) => `/spice-html5/${file}`;
+  const [main, messages, enums] = await Promise.all([
+    import(/* webpackIgnore: true */ /* turbopackIgnore: true */ url('main.js')),
+    import(/* webpackIgnore: true */ /* turbopackIgnore: true */ url('spicemsg.js')),
+    import(/* webpackIgnore: true */ /* turbopackIgnore: true */ url('enums.js')),
+  ]);
+  return { main, messages, enums } as SpiceModules;
+}
+
+function setTokenCookie(token: string, expiresAt: string): void {
+  const seconds = Math.max(0, Math.round((Date.parse(expiresAt) - Date.now()) / 1000));
+  const secure = window.location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; path=/; max-age=${seconds}; SameSite=Strict${secure}`;
+}
+
+function clearTokenCookie(): void {
+  document.cookie = `${TOKEN_COOKIE}=; path=/; max-age=0; SameSite=Strict`;
+}
+
+/**
+ * SPICE key events carry XT scancodes, an extended key as 0xE0 then its code, and a release with the top
+ * bit set. (spice-html5's own sendCtrlAltDel leaves Ctrl and Alt held until a real key press, so it is not used.)
+ */
+function spiceControls(sc: SpiceConnection, { messages, enums }: SpiceModules): ConsoleControls {
+  const { SPICE_MSGC_INPUTS_KEY_DOWN: DOWN, SPICE_MSGC_INPUTS_KEY_UP: UP } = enums.Constants;
+  const press = (code: string, down: boolean) => {
+    const scancode = scancodeOf(code);
+    if (scancode === undefined || sc.inputs?.state !== 'ready') return;
+    const low = (scancode & 0xff) | (down ? 0 : 0x80);
+    const key = down ? new messages.SpiceMsgcKeyDown() : new messages.SpiceMsgcKeyUp();
+    key.code = scancode > 0xff ? 0xe0 | (low << 8) : low;
+    const message = new messages.SpiceMiniData();
+    message.build_msg(down ? DOWN : UP, key);
+    sc.inputs.send_msg(message);
+  };
+  return {
+    keyboard: true,
+    sendCombo(keys) {
+      for (const key of keys) press(key, true);
+      for (const key of [...keys].reverse()) press(key, false);
+    },
+    holdKey: (key, down) => press(key, down),
+    async typeText(text) {
+      // SPICE feeds scancodes straight to the guest's PS/2 keyboard (VNC goes through QEMU's paced key
+      // queue): one key at a time, or the guest drops most of them.
+      await paced(
+        strokesFor(text).strokes,
+        (s) => {
+          if (!s.code) return; // SPICE has no keysyms: a character off the US layout cannot be typed.
+          if (s.shift) press('ShiftLeft', true);
+          press(s.code, true);
+          press(s.code, false);
+          if (s.shift) press('ShiftLeft', false);
+        },
+        { every: 1, pauseMs: 25 },
+      );
+    },
+  };
+}
+
+/**
+ * spice-html5 opens one WebSocket per SPICE channel, all to the same URL, and reports their closes without
+ * the proxy's reason. While this console is mounted, WebSocket is wrapped so the channels to this console's
+ * URL are seen; the first to close ends the session with its reason.
+ */
+export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClientProps) {
+  const screenId = `spice-screen-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
+  const status = useLatest(onStatus);
+  const controls = useLatest(onControls);
+
+  useEffect(() => {
+    let disposed = false;
+    let ended = false;
+    let sc: SpiceConnection | null = null;
+    const NativeWebSocket = window.WebSocket;
+    // spice-html5 looks its screen up by id as it stops, which throws once React has removed the screen:
+    // its channels are closed here either way.
+    const channels: WebSocket[] = [];
+    const stopQuietly = () => {
+      try {
+        sc?.stop();
+      } catch {
+        // Nothing is left to clean up on a removed screen.
+      }
+      for (const channel of channels) channel.close();
+    };
+    const end = (reason: string) => {
+      if (disposed || ended) return;
+      ended = true;
+      controls.current(null);
+      status.current({ state: 'disconnected', reason });
+      stopQuietly();
+    };
+
+    class ChannelSocket extends NativeWebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        if (String(url) === connection.websocketUrl) {
+          channels.push(this);
+          this.addEventListener('close', (event) => end(describeClose(event.code, event.reason)));
+        }
+      }
+    }
+
+    setTokenCookie(connection.token, connection.expiresAt);
+    loadSpice().then(
+      (modules) => {
+        if (disposed) return;
+        window.WebSocket = ChannelSocket;
+        try {
+          const conn = new modules.main.SpiceMainConn({
+            uri: connection.websocketUrl,
+            screen_id: screenId,
+            password: '',
+            onsuccess: () => {
+              if (disposed || ended) return;
+              status.current({ state: 'connected' });
+              controls.current(spiceControls(conn, modules));
+            },
+            // Its errors come with or just before a channel's close; the close's reason says more, so wait for it.
+            onerror: (error) => {
+              const message = error instanceof Error ? error.message : 'the SPICE connection failed';
+              setTimeout(() => end(`the SPICE client reports: ${message}`), 100);
+            },
+          });
+          sc = conn;
+        } catch (error) {
+          end(`the SPICE client could not start: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      },
+      () => end('the SPICE client could not be loaded: is spice-html5 installed on the web server?'),
+    );
+
+    return () => {
+      disposed = true;
+      controls.current(null);
+      stopQuietly();
+      if (window.WebSocket === ChannelSocket) window.WebSocket = NativeWebSocket;
+      clearTokenCookie();
+    };
+  }, [connection.websocketUrl, connection.token, connection.expiresAt, screenId, status, controls]);
+
+  return <div id={screenId} className="console-screen spice-screen" role="region" aria-label="SPICE screen" />;
+}
