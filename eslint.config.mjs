@@ -30,7 +30,7 @@ export default tseslint.config(
   // the agent never imports the API, and reaches no tables but its queue's.
   { files: ['apps/compute-agent/**'], rules: restrict(apiServer, { group: ['@aster/db', '@aster/db/*'], message: 'The compute agent reaches the rest of Aster only through its queue and the image endpoint.' }) },
   // the proxy imports neither the API nor the database package.
-  { files: ['apps/proxy/**'], rules: restrict(apiServer, { group: ['@aster/db', '@aster/db/*'], message: 'The console proxy reads console tokens with its own query, and nothing else.' }) },
+  { files: ['apps/proxy/**', 'packages/console-proxy/src/**'], rules: restrict(apiServer, { group: ['@aster/db', '@aster/db/*'], message: 'The console proxy reads console tokens with its own query, and nothing else.' }) },
   // The one reader of the environment per app, and the places that pass it on.
   { files: ['**/src/env.ts', 'e2e/env.ts', 'scripts/**', '**/test/**', '**/*.config.{ts,mjs,js}'], rules: { 'no-restricted-properties': 'off' } },
   { files: ['scripts/**/*.mjs'], languageOptions: { globals: { process: 'readonly', NodeJS: 'readonly' } } },

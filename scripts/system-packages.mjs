@@ -40,6 +40,18 @@ export const components = [
     needed: (command) => command === 'start' || command === 'test' || command.startsWith('bench'),
   },
   {
+    name: 'the SPICE HTML5 client (the web console serves it for SPICE consoles)',
+    debs: ['spice-html5'],
+    present: () => existsSync('/usr/share/spice-html5/main.js'),
+    needed: (command) => command === 'start' || command === 'test',
+  },
+  {
+    name: 'websockify (the peer the console proxy benchmark runs beside)',
+    debs: ['websockify'],
+    present: () => existsSync('/usr/bin/websockify'),
+    needed: (command) => command === 'bench:proxy',
+  },
+  {
     name: 'Chromium (browser tests)',
     debs: ['chromium'],
     present: () => existsSync('/usr/bin/chromium'),

@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { expect, test } from '@playwright/test';
 import { errorCode } from '@aster/client';
 import { adminCredentials, signInToApi, type AsterClient } from '../helpers/api.ts';
+import { consoleShows } from '../helpers/guest.ts';
 
 /**
  * The compute API as a script drives it, against the real stack (api with scheduler, conductor and metadata
@@ -59,21 +60,6 @@ function sshPublicKey(comment: string): string {
 }
 
 const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
-
-/** Polls the console log until `pattern` shows up. */
-async function consoleShows(client: AsterClient, id: string, pattern: RegExp, timeoutMs = 150_000): Promise<string> {
-  let output = '';
-  await expect
-    .poll(
-      async () => {
-        output = (await client.servers.consoleLog.query({ id })).output;
-        return pattern.test(output);
-      },
-      { timeout: timeoutMs, intervals: [1000] },
-    )
-    .toBe(true);
-  return output;
-}
 
 test('a script launches the tiny guest, which proves its metadata path; acts on it; deletes it and nothing is left', async () => {
   test.setTimeout(20 * 60_000);

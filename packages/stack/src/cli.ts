@@ -25,6 +25,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     await build(root, inheritedEnv());
     return (await import('./bench/boot.ts')).benchBoot();
   },
+  'bench:proxy': async () => (await import('./bench/proxy.ts')).benchProxy(),
 };
 
 const [name = '', ...args] = process.argv.slice(2);

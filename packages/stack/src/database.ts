@@ -35,20 +35,21 @@ export async function openDatabase(
 
 /**
  * Applies migrations, creates the admin project and user, the first start's flavors and network and the guest
- * image aster-tiny, installs
- * the job queues, and with `computeRole` (Aster's own Postgres) gives compute hosts a role of their own that
- * reaches the queues and nothing else; its URL is answered as `computeUrl` (else the same URL).
+ * image aster-tiny, installs the job queues, and with `roles` (Aster's own Postgres) gives compute hosts a
+ * role of their own that reaches the queues and nothing else, and the console proxy one that reads console
+ * tokens and nothing else (passwords in files in `roles.dir`); their URLs are answered as `computeUrl` and
+ * `proxyUrl` (else the same URL).
  */
 export async function prepareDatabase(
   url: string,
   adminPassword: string | undefined,
   options: {
-    computeRole?: { passwordFile: string };
+    roles?: { dir: string };
     guestImage?: { imageDir: string; built: GuestImage };
     /** Another address pool on libvirt's network (a throwaway stack beside a running Aster on one machine). */
     publicPool?: { allocationStart: string; allocationEnd: string };
   } = {},
-): Promise<{ migrations: MigrateResult; admin: BootstrapResult; computeUrl: string }> {
+): Promise<{ migrations: MigrateResult; admin: BootstrapResult; computeUrl: string; proxyUrl: string }> {
   const pool = createPool({ connectionString: url, max: 2, applicationName: 'aster-launcher' });
   try {
     const migrations = await migrate(pool);
@@ -64,15 +65,13 @@ export async function prepareDatabase(
     } finally {
       await jobs.stop(1000);
     }
-    if (!options.computeRole) return { migrations, admin, computeUrl: url };
-    const file = options.computeRole.passwordFile;
-    if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
-    const password = readFileSync(file, 'utf8').trim();
-    const u = new URL(url);
-    await grantQueueRole(pool, { role: COMPUTE_ROLE, password, database: decodeURIComponent(u.pathname.slice(1)) });
-    u.username = COMPUTE_ROLE;
-    u.password = password;
-    return { migrations, admin, computeUrl: u.toString() };
+    if (!options.roles) return { migrations, admin, computeUrl: url, proxyUrl: url };
+    const database = decodeURIComponent(new URL(url).pathname.slice(1));
+    const compute = roleUrl(url, COMPUTE_ROLE, passwordIn(join(options.roles.dir, 'compute.password')));
+    await grantQueueRole(pool, { role: COMPUTE_ROLE, password: compute.password, database });
+    const proxy = roleUrl(url, PROXY_ROLE, passwordIn(join(options.roles.dir, 'proxy.password')));
+    await grantConsoleTokenReader(pool, { role: PROXY_ROLE, password: proxy.password, database });
+    return { migrations, admin, computeUrl: compute.url, proxyUrl: proxy.url };
   } finally {
     await pool.end();
   }
@@ -80,3 +79,32 @@ export async function prepareDatabase(
 
 /** The database role of compute hosts on Aster's own Postgres. */
 export const COMPUTE_ROLE = 'aster_compute';
+/** The database role of the console proxy: it reads the view console_token_targets and nothing else. */
+export const PROXY_ROLE = 'aster_proxy';
+
+function passwordIn(file: string): string {
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+function roleUrl(url: string, role: string, password: string): { url: string; password: string } {
+  const u = new URL(url);
+  u.username = role;
+  u.password = password;
+  return { url: u.toString(), password };
+}
+
+/** A login role that may read console tokens' targets (the view) and nothing else: not even their table. */
+export async function grantConsoleTokenReader(
+  db: { query(sql: string, values?: unknown[]): Promise<{ rows: unknown[] }> },
+  o: { role: string; password: string; database: string },
+): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(o.role)) throw new Error(`role name ${o.role} is not a plain identifier`);
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(o.password)) throw new Error('the proxy role password must be 16 to 128 URL-safe characters');
+  const { rows } = await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [o.role]);
+  // The password is checked above to hold only URL-safe characters, so quoting it as a literal is safe.
+  await db.query(`${rows.length ? 'ALTER' : 'CREATE'} ROLE "${o.role}" LOGIN PASSWORD '${o.password}' NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+  await db.query(`GRANT CONNECT ON DATABASE "${o.database.replace(/"/g, '""')}" TO "${o.role}"`);
+  await db.query(`GRANT USAGE ON SCHEMA public TO "${o.role}"`);
+  await db.query(`GRANT SELECT ON console_token_targets TO "${o.role}"`);
+}

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { publicHost } from './paths.ts';
 import { startService, waitReady, type RunningService, type ServiceSpec } from './services.ts';
 
 export interface StackOptions {
@@ -7,6 +8,8 @@ export interface StackOptions {
   databaseUrl: string;
   /** What compute agents connect with: a role that reaches the job queues only, where there is one. */
   computeDatabaseUrl?: string;
+  /** What the console proxy connects with: a role that reads console tokens only, where there is one. */
+  proxyDatabaseUrl?: string;
   host: string;
   ports: { api: number; proxy: number; web: number; metadata: number };
   logDir: string;
@@ -32,6 +35,13 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
   const at = reachable(o.host);
   const common = { ...o.env, ASTER_HOST: o.host, ASTER_LOG_LEVEL: o.logLevel, NODE_ENV: 'production' };
   const api = `http://${at}:${o.ports.api}`;
+  // Where people reach the console and the proxy (settable, e.g. behind a reverse proxy). A page on
+  // localhost may open the proxy on 127.0.0.1 and the other way round: both are this machine.
+  const h = publicHost(o.host);
+  const webUrl = o.env.ASTER_WEB_URL ?? `http://${h}:${o.ports.web}`;
+  const proxyUrl = o.env.ASTER_PROXY_URL ?? `${o.env.ASTER_PROXY_TLS_CERT ? 'wss' : 'ws'}://${h}:${o.ports.proxy}`;
+  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(h) ? [`http://localhost:${o.ports.web}`, `http://127.0.0.1:${o.ports.web}`] : [];
+  const origins = o.env.ASTER_PROXY_ALLOWED_ORIGINS ?? [...new Set([new URL(webUrl).origin, ...loopback])].join(',');
   return [
     {
       name: 'api',
@@ -45,6 +55,8 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
         ASTER_METADATA_SECRET: o.secrets.metadata,
         ASTER_SERVICE_SECRET: o.secrets.service,
         ASTER_IMAGE_DIR: join(o.logDir, '..', 'images'),
+        ASTER_WEB_URL: webUrl,
+        ASTER_PROXY_URL: proxyUrl,
       },
       logFile: join(o.logDir, 'api.log'),
       ready: { log: true },
@@ -53,7 +65,7 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
       name: 'proxy',
       cwd: join(o.root, 'apps/proxy'),
       ...tsx(o.root, 'apps/proxy/src/main.ts'),
-      env: { ...common, ASTER_PROXY_PORT: String(o.ports.proxy) },
+      env: { ...common, DATABASE_URL: o.proxyDatabaseUrl ?? o.databaseUrl, ASTER_PROXY_PORT: String(o.ports.proxy), ASTER_PROXY_ALLOWED_ORIGINS: origins },
       logFile: join(o.logDir, 'proxy.log'),
       ready: { log: true },
     },

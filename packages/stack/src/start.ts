@@ -45,8 +45,8 @@ export async function start(): Promise<number> {
   let created: string | undefined;
   try {
     const compute = await prepareComputeHost(dir, env, say);
-    const { migrations, admin, computeUrl } = await prepareDatabase(db.url, settings.ASTER_ADMIN_PASSWORD, {
-      ...(db.local ? { computeRole: { passwordFile: join(dir, 'compute.password') } } : {}),
+    const { migrations, admin, computeUrl, proxyUrl } = await prepareDatabase(db.url, settings.ASTER_ADMIN_PASSWORD, {
+      ...(db.local ? { roles: { dir } } : {}),
       guestImage: { imageDir: join(dir, 'images'), built: compute.guest },
     });
     created = admin.generatedPassword;
@@ -58,6 +58,7 @@ export async function start(): Promise<number> {
         root,
         databaseUrl: db.url,
         computeDatabaseUrl: computeUrl,
+        proxyDatabaseUrl: proxyUrl,
         host,
         ports,
         logDir: join(dir, 'logs'),

@@ -146,8 +146,8 @@ export async function testCommand(args: string[]): Promise<number> {
     if (wanted.has('e2e') && postgres) {
       say('\n== browser (Playwright, Chromium, the whole stack)');
       const adminPassword = randomBytes(12).toString('base64url');
-      const { computeUrl } = await prepareDatabase(postgres.url, adminPassword, {
-        computeRole: { passwordFile: join(work, 'compute.password') },
+      const { computeUrl, proxyUrl } = await prepareDatabase(postgres.url, adminPassword, {
+        roles: { dir: work },
         guestImage: { imageDir: join(work, 'images'), built: compute!.guest },
         // Guests share libvirt's network with any Aster running on this machine (which allocates from .10 up).
         publicPool: { allocationStart: '192.168.122.150', allocationEnd: '192.168.122.199' },
@@ -159,6 +159,7 @@ export async function testCommand(args: string[]): Promise<number> {
           root,
           databaseUrl: postgres.url,
           computeDatabaseUrl: computeUrl,
+          proxyDatabaseUrl: proxyUrl,
           host,
           ports,
           logDir: join(work, 'logs'),

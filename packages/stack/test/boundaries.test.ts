@@ -19,6 +19,8 @@ describe('the import boundaries of the design are lint errors', () => {
     ['apps/compute-agent/src/main.ts', "import { migrate } from '@aster/db';", /only through its queue/],
     ['apps/proxy/src/main.ts', "import { createPool } from '@aster/db';", /console tokens with its own query/],
     ['apps/proxy/src/main.ts', "import { appRouter } from '@aster/api-server';", /not imported/],
+    ['packages/console-proxy/src/server.ts', "import { createPool } from '@aster/db';", /console tokens with its own query/],
+    ['packages/console-proxy/src/server.ts', "import { appRouter } from '@aster/api';", /not imported/],
     ['packages/api/src/x.ts', "import { x } from '@aster/db/src/pool.ts';", /through its name and its `exports`/],
   ])('%s: %s', async (file, code, message) => {
     const found = await problems(file, `${code}\nexport const used = [${code.match(/import \{? ?(\w+)/)![1]}];\n`);

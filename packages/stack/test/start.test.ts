@@ -88,6 +88,20 @@ describe('npm start', () => {
     } finally {
       await pg.end();
     }
+    // The console proxy's role reads the console tokens' view and nothing else: not their table, not instances.
+    const proxyPassword = readFileSync(join(dataDir, 'proxy.password'), 'utf8').trim();
+    const proxyUrl = new URL(`${serverUrl(dataDir, ports.ASTER_PG_PORT)}/aster`);
+    proxyUrl.username = 'aster_proxy';
+    proxyUrl.password = proxyPassword;
+    const asProxy = createPool({ connectionString: proxyUrl.toString(), max: 1 });
+    try {
+      expect((await asProxy.query('SELECT count(*)::int AS n FROM console_token_targets')).rows).toEqual([{ n: 0 }]);
+      for (const table of ['console_tokens', 'instances', 'users', 'tokens']) {
+        await expect(asProxy.query(`SELECT 1 FROM ${table} LIMIT 1`)).rejects.toThrow(`permission denied for table ${table}`);
+      }
+    } finally {
+      await asProxy.end();
+    }
     // The first start's flavors and shared network.
     expect((await aster.flavors.list.query({})).map((f) => f.name)).toEqual(['m1.tiny', 'm1.small', 'm1.medium', 'm1.large']);
     expect((await aster.networks.list.query({})).map((n) => `${n.name} ${n.subnets[0]?.cidr}`)).toEqual(['public 192.168.122.0/24']);

@@ -33,7 +33,7 @@ export async function benchApi(): Promise<number> {
   const pg = await startLocalPostgres({ dir: work, port: await freePort(), bin: settings.ASTER_PG_BIN, logFile: join(work, 'logs', 'postgres.log') });
   try {
     const password = 'bench-admin-password';
-    const { computeUrl } = await prepareDatabase(pg.url, password, { computeRole: { passwordFile: join(work, 'compute.password') } });
+    const { computeUrl } = await prepareDatabase(pg.url, password, { roles: { dir: work } });
     const apiPort = await freePort();
     const common = { ...inheritedEnv(), DATABASE_URL: pg.url, ASTER_LOG_LEVEL: 'info', NODE_ENV: 'production' };
     const tsx = (main: string) => ({ command: process.execPath, args: ['--import', 'tsx', join(root, main)] });

@@ -106,8 +106,8 @@ export async function benchBoot(): Promise<number> {
     const compute = await prepareComputeHost(dataDir(settings.ASTER_DATA_DIR), env, say);
     pg = await startLocalPostgres({ dir: work, port: await freePort(), bin: settings.ASTER_PG_BIN, logFile: join(work, 'logs', 'postgres.log') });
     const password = randomBytes(12).toString('base64url');
-    const { computeUrl } = await prepareDatabase(pg.url, password, {
-      computeRole: { passwordFile: join(work, 'compute.password') },
+    const { computeUrl, proxyUrl } = await prepareDatabase(pg.url, password, {
+      roles: { dir: work },
       guestImage: { imageDir: join(work, 'images'), built: compute.guest },
       // Below the raw guests' addresses (.250-.253), above what an Aster running on this machine hands out first.
       publicPool: { allocationStart: '192.168.122.200', allocationEnd: '192.168.122.249' },
@@ -119,6 +119,7 @@ export async function benchBoot(): Promise<number> {
         root,
         databaseUrl: pg.url,
         computeDatabaseUrl: computeUrl,
+        proxyDatabaseUrl: proxyUrl,
         host: '127.0.0.1',
         ports,
         logDir: join(work, 'logs'),
