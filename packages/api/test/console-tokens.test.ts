@@ -70,7 +70,7 @@ describe('servers.getConsole', () => {
     await waitForStatus(api, id, 'SHUTOFF');
     await expectError(api.servers.getConsole({ id, type: 'novnc' }), 'CONFLICT', /console not available: server ct-carol is SHUTOFF/);
     await db.pool.query(`UPDATE instances SET vm_state = 'active', power_state = 1, task_state = 'rebooting' WHERE id = $1`, [id]);
-    await expectError(api.servers.getConsole({ id, type: 'novnc' }), 'CONFLICT', /is REBOOT; it is busy rebooting, try again when that ends/);
+    await expectError(api.servers.getConsole({ id, type: 'novnc' }), 'CONFLICT', /console not available: server ct-carol is busy rebooting \(status REBOOT\); try again when that ends/);
     await db.pool.query(`UPDATE instances SET task_state = NULL WHERE id = $1`, [id]);
   });
 

@@ -40,8 +40,8 @@ export async function openConsole(ctx: Context, auth: Auth, id: string, type: Co
   const status = statusOf(row);
   const why = whyNot('getConsole', row.vm_state, row.task_state, status);
   if (why || !row.host) {
-    const busy = row.task_state ? `; it is busy ${row.task_state.replaceAll('_', ' ')}, try again when that ends` : '';
-    throw new AsterError('InvalidState', `console not available: server ${row.name} is ${status}${busy}`);
+    const what = row.task_state && why?.includes('busy') ? `busy ${row.task_state.replaceAll('_', ' ')} (status ${status}); try again when that ends` : status;
+    throw new AsterError('InvalidState', `console not available: server ${row.name} is ${what}`);
   }
   if (!(await computeServiceUp(ctx.db, row.host, ctx.now(), ctx.config.serviceDownSeconds))) {
     throw new AsterError('Conflict', `The console of ${row.name} cannot be opened: its host is down (no heartbeat for ${ctx.config.serviceDownSeconds} s)`);
