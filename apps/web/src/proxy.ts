@@ -1,10 +1,11 @@
 import { type NextRequest, NextResponse } from 'next/server';
 import { loginPath } from './lib/next-path';
-import { SESSION_COOKIE } from './lib/session-cookie';
+import { PATH_HEADER, SESSION_COOKIE } from './lib/session-cookie';
 
 // Pages reachable without a session. Everything else needs the cookie; whether its token is still
-// valid is for the page to find out, since only the API can tell.
-const PUBLIC_PREFIXES = ['/login', '/session/'];
+// valid is for the page to find out, since only the API can tell. Calls under /api/ are carried on to the
+// API, which answers UNAUTHORIZED itself (a redirect would mean nothing to a script's fetch).
+const PUBLIC_PREFIXES = ['/login', '/session/', '/api/'];
 
 function isPublic(pathname: string): boolean {
   return PUBLIC_PREFIXES.some(
@@ -14,7 +15,10 @@ function isPublic(pathname: string): boolean {
 
 export function proxy(request: NextRequest): NextResponse {
   const { pathname, search } = request.nextUrl;
-  if (isPublic(pathname) || request.cookies.has(SESSION_COOKIE)) return NextResponse.next();
+  // Layouts are not told the path; sign-in needs it to come back to the same page.
+  const headers = new Headers(request.headers);
+  headers.set(PATH_HEADER, pathname + search);
+  if (isPublic(pathname) || request.cookies.has(SESSION_COOKIE)) return NextResponse.next({ request: { headers } });
   return NextResponse.redirect(new URL(loginPath(pathname + search), request.url));
 }
 

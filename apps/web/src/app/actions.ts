@@ -2,8 +2,8 @@
 
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { isUnauthorized } from '@/lib/api-error';
-import { apiClient } from '@/lib/session';
+import { describeApiError, isUnauthorized } from '@/lib/api-error';
+import { apiClient, setSessionCookie } from '@/lib/session';
 import { SESSION_COOKIE } from '@/lib/session-cookie';
 import { log } from '@/lib/log';
 
@@ -21,4 +21,20 @@ export async function signOut(): Promise<void> {
   }
   store.delete(SESSION_COOKIE);
   redirect('/login');
+}
+
+/** Acts in another of the user's projects from now on: a new token scoped to it replaces the session's. */
+export async function switchProject(project: string): Promise<void> {
+  const store = await cookies();
+  const token = store.get(SESSION_COOKIE)?.value;
+  if (!token) redirect('/login');
+  try {
+    const switched = await apiClient(token).auth.switchProject.mutate({ project: String(project).slice(0, 255) });
+    await setSessionCookie(switched.token, switched.expiresAt);
+  } catch (error) {
+    if (isUnauthorized(error)) redirect('/session/expired');
+    log.warn('switching project failed', { error });
+    throw new Error(describeApiError(error));
+  }
+  redirect('/');
 }

@@ -1,5 +1,6 @@
 import { createAsterClient } from '@aster/client';
 import { cookies } from 'next/headers';
+import { cache } from 'react';
 import { redirect } from 'next/navigation';
 import { env } from '@/env';
 import { describeApiError, isUnauthorized } from './api-error';
@@ -29,6 +30,9 @@ export async function setSessionCookie(token: string, expiresAt: string): Promis
   });
 }
 
+// The layout and the page of one request ask once.
+const whoamiOf = cache((token: string) => apiClient(token).auth.whoami.query());
+
 export type Session =
   | { status: 'active'; token: string; whoami: Whoami }
   | { status: 'unavailable'; message: string };
@@ -41,7 +45,7 @@ export async function requireSession(path: string): Promise<Session> {
   const token = await sessionToken();
   if (!token) redirect(loginPath(path));
   try {
-    const whoami = await apiClient(token).auth.whoami.query();
+    const whoami = await whoamiOf(token);
     return { status: 'active', token, whoami };
   } catch (error) {
     if (isUnauthorized(error)) redirect(`/session/expired?next=${encodeURIComponent(path)}`);

@@ -1,7 +1,6 @@
 import { errorCode } from '@aster/client';
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { ConsoleHeader } from '@/components/console-header';
 import { whyNoConsole } from '@/components/console/availability';
 import { ConsoleLog } from '@/components/console/console-log';
 import { ConsoleView } from '@/components/console/console-view';
@@ -46,7 +45,6 @@ export default async function ConsolePage({ params, searchParams }: Props) {
   if (session.status === 'unavailable') {
     return (
       <>
-        <ConsoleHeader />
         <main className="content">
           <h1>Console</h1>
           <p role="alert" className="alert">
@@ -58,8 +56,6 @@ export default async function ConsolePage({ params, searchParams }: Props) {
     );
   }
 
-  const { user, project, roles } = session.whoami;
-  const header = <ConsoleHeader signedIn={{ user: user.name, project: project.name, roles }} />;
   let server: Awaited<ReturnType<ReturnType<typeof apiClient>['servers']['get']['query']>>;
   try {
     server = await apiClient(session.token).servers.get.query({ id });
@@ -67,7 +63,6 @@ export default async function ConsolePage({ params, searchParams }: Props) {
     const message = errorCode(error) === 'NOT_FOUND' ? `There is no server ${id} in your project.` : describeApiError(error);
     return (
       <>
-        {header}
         <main className="content">
           <h1>Console</h1>
           <p role="alert" className="alert">
@@ -82,7 +77,6 @@ export default async function ConsolePage({ params, searchParams }: Props) {
   const unavailable = whyNoConsole(server);
   return (
     <>
-      {header}
       <main className="content console-page">
         {back}
         <div className="console-title">

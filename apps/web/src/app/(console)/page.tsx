@@ -1,5 +1,4 @@
 import Link from 'next/link';
-import { ConsoleHeader } from '@/components/console-header';
 import { requireSession } from '@/lib/session';
 
 const expiryFormat = new Intl.DateTimeFormat('en-GB', {
@@ -14,7 +13,6 @@ export default async function HomePage() {
   if (session.status === 'unavailable') {
     return (
       <>
-        <ConsoleHeader />
         <main className="content">
           <h1>Overview</h1>
           <p role="alert" className="alert">
@@ -31,7 +29,6 @@ export default async function HomePage() {
   const { user, project, roles, isAdmin, expiresAt, projects } = session.whoami;
   return (
     <>
-      <ConsoleHeader signedIn={{ user: user.name, project: project.name, roles }} />
       <main className="content">
         <h1>Overview</h1>
         <section aria-labelledby="session-heading">

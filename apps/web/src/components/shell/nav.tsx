@@ -1,0 +1,59 @@
+'use client';
+
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+
+export interface NavItem {
+  href: string;
+  label: string;
+}
+
+export const PROJECT_NAV: NavItem[] = [
+  { href: '/', label: 'Overview' },
+  { href: '/servers', label: 'Instances' },
+  { href: '/images', label: 'Images' },
+  { href: '/keypairs', label: 'Key pairs' },
+  { href: '/flavors', label: 'Flavors' },
+  { href: '/networks', label: 'Networks' },
+  { href: '/quotas', label: 'Quotas' },
+  { href: '/credentials', label: 'Application credentials' },
+];
+
+export const ADMIN_NAV: NavItem[] = [
+  { href: '/admin/hypervisors', label: 'Hypervisors' },
+  { href: '/admin/services', label: 'Services' },
+  { href: '/admin/servers', label: 'All instances' },
+  { href: '/admin/projects', label: 'Projects' },
+  { href: '/admin/users', label: 'Users' },
+];
+
+function isCurrent(pathname: string, href: string): boolean {
+  return href === '/' ? pathname === '/' : pathname === href || pathname.startsWith(`${href}/`);
+}
+
+/** The console's sections; the admin ones only for cloud administrators. */
+export function Nav({ isAdmin }: { isAdmin: boolean }) {
+  const pathname = usePathname();
+  const list = (items: NavItem[]) => (
+    <ul>
+      {items.map((item) => (
+        <li key={item.href}>
+          <Link href={item.href} aria-current={isCurrent(pathname, item.href) ? 'page' : undefined}>
+            {item.label}
+          </Link>
+        </li>
+      ))}
+    </ul>
+  );
+  return (
+    <nav className="side-nav" aria-label="Sections">
+      {list(PROJECT_NAV)}
+      {isAdmin ? (
+        <>
+          <p className="side-nav-heading">Admin</p>
+          {list(ADMIN_NAV)}
+        </>
+      ) : null}
+    </nav>
+  );
+}
