@@ -31,13 +31,13 @@ export const components = [
         existsSync(f),
       ),
     // Tests always boot real guests; a start or an extra agent only when it runs the libvirt driver (the default).
-    needed: (command, env) => command === 'test' || ((['start', 'agent'].includes(command) || command.startsWith('bench')) && env.ASTER_DRIVER !== 'fake'),
+    needed: (command, env) => command === 'test' || command === 'bench:boot' || (['start', 'agent'].includes(command) && env.ASTER_DRIVER !== 'fake'),
   },
   {
     name: 'tools that build the tiny guest image aster-tiny from Debian packages',
     debs: ['syslinux', 'syslinux-common', 'mtools', 'dosfstools', 'fdisk', 'cpio', 'qemu-utils'],
     present: () => ['/usr/bin/syslinux', '/usr/lib/syslinux/mbr/mbr.bin', '/usr/bin/mcopy', '/usr/sbin/mkfs.fat', '/usr/sbin/sfdisk', '/usr/bin/cpio', '/usr/bin/qemu-img'].every((f) => existsSync(f)),
-    needed: (command) => command === 'start' || command === 'test' || command.startsWith('bench'),
+    needed: (command) => command === 'start' || command === 'test' || command === 'bench:boot',
   },
   {
     name: 'the SPICE HTML5 client (the web console serves it for SPICE consoles)',
@@ -55,7 +55,7 @@ export const components = [
     name: 'Chromium (browser tests)',
     debs: ['chromium'],
     present: () => existsSync('/usr/bin/chromium'),
-    needed: (command) => command === 'test',
+    needed: (command) => command === 'test' || command === 'bench:ui',
   },
 ];
 

@@ -26,6 +26,12 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     return (await import('./bench/boot.ts')).benchBoot();
   },
   'bench:proxy': async () => (await import('./bench/proxy.ts')).benchProxy(),
+  // The web console must be built: the benchmark runs `next start`.
+  'bench:ui': async () => {
+    process.stderr.write('building …\n');
+    await build(root, inheritedEnv());
+    return (await import('./bench/ui.ts')).benchUi();
+  },
 };
 
 const [name = '', ...args] = process.argv.slice(2);
