@@ -4,6 +4,8 @@ const nextConfig: NextConfig = {
   // Workspace packages ship TypeScript source; Next compiles them with the app.
   transpilePackages: ['@aster/client', '@aster/env', '@aster/log'],
   poweredByHeader: false,
+  // `next dev` on 127.0.0.1 serves its own scripts there too (it refuses unknown origins by default).
+  allowedDevOrigins: ['127.0.0.1', 'localhost'],
 };
 
 export default nextConfig;

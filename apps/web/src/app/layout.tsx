@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
-import { THEME_KEY } from '@/components/shell/theme';
+import { THEME_KEY } from '@/components/shell/theme-key';
 import './globals.css';
 
 export const metadata: Metadata = {

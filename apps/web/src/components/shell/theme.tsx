@@ -1,8 +1,8 @@
 'use client';
 
 import { useEffect, useState } from 'react';
+import { THEME_KEY } from './theme-key';
 
-export const THEME_KEY = 'aster-theme';
 type Theme = 'light' | 'dark';
 
 /** Light or dark, kept in this browser; the first visit follows the system. */

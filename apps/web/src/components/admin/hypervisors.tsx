@@ -1,0 +1,64 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { useTRPC } from '@/lib/trpc';
+import styles from './admin.module.css';
+import { formatDate } from './format';
+import { QueryState } from './query-state';
+import type { Hypervisor } from './types';
+import { UsageBar } from './usage-bar';
+
+/** Why the agent fell back to software emulation, as it reported at start. */
+function domainTypeReason(h: Hypervisor): string | null {
+  const reason = h.capabilities.domainTypeReason;
+  return typeof reason === 'string' && reason ? reason : null;
+}
+
+function HypervisorCard({ h }: { h: Hypervisor }) {
+  const reason = domainTypeReason(h);
+  return (
+    <article className="card" aria-labelledby={`hv-${h.host}`}>
+      <div className={styles.cardHeader}>
+        <h2 id={`hv-${h.host}`}>{h.host}</h2>
+        <span className={h.status === 'up' ? styles.badgeGood : styles.badgeBad}>{h.status}</span>
+        <span className={h.state === 'enabled' ? styles.badgeGood : styles.badgeBad}>{h.state}</span>
+      </div>
+      <dl className="facts">
+        <dt>Hypervisor type</dt>
+        <dd>
+          {h.hypervisorType}
+          {h.hypervisorType === 'qemu' && reason ? <span className="muted"> — {reason}</span> : null}
+        </dd>
+        {h.state === 'disabled' ? (
+          <>
+            <dt>Disabled because</dt>
+            <dd>{h.disabledReason ?? 'no reason given'}</dd>
+          </>
+        ) : null}
+        <dt>Running VMs</dt>
+        <dd>{h.runningVms}</dd>
+        <dt>Updated</dt>
+        <dd>{formatDate(h.updatedAt)}</dd>
+      </dl>
+      <UsageBar label="vCPU" unit="vCPUs" resource={h.vcpus} />
+      <UsageBar label="RAM" unit="MB" resource={h.ramMb} />
+      <UsageBar label="Disk" unit="GB" resource={h.diskGb} />
+    </article>
+  );
+}
+
+export function Hypervisors() {
+  const trpc = useTRPC();
+  const { data, isPending, error } = useQuery(trpc.hypervisors.list.queryOptions());
+  return (
+    <>
+      <QueryState label="hypervisors" isPending={isPending} error={error} />
+      {data && data.length === 0 ? <p>No compute host has registered yet.</p> : null}
+      <div className={styles.cards}>
+        {data?.map((h) => (
+          <HypervisorCard key={h.host} h={h} />
+        ))}
+      </div>
+    </>
+  );
+}
