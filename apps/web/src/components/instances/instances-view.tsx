@@ -1,0 +1,147 @@
+'use client';
+
+import { useCallback, useDeferredValue, useRef, useState } from 'react';
+import { useWhoami } from '@/lib/whoami';
+import { BulkBar } from './bulk-bar';
+import { ConfirmDialog } from './confirm-dialog';
+import { whyReadOnly } from './gate';
+import styles from './instances.module.css';
+import { LaunchDialog } from './launch-dialog';
+import { ServerTable } from './server-table';
+import { ShortcutsNote, useShortcuts } from './shortcuts';
+import { Toolbar } from './toolbar';
+import type { ListInput, RowAction, Server } from './types';
+import { useLiveServers } from './use-live-servers';
+import { useNow } from './use-now';
+import { useServerActions } from './use-server-actions';
+
+const PAGE_SIZE = 20;
+
+/** The Instances page: the project's servers, live, with filters, sorting, pages, row and bulk actions, and Launch. */
+export function InstancesView() {
+  const whoami = useWhoami();
+  const readOnly = whyReadOnly(whoami);
+  const [name, setName] = useState('');
+  const [status, setStatus] = useState('');
+  const [allProjects, setAllProjects] = useState(false);
+  const [sort, setSort] = useState<{ key: 'name' | 'created'; dir: 'asc' | 'desc' }>({ key: 'created', dir: 'desc' });
+  // The markers of the pages before this one; the last is this page's.
+  const [markers, setMarkers] = useState<string[]>([]);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [launching, setLaunching] = useState(false);
+  const [confirm, setConfirm] = useState<Server[] | null>(null);
+  const filterRef = useRef<HTMLInputElement>(null);
+  const now = useNow();
+
+  const deferredName = useDeferredValue(name.trim());
+  const marker = markers[markers.length - 1];
+  const input: ListInput = {
+    sortKey: sort.key,
+    sortDir: sort.dir,
+    limit: PAGE_SIZE,
+    allProjects,
+    ...(deferredName ? { name: deferredName } : {}),
+    ...(status ? { status: status as NonNullable<ListInput['status']> } : {}),
+    ...(marker ? { marker } : {}),
+  };
+  const { list, merge, watchError } = useLiveServers(input);
+  const run = useServerActions(merge);
+  const servers = list.data?.servers ?? [];
+  const nextMarker = list.data?.nextMarker;
+  const chosen = servers.filter((s) => selected.has(s.id));
+
+  const firstPage = () => setMarkers([]);
+  const openLaunch = useCallback(() => {
+    if (!readOnly) setLaunching(true);
+  }, [readOnly]);
+  const focusFilter = useCallback(() => filterRef.current?.focus(), []);
+  useShortcuts(openLaunch, focusFilter);
+
+  const select = (ids: string[], on: boolean) =>
+    setSelected((old) => {
+      const next = new Set(old);
+      for (const id of ids) {
+        if (on) next.add(id);
+        else next.delete(id);
+      }
+      return next;
+    });
+  const act = (action: RowAction, targets: Server[]) => {
+    if (action === 'delete') return setConfirm(targets);
+    void run(action, targets);
+  };
+  const remove = async (targets: Server[]) => {
+    const ok = await run('delete', targets);
+    select(
+      targets.filter((_, i) => ok[i]).map((s) => s.id),
+      false,
+    );
+  };
+
+  return (
+    <main className={`content ${styles.page}`}>
+      <div className={styles.header}>
+        <h1>Instances</h1>
+        <button type="button" disabled={readOnly !== null} title={readOnly ?? 'Launch instance (n)'} onClick={openLaunch}>
+          Launch instance
+        </button>
+      </div>
+      <Toolbar
+        filterRef={filterRef}
+        name={name}
+        status={status}
+        allProjects={whoami.isAdmin ? allProjects : null}
+        onName={(v) => (setName(v), firstPage())}
+        onStatus={(v) => (setStatus(v), firstPage())}
+        onAllProjects={(v) => (setAllProjects(v), firstPage())}
+      />
+      <BulkBar count={chosen.length} onAction={(action) => act(action, chosen)} />
+      {list.error ? (
+        <p role="alert" className="alert">
+          {list.error.message}
+        </p>
+      ) : null}
+      {watchError ? (
+        <p role="alert" className="alert">
+          Live updates stopped: {watchError.message}
+        </p>
+      ) : null}
+      <ServerTable
+        servers={servers}
+        input={input}
+        now={now}
+        selected={selected}
+        onSelect={select}
+        onSort={(key) => (setSort((s) => ({ key, dir: s.key === key && s.dir === 'asc' ? 'desc' : s.key === key ? 'asc' : key === 'name' ? 'asc' : 'desc' })), firstPage())}
+        onAction={(action, server) => act(action, [server])}
+      />
+      {list.isPending ? <p className="muted">Loading servers…</p> : null}
+      {list.isSuccess && servers.length === 0 ? <p className="muted">No servers{deferredName || status ? ' match these filters' : ' yet'}.</p> : null}
+      <nav className={styles.pager} aria-label="Pages">
+        <button type="button" className="secondary" disabled={markers.length === 0} onClick={() => setMarkers((m) => m.slice(0, -1))}>
+          Previous page
+        </button>
+        <button type="button" className="secondary" disabled={!nextMarker} onClick={() => nextMarker && setMarkers((m) => [...m, nextMarker])}>
+          Next page
+        </button>
+      </nav>
+      <ShortcutsNote />
+      {launching ? <LaunchDialog onClose={() => setLaunching(false)} onLaunched={merge} /> : null}
+      {confirm ? (
+        <ConfirmDialog
+          title={confirm.length === 1 ? `Delete ${confirm[0]?.name}?` : `Delete ${confirm.length} servers?`}
+          confirmLabel="Delete"
+          onConfirm={() => void remove(confirm)}
+          onClose={() => setConfirm(null)}
+        >
+          <p>These servers and their disks will be deleted; this cannot be undone:</p>
+          <ul>
+            {confirm.map((s) => (
+              <li key={s.id}>{s.name}</li>
+            ))}
+          </ul>
+        </ConfirmDialog>
+      ) : null}
+    </main>
+  );
+}

@@ -1,0 +1,125 @@
+import { expect, test, type Page } from '@playwright/test';
+import { adminCredentials, createThrowawayUser, signInToApi, type AsterClient } from '../helpers/api.ts';
+import { deleteServer } from '../helpers/guest.ts';
+import { createReader, launchThroughDialog, openInstances, rowStatus, serverRow } from '../helpers/instances.ts';
+import { signIn } from '../helpers/session.ts';
+
+/**
+ * The Instances page with one real guest: launched through the dialog by a member, seen BUILD → ACTIVE,
+ * stopped and deleted from its row, all live (the page is never reloaded); and a reader who may only look.
+ */
+
+test.describe.serial('the Instances page', () => {
+  let admin: AsterClient;
+  const name = `e2e-inst-${Date.now().toString(36)}`;
+
+  test.beforeAll(async () => {
+    admin = await signInToApi(adminCredentials());
+  });
+
+  test.afterAll(async () => {
+    test.setTimeout(3 * 60_000);
+    // Whatever the test left behind, by name.
+    const { servers } = await admin.servers.list.query({ name, allProjects: true });
+    for (const s of servers) await deleteServer(admin, s.id);
+    await admin.auth.logout.mutate().catch(() => undefined);
+  });
+
+  test('a member launches, stops and deletes a server, seeing each change live', async ({ page }) => {
+    test.setTimeout(5 * 60_000);
+    await signIn(page, await createThrowawayUser(admin));
+    await openInstances(page);
+    const url = page.url();
+    await page.screenshot({ path: test.info().outputPath('instances-empty.png'), fullPage: true });
+
+    await launchThroughDialog(page, name);
+    await expect(page.getByRole('status').filter({ hasText: `Launching ${name}` })).toBeVisible();
+    const row = serverRow(page, name);
+    await expect(rowStatus(row)).toHaveText('BUILD', { timeout: 10_000 });
+    await expect(row.getByRole('list', { name: 'Build steps' })).toBeVisible();
+    await page.screenshot({ path: test.info().outputPath('instances-building.png'), fullPage: true });
+    await expect(rowStatus(row)).toHaveText('ACTIVE', { timeout: 150_000 });
+    await expect(row.getByRole('button', { name: `Start ${name}` })).toBeDisabled();
+    await expect(row.getByRole('button', { name: `Start ${name}` })).toHaveAttribute('title', /Cannot start a server in status ACTIVE/);
+    await page.screenshot({ path: test.info().outputPath('instances-active.png'), fullPage: true });
+
+    await row.getByRole('button', { name: `Stop ${name}` }).click();
+    await expect(rowStatus(row)).toHaveText('SHUTOFF', { timeout: 120_000 });
+    await expect(row.getByRole('button', { name: `Start ${name}` })).toBeEnabled();
+
+    // Bulk: the confirmation names every selected server; cancelled here, the row's own Delete follows.
+    // (Only this row is selected: other servers of the shared project are not this test's.)
+    await row.getByRole('checkbox', { name: `Select ${name}` }).check();
+    await expect(page.getByText('1 selected')).toBeVisible();
+    await page.getByRole('button', { name: 'Delete selected' }).click();
+    const bulk = page.getByRole('dialog', { name: /^Delete / });
+    await expect(bulk.getByRole('listitem').filter({ hasText: name })).toBeVisible();
+    await bulk.getByRole('button', { name: 'Cancel' }).click();
+    await expect(bulk).toBeHidden();
+    await expect(rowStatus(row)).toHaveText('SHUTOFF');
+
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    const confirm = page.getByRole('dialog', { name: `Delete ${name}?` });
+    await expect(confirm).toContainText(name);
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(row).toHaveCount(0, { timeout: 120_000 });
+    expect(page.url()).toBe(url);
+  });
+
+  test('a reader sees Launch instance disabled, with the reason', async ({ page }) => {
+    test.setTimeout(2 * 60_000);
+    await signIn(page, await createReader(admin));
+    await openInstances(page);
+    await expectReadOnly(page);
+    await page.screenshot({ path: test.info().outputPath('instances-reader.png'), fullPage: true });
+  });
+
+  test('an administrator may list every project, and shortcuts open the dialog and the filter', async ({ page }) => {
+    test.setTimeout(2 * 60_000);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(page, adminCredentials());
+    await openInstances(page);
+    await page.getByLabel('All projects').check();
+    await expect(page.getByRole('columnheader', { name: 'Project' })).toBeVisible();
+    await page.screenshot({ path: test.info().outputPath('instances-phone-all-projects.png'), fullPage: true });
+    const nameHeader = page.getByRole('columnheader', { name: 'Name' });
+    await expect(nameHeader).toHaveAttribute('aria-sort', 'none');
+    await nameHeader.getByRole('button').click();
+    await expect(nameHeader).toHaveAttribute('aria-sort', 'ascending');
+    await nameHeader.getByRole('button').click();
+    await expect(nameHeader).toHaveAttribute('aria-sort', 'descending');
+    await expect(page.getByRole('columnheader', { name: 'Created' })).toHaveAttribute('aria-sort', 'none');
+
+    await page.keyboard.press('/');
+    const filter = page.getByRole('searchbox', { name: 'Filter by name' });
+    await expect(filter).toBeFocused();
+    await filter.fill(`no-such-server-${Date.now()}`);
+    await expect(page.getByText('No servers match these filters.')).toBeVisible();
+    await filter.fill('');
+    await page.getByRole('heading', { name: 'Instances' }).click();
+    await page.keyboard.press('n');
+    const dialog = page.getByRole('dialog', { name: 'Launch instance' });
+    await expect(dialog).toBeVisible();
+    await dialog.getByRole('button', { name: 'Launch', exact: true }).click();
+    await expect(dialog.getByText('Name is required')).toBeVisible();
+    await dialog.getByLabel('Count').fill('11');
+    await dialog.getByRole('button', { name: 'Launch', exact: true }).click();
+    await expect(dialog.getByText('Count must be a whole number from 1 to 10')).toBeVisible();
+    await expect(dialog.getByLabel('Network')).toHaveValue(/.+/);
+    await page.screenshot({ path: test.info().outputPath('instances-phone-launch.png'), fullPage: true });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toBeHidden();
+  });
+});
+
+async function expectReadOnly(page: Page) {
+  const launch = page.getByRole('button', { name: 'Launch instance' });
+  await expect(launch).toBeDisabled();
+  await expect(launch).toHaveAttribute('title', 'Your role reader can only look');
+  await expect(page.getByRole('button', { name: 'Delete selected' })).toHaveAttribute('title', 'Your role reader can only look');
+  // Whatever servers the project has, none of their actions is open to a reader.
+  for (const action of await page.getByRole('button', { name: /^(Start|Stop|Reboot|Delete) / }).all()) {
+    await expect(action).toBeDisabled();
+    await expect(action).toHaveAttribute('title', 'Your role reader can only look');
+  }
+}
