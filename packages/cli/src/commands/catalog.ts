@@ -1,0 +1,42 @@
+import { defineCommand } from '../command.ts';
+import { table } from '../output.ts';
+
+export const flavorList = defineCommand({
+  name: 'flavor list',
+  usage: '',
+  summary: 'Lists the flavors (server sizes) the project can use, smallest first.',
+  async run(ctx) {
+    const { client } = await ctx.client();
+    const flavors = await client.flavors.list.query({});
+    if (ctx.json) return ctx.printJson(flavors);
+    ctx.print(
+      table(
+        ['ID', 'NAME', 'VCPUS', 'RAM', 'DISK', 'PUBLIC'],
+        flavors.map((f) => [f.id, f.name, String(f.vcpus), `${f.ramMb} MB`, `${f.diskGb} GB`, f.isPublic ? 'yes' : 'no']),
+      ),
+    );
+  },
+});
+
+export const networkList = defineCommand({
+  name: 'network list',
+  usage: '',
+  summary: "Lists the project's networks and the shared ones.",
+  async run(ctx) {
+    const { client } = await ctx.client();
+    const networks = await client.networks.list.query();
+    if (ctx.json) return ctx.printJson(networks);
+    ctx.print(
+      table(
+        ['ID', 'NAME', 'SUBNETS', 'SHARED', 'FREE ADDRESSES'],
+        networks.map((n) => [
+          n.id,
+          n.name,
+          n.subnets.map((s) => s.cidr).join(', ') || '-',
+          n.shared ? 'yes' : 'no',
+          String(n.subnets.reduce((sum, s) => sum + s.available, 0)),
+        ]),
+      ),
+    );
+  },
+});
