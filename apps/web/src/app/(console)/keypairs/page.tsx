@@ -1,0 +1,13 @@
+import type { Metadata } from 'next';
+import { KeypairsView } from '@/components/resources/keypairs/keypairs-view';
+
+export const metadata: Metadata = { title: 'Key pairs · Aster' };
+
+export default function KeypairsPage() {
+  return (
+    <main className="content">
+      <h1>Key pairs</h1>
+      <KeypairsView />
+    </main>
+  );
+}

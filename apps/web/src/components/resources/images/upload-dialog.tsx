@@ -1,0 +1,150 @@
+'use client';
+
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useId, useRef, useState, type FormEvent } from 'react';
+import { useToast } from '@/components/toast';
+import { useTRPC } from '@/lib/trpc';
+import { useWhoami } from '@/lib/whoami';
+import { errorText } from '../format';
+import { Modal } from '../modal';
+import styles from '../resources.module.css';
+import { UploadAborted, uploadImageFile, type UploadProgress } from './upload';
+import { UploadProgressBar } from './upload-progress';
+
+type Phase =
+  | { kind: 'form' }
+  | { kind: 'uploading'; imageId: string; progress: UploadProgress }
+  | { kind: 'done'; progress: UploadProgress }
+  | { kind: 'failed'; message: string };
+
+/** "Upload image": registers a queued image, then streams the file to it with a progress bar. */
+export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const whoami = useWhoami();
+  const create = useMutation(trpc.images.create.mutationOptions());
+  const remove = useMutation(trpc.images.delete.mutationOptions());
+  const [phase, setPhase] = useState<Phase>({ kind: 'form' });
+  const [name, setName] = useState('');
+  const [diskFormat, setDiskFormat] = useState<'qcow2' | 'raw' | 'iso'>('qcow2');
+  const [visibility, setVisibility] = useState<'private' | 'shared' | 'public'>('private');
+  const [file, setFile] = useState<File | null>(null);
+  const abort = useRef<(() => void) | null>(null);
+  const ids = { name: useId(), format: useId(), visibility: useId(), file: useId() };
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.images.pathKey() });
+
+  const close = () => {
+    if (phase.kind === 'uploading') return; // cancel first, so nothing is left half sent
+    setPhase({ kind: 'form' });
+    setFile(null);
+    setName('');
+    onClose();
+  };
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!file) return;
+    let imageId: string;
+    try {
+      imageId = (await create.mutateAsync({ name: name.trim(), diskFormat, visibility })).id;
+    } catch (e) {
+      setPhase({ kind: 'failed', message: errorText(e) });
+      toast.show('error', `Could not create image ${name}: ${errorText(e)}`);
+      return;
+    }
+    void refresh();
+    setPhase({ kind: 'uploading', imageId, progress: { loaded: 0, total: file.size, rate: 0 } });
+    let last: UploadProgress = { loaded: 0, total: file.size, rate: 0 };
+    const upload = uploadImageFile(imageId, file, (progress) => {
+      last = progress;
+      setPhase({ kind: 'uploading', imageId, progress });
+    });
+    abort.current = upload.abort;
+    try {
+      await upload.done;
+      toast.show('success', `Image ${name} uploaded`);
+      setPhase({ kind: 'done', progress: { ...last, loaded: last.total } });
+    } catch (e) {
+      if (e instanceof UploadAborted) {
+        const outcome = await remove.mutateAsync({ id: imageId }).then(
+          () => `Upload of ${name} cancelled; the queued image was deleted`,
+          (error: unknown) => `Upload of ${name} cancelled, but the queued image could not be deleted: ${errorText(error)}`,
+        );
+        setPhase({ kind: 'failed', message: outcome });
+        toast.show('info', outcome);
+      } else {
+        // The image stays, killed with this fault, so the list shows what happened until it is deleted.
+        setPhase({ kind: 'failed', message: `${errorText(e)}. Image ${name} is left in the list as killed; delete it there.` });
+        toast.show('error', `Upload of ${name} failed: ${errorText(e)}`);
+      }
+    } finally {
+      abort.current = null;
+      void refresh();
+    }
+  };
+
+  const uploading = phase.kind === 'uploading';
+  const locked = uploading || phase.kind === 'done';
+  return (
+    <Modal open={open} title="Upload image" onClose={close} locked={uploading}>
+      <form className={styles.form} onSubmit={submit}>
+        <div className={styles.field}>
+          <label htmlFor={ids.name}>Name</label>
+          <input id={ids.name} required maxLength={255} value={name} disabled={locked} onChange={(e) => setName(e.target.value)} />
+        </div>
+        <div className={styles.row}>
+          <div className={styles.field}>
+            <label htmlFor={ids.format}>Disk format</label>
+            <select id={ids.format} value={diskFormat} disabled={locked} onChange={(e) => setDiskFormat(e.target.value as typeof diskFormat)}>
+              <option value="qcow2">qcow2</option>
+              <option value="raw">raw</option>
+              <option value="iso">iso</option>
+            </select>
+          </div>
+          <div className={styles.field}>
+            <label htmlFor={ids.visibility}>Visibility</label>
+            <select id={ids.visibility} value={visibility} disabled={locked} onChange={(e) => setVisibility(e.target.value as typeof visibility)}>
+              <option value="private">private</option>
+              <option value="shared">shared</option>
+              <option value="public" disabled={!whoami.isAdmin}>
+                public{whoami.isAdmin ? '' : ' (administrators only)'}
+              </option>
+            </select>
+          </div>
+        </div>
+        <div className={styles.field}>
+          <label htmlFor={ids.file}>Image file</label>
+          <input id={ids.file} type="file" required disabled={locked} onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        </div>
+        {phase.kind === 'uploading' || phase.kind === 'done' ? <UploadProgressBar progress={phase.progress} label={`Uploading ${name}`} /> : null}
+        {phase.kind === 'done' ? <p role="status">Uploaded: image {name} is ready.</p> : null}
+        {phase.kind === 'failed' ? (
+          <p role="alert" className="alert">
+            {phase.message}
+          </p>
+        ) : null}
+        <div className="dialog-buttons">
+          {phase.kind === 'done' ? (
+            <button type="button" onClick={close}>
+              Close
+            </button>
+          ) : uploading ? (
+            <button type="button" className={styles.danger} onClick={() => abort.current?.()}>
+              Cancel upload
+            </button>
+          ) : (
+            <>
+              <button type="submit" disabled={!file || !name.trim() || create.isPending} aria-busy={create.isPending}>
+                Upload
+              </button>
+              <button type="button" className="secondary" onClick={close}>
+                Cancel
+              </button>
+            </>
+          )}
+        </div>
+      </form>
+    </Modal>
+  );
+}

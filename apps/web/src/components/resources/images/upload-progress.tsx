@@ -1,0 +1,26 @@
+import { formatBytes } from '../format';
+import styles from '../resources.module.css';
+import type { UploadProgress } from './upload';
+
+/** A real progress bar: bytes sent of the file's size, and the rate so far. */
+export function UploadProgressBar({ progress, label }: { progress: UploadProgress; label: string }) {
+  const percent = progress.total > 0 ? Math.round((progress.loaded / progress.total) * 100) : 0;
+  const mbPerSecond = progress.rate / 1_000_000;
+  const text = `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${percent}%) · ${mbPerSecond.toFixed(1)} MB/s`;
+  return (
+    <div className={styles.bar}>
+      <div
+        className={styles.progress}
+        role="progressbar"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+        aria-valuetext={text}
+      >
+        <div className={styles.progressFill} style={{ width: `${percent}%` }} />
+      </div>
+      <span className="muted">{text}</span>
+    </div>
+  );
+}
