@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { expect, test } from '@playwright/test';
 import { errorCode } from '@aster/client';
 import { adminCredentials, signInToApi, type AsterClient } from '../helpers/api.ts';
 import { consoleShows } from '../helpers/guest.ts';
+import { sshPublicKey } from '../helpers/keys.ts';
 
 /**
  * The compute API as a script drives it, against the real stack (api with scheduler, conductor and metadata
@@ -51,14 +51,6 @@ function watchFor(client: AsterClient) {
   };
 }
 
-/** An OpenSSH ed25519 public key line, made here. */
-function sshPublicKey(comment: string): string {
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} ${comment}`;
-}
-
 const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
 
 test('a script launches the tiny guest, which proves its metadata path; acts on it; deletes it and nothing is left', async () => {
@@ -70,7 +62,7 @@ test('a script launches the tiny guest, which proves its metadata path; acts on 
   const tiny = flavors.find((f) => f.name === 'm1.tiny')!;
   const small = flavors.find((f) => f.name === 'm1.small')!;
   const keyName = `e2e-key-${Date.now()}`;
-  const key = await client.keypairs.import.mutate({ name: keyName, publicKey: sshPublicKey('e2e@aster') });
+  const key = await client.keypairs.import.mutate({ name: keyName, publicKey: sshPublicKey('e2e@aster').line });
 
   const ramUsed = async () => (await client.hypervisors.list.query()).reduce((n, h) => n + h.ramMb.used, 0);
   const ramBefore = await ramUsed();
