@@ -107,9 +107,8 @@ export async function benchUi(): Promise<number> {
       let last = '';
       const look = () => {
         const link = [...document.querySelectorAll('tr a')].find((a) => a.textContent.trim() === 'bench-ui');
-        const text = link?.closest('tr')?.textContent ?? '';
-        const status = /\\b(SHUTOFF|ACTIVE)\\b/.exec(text)?.[1] ?? '';
-        if (status && status !== last) seen.push({ status, at: performance.timeOrigin + performance.now() });
+        const status = link?.closest('tr')?.querySelector('[data-status]')?.getAttribute('data-status') ?? '';
+        if ((status === 'SHUTOFF' || status === 'ACTIVE') && status !== last) seen.push({ status, at: performance.timeOrigin + performance.now() });
         last = status;
       };
       new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true });
