@@ -1,0 +1,37 @@
+'use client';
+
+import Link from 'next/link';
+import { whyNoConsole } from '@/components/console/availability';
+import { ConsoleView } from '@/components/console/console-view';
+import type { ConsoleLogResult, OpenConsoleResult } from '@/components/console/types';
+import styles from './server-detail.module.css';
+import type { Server } from './types';
+
+export interface ConsoleActions {
+  /** Server Actions bound to this server (the console page's own). */
+  openVnc: () => Promise<OpenConsoleResult>;
+  readLog: (lines: number) => Promise<ConsoleLogResult>;
+}
+
+/** The VNC screen in the page, and the console page for SPICE and the serial line. */
+export function ConsoleTab({ server, actions }: { server: Server; actions: ConsoleActions }) {
+  const unavailable = whyNoConsole(server);
+  const base = `/servers/${encodeURIComponent(server.id)}/console`;
+  return (
+    <>
+      <p className={styles.toolbar}>
+        <span>Other consoles:</span>
+        <Link href={`${base}?type=spice-html5`}>SPICE console</Link>
+        <Link href={`${base}?type=serial`}>Serial console</Link>
+        <Link href={`${base}?type=novnc`}>VNC on its own page</Link>
+      </p>
+      {unavailable ? (
+        <p role="alert" className="alert">
+          {unavailable}
+        </p>
+      ) : (
+        <ConsoleView type="novnc" open={actions.openVnc} readLog={actions.readLog} />
+      )}
+    </>
+  );
+}

@@ -1,0 +1,57 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { describeApiError } from '@/lib/api-error';
+import { useTRPC } from '@/lib/trpc';
+import styles from './server-detail.module.css';
+
+const LINES = 200;
+// Terminal control sequences (colours, cursor moves) the guest wrote for a terminal, not for this page.
+// eslint-disable-next-line no-control-regex -- matching ESC is the point
+const CONTROL = /\u001b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])/g;
+const FOLLOW_EVERY_MS = 2000;
+
+/** The last 200 lines of the serial console, read again every 2 s while "Follow" is checked. */
+export function LogTab({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const [follow, setFollow] = useState(false);
+  const log = useQuery({ ...trpc.servers.consoleLog.queryOptions({ id, lines: LINES }), staleTime: 0 });
+  const { refetch } = log;
+  const view = useRef<HTMLPreElement>(null);
+
+  // The one timer of this page: the log has no push feed.
+  useEffect(() => {
+    if (!follow) return;
+    const timer = setInterval(() => void refetch(), FOLLOW_EVERY_MS);
+    return () => clearInterval(timer);
+  }, [follow, refetch]);
+
+  const output = log.data?.output.replace(CONTROL, '');
+  useLayoutEffect(() => {
+    if (view.current && output !== undefined) view.current.scrollTop = view.current.scrollHeight;
+  }, [output]);
+
+  return (
+    <>
+      <div className={styles.toolbar}>
+        <label className="checkbox">
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
+          Follow
+        </label>
+        <button type="button" className="secondary" onClick={() => void refetch()} aria-busy={log.isFetching}>
+          Refresh
+        </button>
+        <span className="muted">Last {LINES} lines</span>
+      </div>
+      {log.error ? (
+        <p role="alert" className="alert">
+          {describeApiError(log.error)}
+        </p>
+      ) : null}
+      <pre ref={view} className={`${styles.pre} ${styles.log}`} tabIndex={0} aria-label="Console output">
+        {output === undefined ? (log.isPending ? 'Reading the console log…' : '') : output || '(no output yet)'}
+      </pre>
+    </>
+  );
+}

@@ -1,0 +1,117 @@
+import styles from './server-detail.module.css';
+import type { Server } from './types';
+
+// UTC and one format, so the server's render and the browser's agree.
+export function when(iso: string | null): string {
+  return iso ? `${iso.replace('T', ' ').slice(0, 19)} UTC` : '—';
+}
+
+function Addresses({ addresses }: { addresses: Server['addresses'] }) {
+  const rows = Object.entries(addresses).flatMap(([network, list]) => list.map((a) => ({ network, ...a })));
+  if (!rows.length) return <span className="muted">No addresses yet</span>;
+  return (
+    <table className={styles.table} aria-label="Addresses">
+      <thead>
+        <tr>
+          <th scope="col">Network</th>
+          <th scope="col">IP</th>
+          <th scope="col">MAC</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((a) => (
+          <tr key={a.portId}>
+            <td>{a.network}</td>
+            <td>{a.ip}</td>
+            <td className={styles.mono}>{a.mac}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Metadata({ metadata }: { metadata: Record<string, string> }) {
+  const entries = Object.entries(metadata);
+  if (!entries.length) return <span className="muted">None</span>;
+  return (
+    <ul className={styles.plain}>
+      {entries.map(([k, v]) => (
+        <li key={k}>
+          <span className={styles.mono}>{k}</span> = {v}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Why a server is in ERROR, as the conductor wrote it (the scheduler's explanation included). */
+export function FaultNotice({ server }: { server: Server }) {
+  if (server.status !== 'ERROR' || !server.fault) return null;
+  return (
+    <div role="alert" className="alert">
+      <p>
+        <strong>{server.name} failed:</strong> {server.fault.message}
+      </p>
+      <p className="muted">
+        Code {server.fault.code}, {when(server.fault.created)}
+      </p>
+      {server.fault.details ? (
+        <details>
+          <summary>Details</summary>
+          <pre className={styles.pre}>{server.fault.details}</pre>
+        </details>
+      ) : null}
+    </div>
+  );
+}
+
+/** Everything the API says of the server; the host only for administrators (the API gives it to no one else). */
+export function Overview({ server }: { server: Server }) {
+  const { flavor } = server;
+  return (
+    <>
+      <FaultNotice server={server} />
+      <dl className={`facts ${styles.facts}`}>
+        <dt>Status</dt>
+        <dd>{server.status}</dd>
+        <dt>Power state</dt>
+        <dd>{server.powerState}</dd>
+        <dt>Addresses</dt>
+        <dd>
+          <Addresses addresses={server.addresses} />
+        </dd>
+        <dt>Flavor</dt>
+        <dd>
+          {flavor.name} ({flavor.vcpus} vCPU, {flavor.ramMb} MB RAM, {flavor.diskGb} GB disk)
+        </dd>
+        <dt>Image</dt>
+        <dd>{server.image.name}</dd>
+        <dt>Key pair</dt>
+        <dd>{server.keyName ?? <span className="muted">None</span>}</dd>
+        <dt>Metadata</dt>
+        <dd>
+          <Metadata metadata={server.metadata} />
+        </dd>
+        <dt>Tags</dt>
+        <dd>{server.tags.length ? server.tags.join(', ') : <span className="muted">None</span>}</dd>
+        <dt>Locked</dt>
+        <dd>{server.locked ? `Yes${server.lockedReason ? `: ${server.lockedReason}` : ''}` : 'No'}</dd>
+        {server.host !== undefined ? (
+          <>
+            <dt>Host</dt>
+            <dd>{server.host ?? <span className="muted">None</span>}</dd>
+          </>
+        ) : null}
+        <dt>ID</dt>
+        <dd className={styles.mono}>{server.id}</dd>
+        <dt>Created</dt>
+        <dd>{when(server.created)}</dd>
+        <dt>Updated</dt>
+        <dd>{when(server.updated)}</dd>
+        <dt>Launched</dt>
+        <dd>{when(server.launchedAt)}</dd>
+      </dl>
+    </>
+  );
+}

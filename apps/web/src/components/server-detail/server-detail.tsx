@@ -1,0 +1,108 @@
+'use client';
+
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import Link from 'next/link';
+import { useState } from 'react';
+import { useToast } from '@/components/toast';
+import { describeApiError } from '@/lib/api-error';
+import { useTRPC } from '@/lib/trpc';
+import { canAct, useWhoami } from '@/lib/whoami';
+import { CONFIRM, ConfirmDialog, CreateImageDialog, RebuildDialog, ResizeDialog } from './action-dialogs';
+import { type ActionKind, type Actor, whyDisabled } from './action-kinds';
+import { ActionLog } from './action-log';
+import { ActionsMenu } from './actions-menu';
+import { type ConsoleActions, ConsoleTab } from './console-tab';
+import { LogTab } from './log-tab';
+import { Overview } from './overview';
+import { ResizeBanner } from './resize-banner';
+import styles from './server-detail.module.css';
+import { ShortcutList, useShortcuts } from './shortcuts';
+import { StatusBadge } from './status-badge';
+import { Tabs } from './tabs';
+import { newer, type Server, type Tab } from './types';
+import { useServerActions } from './use-server-actions';
+
+/** Keeps the server's query current from servers.watch, starting right after the change the page was drawn at. */
+function useLiveServer(initial: Server) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const key = trpc.servers.get.queryKey({ id: initial.id });
+  const query = useQuery({ ...trpc.servers.get.queryOptions({ id: initial.id }), initialData: initial });
+  const watch = useSubscription(
+    trpc.servers.watch.subscriptionOptions(
+      { lastEventId: initial.changeSeq },
+      {
+        onData: (event) => {
+          if (event.data.id === initial.id) queryClient.setQueryData<Server>(key, (old) => newer(old, event.data));
+        },
+      },
+    ),
+  );
+  return { server: query.data, error: query.error, watchError: watch.error };
+}
+
+export function ServerDetail({ initial, consoleActions }: { initial: Server; consoleActions: ConsoleActions }) {
+  const { server, error, watchError } = useLiveServer(initial);
+  const whoami = useWhoami();
+  const toast = useToast();
+  const [tab, setTab] = useState<Tab>('overview');
+  const [dialog, setDialog] = useState<ActionKind | null>(null);
+  const { run } = useServerActions(server);
+  const actor: Actor = { canAct: canAct(whoami), isAdmin: whoami.isAdmin, role: whoami.roles[0] ?? 'reader' };
+
+  const pick = (kind: ActionKind) => {
+    if (CONFIRM[kind] || kind === 'resize' || kind === 'rebuild' || kind === 'createImage') setDialog(kind);
+    else void run(kind);
+  };
+
+  useShortcuts((key) => {
+    if (key === 'r') {
+      const why = whyDisabled('rebootSoft', server, actor);
+      if (why) toast.show('error', why);
+      else void run('rebootSoft');
+    } else setTab(key === 'c' ? 'console' : key === 'l' ? 'log' : key === 'a' ? 'actions' : 'overview');
+  });
+
+  const dialogProps = { server, run, onClose: () => setDialog(null) };
+  return (
+    <main className={`content ${styles.page}`}>
+      <p>
+        <Link href="/servers">Servers</Link> / {server.name}
+      </p>
+      <div className={styles.header}>
+        <h1 className={styles.title}>
+          {server.name} <StatusBadge server={server} />
+        </h1>
+        <ActionsMenu server={server} actor={actor} onPick={pick} />
+      </div>
+      {error ? (
+        <p role="alert" className="alert">
+          {describeApiError(error)}
+        </p>
+      ) : null}
+      {watchError ? (
+        <p role="alert" className="alert">
+          Live updates stopped: {describeApiError(watchError)} Reload the page to see the latest state.
+        </p>
+      ) : null}
+      {server.status === 'DELETED' ? (
+        <p role="alert" className="alert">
+          {server.name} has been deleted. <Link href="/servers">Back to the servers</Link>
+        </p>
+      ) : null}
+      <ResizeBanner server={server} actor={actor} run={run} />
+      <Tabs current={tab} onChange={setTab}>
+        {tab === 'overview' ? <Overview server={server} /> : null}
+        {tab === 'console' ? <ConsoleTab server={server} actions={consoleActions} /> : null}
+        {tab === 'log' ? <LogTab id={server.id} /> : null}
+        {tab === 'actions' ? <ActionLog id={server.id} /> : null}
+      </Tabs>
+      <ShortcutList />
+      {dialog === 'resize' ? <ResizeDialog {...dialogProps} /> : null}
+      {dialog === 'rebuild' ? <RebuildDialog {...dialogProps} /> : null}
+      {dialog === 'createImage' ? <CreateImageDialog {...dialogProps} /> : null}
+      {dialog && CONFIRM[dialog] ? <ConfirmDialog {...dialogProps} kind={dialog} /> : null}
+    </main>
+  );
+}
