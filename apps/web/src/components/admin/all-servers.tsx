@@ -6,8 +6,9 @@ import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { QueryState } from '@/components/ui/query-state';
+import { Table } from '@/components/ui/table';
 import styles from './admin.module.css';
-import { QueryState } from './query-state';
 import type { Server } from './types';
 
 const LIST_INPUT = { allProjects: true, limit: 1000 } as const;
@@ -50,7 +51,7 @@ export function AllServers() {
 
   return (
     <>
-      <QueryState label="instances" isPending={list.isPending} error={list.error} />
+      <QueryState what="instances" isPending={list.isPending} error={list.error} />
       {watch.error ? (
         <p role="alert" className="alert">
           Live updates stopped: {describeApiError(watch.error)}
@@ -63,44 +64,23 @@ export function AllServers() {
       ) : null}
       {list.data?.nextMarker ? <p className="muted">Showing the newest {LIST_INPUT.limit} instances.</p> : null}
       {list.data ? (
-        <div className={styles.tableWrap}>
-          <table className={styles.table} aria-label="All instances">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Project</th>
-                <th scope="col">Status</th>
-                <th scope="col">Host</th>
-                <th scope="col">Addresses</th>
-                <th scope="col">Flavor</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.length === 0 ? (
-                <tr>
-                  <td colSpan={6} className="muted">
-                    No instances in any project.
-                  </td>
-                </tr>
-              ) : null}
-              {rows.map((s) => (
-                <tr key={s.id}>
-                  <td>
-                    <Link href={`/servers/${encodeURIComponent(s.id)}`}>{s.name}</Link>
-                  </td>
-                  <td>{projectName.get(s.projectId) ?? s.projectId}</td>
-                  <td>
-                    {s.status}
-                    {s.taskState ? <span className="muted"> ({s.taskState})</span> : null}
-                  </td>
-                  <td>{s.host ?? <span className="muted">—</span>}</td>
-                  <td>{addressesOf(s) || <span className="muted">—</span>}</td>
-                  <td>{s.flavor.name}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="All instances" className={styles.table} columns={['Name', 'Project', 'Status', 'Host', 'Addresses', 'Flavor']} empty={rows.length === 0 ? 'No instances in any project.' : null}>
+          {rows.map((s) => (
+            <tr key={s.id}>
+              <td>
+                <Link href={`/servers/${encodeURIComponent(s.id)}`}>{s.name}</Link>
+              </td>
+              <td>{projectName.get(s.projectId) ?? s.projectId}</td>
+              <td>
+                {s.status}
+                {s.taskState ? <span className="muted"> ({s.taskState})</span> : null}
+              </td>
+              <td>{s.host ?? <span className="muted">—</span>}</td>
+              <td>{addressesOf(s) || <span className="muted">—</span>}</td>
+              <td>{s.flavor.name}</td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </>
   );

@@ -5,8 +5,10 @@ import { type FormEvent, useId, useState } from 'react';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { Field } from '@/components/ui/form';
+import { NewPasswordInput, ProjectOptions, RoleOptions } from './inputs';
 import styles from './admin.module.css';
-import { ROLES, type Project, type Role } from './types';
+import { type Project, type Role } from './types';
 
 export function CreateUserForm({ projects, onCreated }: { projects: Project[]; onCreated: () => unknown }) {
   const trpc = useTRPC();
@@ -33,35 +35,18 @@ export function CreateUserForm({ projects, onCreated }: { projects: Project[]; o
   };
   return (
     <form className={styles.inlineForm} onSubmit={submit} aria-label="Create a user">
-      <div className={styles.field}>
-        <label htmlFor={ids.name}>User name</label>
+      <Field id={ids.name} label="User name">
         <input id={ids.name} value={name} required maxLength={64} autoComplete="off" onChange={(e) => setName(e.target.value)} />
-      </div>
-      <div className={styles.field}>
-        <label htmlFor={ids.password}>Password</label>
-        <input
-          id={ids.password}
-          type="password"
-          value={password}
-          required
-          minLength={8}
-          autoComplete="new-password"
-          onChange={(e) => setPassword(e.target.value)}
-        />
-      </div>
-      <div className={styles.field}>
-        <label htmlFor={ids.project}>Project</label>
+      </Field>
+      <Field id={ids.password} label="Password">
+        <NewPasswordInput id={ids.password} value={password} onChange={setPassword} />
+      </Field>
+      <Field id={ids.project} label="Project">
         <select id={ids.project} value={project} onChange={(e) => setProject(e.target.value)}>
-          <option value="">No project</option>
-          {projects.map((p) => (
-            <option key={p.id} value={p.name}>
-              {p.name}
-            </option>
-          ))}
+          <ProjectOptions projects={projects} none="No project" />
         </select>
-      </div>
-      <div className={styles.field}>
-        <label htmlFor={ids.role}>Role</label>
+      </Field>
+      <Field id={ids.role} label="Role">
         <select
           id={ids.role}
           value={role}
@@ -69,11 +54,9 @@ export function CreateUserForm({ projects, onCreated }: { projects: Project[]; o
           title={project ? undefined : 'A role is held on a project: pick one first'}
           onChange={(e) => setRole(e.target.value as Role)}
         >
-          {ROLES.map((r) => (
-            <option key={r}>{r}</option>
-          ))}
+          <RoleOptions />
         </select>
-      </div>
+      </Field>
       <button type="submit" disabled={create.isPending || !name.trim() || password.length < 8} aria-busy={create.isPending}>
         Create user
       </button>

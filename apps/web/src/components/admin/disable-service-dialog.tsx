@@ -3,10 +3,11 @@
 import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { useToast } from '@/components/toast';
-import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
-import styles from './admin.module.css';
-import { Dialog } from './dialog';
+import { Dialog } from '@/components/ui/dialog';
+import { ErrorAlert } from '@/components/ui/query-state';
+import { Field, FormButtons } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import type { Service } from './types';
 
 /** Disabling asks for a reason: other operators read it on the services and hypervisors pages. */
@@ -38,27 +39,15 @@ function DisableForm({ service, onClose, onDone }: { service: Service; onClose: 
     disable.mutate({ id: service.id, reason });
   };
   return (
-    <form className={styles.form} onSubmit={submit}>
+    <form className={ui.form} onSubmit={submit}>
       {service.binary === 'aster-compute' ? (
         <p>The scheduler will place no new instance on {service.host}; instances already there keep running.</p>
       ) : null}
-      <div className={styles.field}>
-        <label htmlFor={reasonId}>Reason</label>
+      <Field id={reasonId} label="Reason">
         <input id={reasonId} value={reason} maxLength={255} required onChange={(e) => setReason(e.target.value)} />
-      </div>
-      {disable.error ? (
-        <p role="alert" className="alert">
-          {describeApiError(disable.error)}
-        </p>
-      ) : null}
-      <div className="dialog-buttons">
-        <button type="submit" disabled={disable.isPending || !reason.trim()} aria-busy={disable.isPending}>
-          Disable
-        </button>
-        <button type="button" className="secondary" onClick={onClose}>
-          Cancel
-        </button>
-      </div>
+      </Field>
+      <ErrorAlert error={disable.error} />
+      <FormButtons label="Disable" pending={disable.isPending} disabled={!reason.trim()} onCancel={onClose} />
     </form>
   );
 }

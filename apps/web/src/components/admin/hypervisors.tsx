@@ -2,9 +2,9 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/lib/trpc';
+import { QueryState } from '@/components/ui/query-state';
 import styles from './admin.module.css';
 import { formatDate } from './format';
-import { QueryState } from './query-state';
 import type { Hypervisor } from './types';
 import { UsageBar } from './usage-bar';
 
@@ -52,7 +52,7 @@ export function Hypervisors() {
   const { data, isPending, error } = useQuery(trpc.hypervisors.list.queryOptions());
   return (
     <>
-      <QueryState label="hypervisors" isPending={isPending} error={error} />
+      <QueryState what="hypervisors" isPending={isPending} error={error} />
       {data && data.length === 0 ? <p>No compute host has registered yet.</p> : null}
       <div className={styles.cards}>
         {data?.map((h) => (

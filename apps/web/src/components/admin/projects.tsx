@@ -5,10 +5,12 @@ import { type FormEvent, useId, useState } from 'react';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { Field } from '@/components/ui/form';
+import { QueryState } from '@/components/ui/query-state';
+import { ActionsCell, Table } from '@/components/ui/table';
 import styles from './admin.module.css';
-import { ConfirmDialog } from './dialog';
 import { formatDate } from './format';
-import { QueryState } from './query-state';
 import type { Project } from './types';
 
 function CreateProjectForm({ onCreated }: { onCreated: () => unknown }) {
@@ -35,14 +37,12 @@ function CreateProjectForm({ onCreated }: { onCreated: () => unknown }) {
   };
   return (
     <form className={styles.inlineForm} onSubmit={submit} aria-label="Create a project">
-      <div className={styles.field}>
-        <label htmlFor={nameId}>Project name</label>
+      <Field id={nameId} label="Project name">
         <input id={nameId} value={name} required maxLength={64} onChange={(e) => setName(e.target.value)} />
-      </div>
-      <div className={styles.field}>
-        <label htmlFor={descriptionId}>Description</label>
+      </Field>
+      <Field id={descriptionId} label="Description">
         <input id={descriptionId} value={description} maxLength={255} onChange={(e) => setDescription(e.target.value)} />
-      </div>
+      </Field>
       <button type="submit" disabled={create.isPending || !name.trim()} aria-busy={create.isPending}>
         Create project
       </button>
@@ -77,46 +77,32 @@ export function Projects() {
   return (
     <>
       <CreateProjectForm onCreated={refresh} />
-      <QueryState label="projects" isPending={isPending} error={error} />
+      <QueryState what="projects" isPending={isPending} error={error} />
       {data ? (
-        <div className={styles.tableWrap}>
-          <table className={styles.table} aria-label="Projects">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    {p.name}
-                    {p.isAdmin ? <span className="muted"> (cloud administrators)</span> : null}
-                  </td>
-                  <td>{p.description || <span className="muted">—</span>}</td>
-                  <td>{formatDate(p.createdAt)}</td>
-                  <td>
-                    <div className={styles.actions}>
-                      <button
-                        type="button"
-                        className="secondary"
-                        aria-label={`Delete project ${p.name}`}
-                        disabled={p.isAdmin}
-                        title={p.isAdmin ? 'The admin project cannot be deleted' : undefined}
-                        onClick={() => setDeleting(p)}
-                      >
-                        Delete
-                      </button>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Projects" className={styles.table} columns={['Name', 'Description', 'Created', 'Actions']}>
+          {data.map((p) => (
+            <tr key={p.id}>
+              <td>
+                {p.name}
+                {p.isAdmin ? <span className="muted"> (cloud administrators)</span> : null}
+              </td>
+              <td>{p.description || <span className="muted">—</span>}</td>
+              <td>{formatDate(p.createdAt)}</td>
+              <ActionsCell>
+                <button
+                  type="button"
+                  className="secondary"
+                  aria-label={`Delete project ${p.name}`}
+                  disabled={p.isAdmin}
+                  title={p.isAdmin ? 'The admin project cannot be deleted' : undefined}
+                  onClick={() => setDeleting(p)}
+                >
+                  Delete
+                </button>
+              </ActionsCell>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       <ConfirmDialog
         open={deleting !== null}

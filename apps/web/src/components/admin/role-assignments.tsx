@@ -5,10 +5,13 @@ import { type FormEvent, useId, useState } from 'react';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { Field } from '@/components/ui/form';
+import { QueryState } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
+import { ProjectOptions, RoleOptions } from './inputs';
 import styles from './admin.module.css';
-import { ConfirmDialog } from './dialog';
-import { QueryState } from './query-state';
-import { type Assignment, type Project, ROLES, type Role, type User } from './types';
+import { type Assignment, type Project, type Role, type User } from './types';
 
 /** One user's roles: each with a Revoke button, and a form to grant another. */
 export function RoleAssignments({ user, projects }: { user: User; projects: Project[] }) {
@@ -50,7 +53,7 @@ export function RoleAssignments({ user, projects }: { user: User; projects: Proj
   return (
     <section aria-label={`Roles of ${user.name}`}>
       <h3>Roles</h3>
-      <QueryState label="role assignments" isPending={isPending} error={error} />
+      <QueryState what="role assignments" isPending={isPending} error={error} />
       {data && data.length === 0 ? <p className="muted">{user.name} holds no role on any project.</p> : null}
       <ul>
         {data?.map((a) => (
@@ -58,7 +61,7 @@ export function RoleAssignments({ user, projects }: { user: User; projects: Proj
             {a.role} on {a.project.name}{' '}
             <button
               type="button"
-              className={`secondary ${styles.small}`}
+              className={`secondary ${ui.small}`}
               aria-label={`Revoke ${a.role} on ${a.project.name} from ${user.name}`}
               onClick={() => setRevoking(a)}
             >
@@ -68,26 +71,17 @@ export function RoleAssignments({ user, projects }: { user: User; projects: Proj
         ))}
       </ul>
       <form className={styles.inlineForm} onSubmit={submit} aria-label={`Grant a role to ${user.name}`}>
-        <div className={styles.field}>
-          <label htmlFor={ids.project}>Project</label>
+        <Field id={ids.project} label="Project">
           <select id={ids.project} value={project} required onChange={(e) => setProject(e.target.value)}>
-            <option value="">Pick a project</option>
-            {projects.map((p) => (
-              <option key={p.id} value={p.name}>
-                {p.name}
-              </option>
-            ))}
+            <ProjectOptions projects={projects} none="Pick a project" />
           </select>
-        </div>
-        <div className={styles.field}>
-          <label htmlFor={ids.role}>Role</label>
+        </Field>
+        <Field id={ids.role} label="Role">
           <select id={ids.role} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            {ROLES.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
+            <RoleOptions />
           </select>
-        </div>
-        <button type="submit" className={styles.small} disabled={grant.isPending || !project} aria-busy={grant.isPending}>
+        </Field>
+        <button type="submit" className={ui.small} disabled={grant.isPending || !project} aria-busy={grant.isPending}>
           Grant role
         </button>
       </form>

@@ -5,10 +5,11 @@ import { useState } from 'react';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { QueryState } from '@/components/ui/query-state';
+import { ActionsCell, Table } from '@/components/ui/table';
 import styles from './admin.module.css';
 import { DisableServiceDialog } from './disable-service-dialog';
 import { formatDate } from './format';
-import { QueryState } from './query-state';
 import type { Service } from './types';
 
 export function Services() {
@@ -36,58 +37,41 @@ export function Services() {
 
   return (
     <>
-      <QueryState label="services" isPending={isPending} error={error} />
+      <QueryState what="services" isPending={isPending} error={error} />
       {data ? (
-        <div className={styles.tableWrap}>
-          <table className={styles.table}>
-            <thead>
-              <tr>
-                <th scope="col">Binary</th>
-                <th scope="col">Host</th>
-                <th scope="col">Status</th>
-                <th scope="col">State</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.map((s) => (
-                <tr key={s.id} aria-label={`${s.binary} on ${s.host}`}>
-                  <td>{s.binary}</td>
-                  <td>{s.host}</td>
-                  <td>
-                    <span className={s.status === 'up' ? styles.badgeGood : styles.badgeBad}>{s.status}</span>
-                  </td>
-                  <td>
-                    <span className={s.state === 'enabled' ? styles.badgeGood : styles.badgeBad}>{s.state}</span>
-                  </td>
-                  <td>{s.disabledReason ?? <span className="muted">—</span>}</td>
-                  <td>{s.stoppedAt ? `stopped ${formatDate(s.stoppedAt)}` : formatDate(s.lastSeenAt)}</td>
-                  <td>
-                    <div className={styles.actions}>
-                      {s.state === 'enabled' ? (
-                        <button type="button" className="secondary" aria-label={`Disable ${s.binary} on ${s.host}`} onClick={() => setDisabling(s)}>
-                          Disable
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="secondary"
-                          aria-label={`Enable ${s.binary} on ${s.host}`}
-                          disabled={enable.isPending && enable.variables.id === s.id}
-                          onClick={() => enable.mutate({ id: s.id })}
-                        >
-                          Enable
-                        </button>
-                      )}
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table className={styles.table} columns={['Binary', 'Host', 'Status', 'State', 'Reason', 'Last seen', 'Actions']}>
+          {data.map((s) => (
+            <tr key={s.id} aria-label={`${s.binary} on ${s.host}`}>
+              <td>{s.binary}</td>
+              <td>{s.host}</td>
+              <td>
+                <span className={s.status === 'up' ? styles.badgeGood : styles.badgeBad}>{s.status}</span>
+              </td>
+              <td>
+                <span className={s.state === 'enabled' ? styles.badgeGood : styles.badgeBad}>{s.state}</span>
+              </td>
+              <td>{s.disabledReason ?? <span className="muted">—</span>}</td>
+              <td>{s.stoppedAt ? `stopped ${formatDate(s.stoppedAt)}` : formatDate(s.lastSeenAt)}</td>
+              <ActionsCell>
+                {s.state === 'enabled' ? (
+                  <button type="button" className="secondary" aria-label={`Disable ${s.binary} on ${s.host}`} onClick={() => setDisabling(s)}>
+                    Disable
+                  </button>
+                ) : (
+                  <button
+                    type="button"
+                    className="secondary"
+                    aria-label={`Enable ${s.binary} on ${s.host}`}
+                    disabled={enable.isPending && enable.variables.id === s.id}
+                    onClick={() => enable.mutate({ id: s.id })}
+                  >
+                    Enable
+                  </button>
+                )}
+              </ActionsCell>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       <DisableServiceDialog service={disabling} onClose={() => setDisabling(null)} onDone={refresh} />
     </>

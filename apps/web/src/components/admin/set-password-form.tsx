@@ -5,6 +5,9 @@ import { type FormEvent, useId, useState } from 'react';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { Field } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
+import { NewPasswordInput } from './inputs';
 import styles from './admin.module.css';
 import type { User } from './types';
 
@@ -34,26 +37,16 @@ export function SetPasswordForm({ user, self }: { user: User; self: boolean }) {
       <h3>Password</h3>
       <form className={styles.inlineForm} onSubmit={submit} aria-label={`Set the password of ${user.name}`}>
         {self ? (
-          <div className={styles.field}>
-            <label htmlFor={ids.current}>Current password</label>
+          <Field id={ids.current} label="Current password">
             <input id={ids.current} type="password" value={current} required autoComplete="current-password" onChange={(e) => setCurrent(e.target.value)} />
-          </div>
+          </Field>
         ) : null}
-        <div className={styles.field}>
-          <label htmlFor={ids.password}>New password</label>
-          <input
-            id={ids.password}
-            type="password"
-            value={password}
-            required
-            minLength={8}
-            autoComplete="new-password"
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
+        <Field id={ids.password} label="New password">
+          <NewPasswordInput id={ids.password} value={password} onChange={setPassword} />
+        </Field>
         <button
           type="submit"
-          className={styles.small}
+          className={ui.small}
           disabled={setPasswordMutation.isPending || password.length < 8}
           title={password.length < 8 ? 'A password has at least 8 characters' : undefined}
           aria-busy={setPasswordMutation.isPending}

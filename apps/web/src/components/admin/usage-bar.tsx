@@ -1,3 +1,4 @@
+import { Meter } from '@/components/ui/meter';
 import styles from './admin.module.css';
 import type { Hypervisor } from './types';
 
@@ -21,17 +22,7 @@ export function UsageBar({ label, unit, resource }: { label: string; unit: strin
         </span>
         <span className="muted">{detail}</span>
       </div>
-      <div
-        className={styles.bar}
-        role="meter"
-        aria-label={`${label} usage`}
-        aria-valuemin={0}
-        aria-valuemax={capacity}
-        aria-valuenow={Math.min(resource.used, capacity)}
-        aria-valuetext={`${text} (${percent}%)`}
-      >
-        <div className={`${styles.barFill} ${percent >= 90 ? styles.barFull : ''}`} style={{ width: `${percent}%` }} />
-      </div>
+      <Meter label={`${label} usage`} max={capacity} now={Math.min(resource.used, capacity)} text={`${text} (${percent}%)`} percent={percent} full={percent >= 90} />
     </div>
   );
 }

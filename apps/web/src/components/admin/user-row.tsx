@@ -5,8 +5,9 @@ import { useState } from 'react';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
-import { ConfirmDialog } from './dialog';
 import { formatDate } from './format';
 import { RoleAssignments } from './role-assignments';
 import { SetPasswordForm } from './set-password-form';
@@ -50,7 +51,7 @@ export function UserRow({ user, self, projects, onChanged }: { user: User; self:
         <td>{roles || <span className="muted">no roles</span>}</td>
         <td>{formatDate(user.createdAt)}</td>
         <td>
-          <div className={styles.actions}>
+          <div className={ui.actions}>
             <button
               type="button"
               className="secondary"
@@ -95,7 +96,7 @@ export function UserRow({ user, self, projects, onChanged }: { user: User; self:
         </td>
       </tr>
       {open ? (
-        <tr id={detailsId} className={styles.details}>
+        <tr id={detailsId} className={ui.details}>
           <td colSpan={COLUMNS}>
             <RoleAssignments user={user} projects={projects} />
             <SetPasswordForm user={user} self={self} />

@@ -3,9 +3,10 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
+import { QueryState } from '@/components/ui/query-state';
+import { Table } from '@/components/ui/table';
 import styles from './admin.module.css';
 import { CreateUserForm } from './create-user-form';
-import { QueryState } from './query-state';
 import { UserRow } from './user-row';
 
 export function Users() {
@@ -24,27 +25,14 @@ export function Users() {
   return (
     <>
       <CreateUserForm projects={projectList} onCreated={refresh} />
-      <QueryState label="projects" isPending={false} error={projects.error} />
-      <QueryState label="users" isPending={users.isPending} error={users.error} />
+      <QueryState what="projects" isPending={false} error={projects.error} />
+      <QueryState what="users" isPending={users.isPending} error={users.error} />
       {users.data ? (
-        <div className={styles.tableWrap}>
-          <table className={styles.table} aria-label="Users">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col">Roles</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((u) => (
-                <UserRow key={u.id} user={u} self={u.id === whoami.user.id} projects={projectList} onChanged={refresh} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Users" className={styles.table} columns={['Name', 'Status', 'Roles', 'Created', 'Actions']}>
+          {users.data.map((u) => (
+            <UserRow key={u.id} user={u} self={u.id === whoami.user.id} projects={projectList} onChanged={refresh} />
+          ))}
+        </Table>
       ) : null}
     </>
   );

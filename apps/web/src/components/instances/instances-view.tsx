@@ -2,8 +2,9 @@
 
 import { useCallback, useDeferredValue, useRef, useState } from 'react';
 import { useWhoami } from '@/lib/whoami';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { ErrorAlert } from '@/components/ui/query-state';
 import { BulkBar } from './bulk-bar';
-import { ConfirmDialog } from './confirm-dialog';
 import { whyReadOnly } from './gate';
 import styles from './instances.module.css';
 import { LaunchDialog } from './launch-dialog';
@@ -96,11 +97,7 @@ export function InstancesView() {
         onAllProjects={(v) => (setAllProjects(v), firstPage())}
       />
       <BulkBar count={chosen.length} onAction={(action) => act(action, chosen)} />
-      {list.error ? (
-        <p role="alert" className="alert">
-          {list.error.message}
-        </p>
-      ) : null}
+      <ErrorAlert error={list.error} />
       {watchError ? (
         <p role="alert" className="alert">
           Live updates stopped: {watchError.message}
@@ -131,7 +128,10 @@ export function InstancesView() {
         <ConfirmDialog
           title={confirm.length === 1 ? `Delete ${confirm[0]?.name}?` : `Delete ${confirm.length} servers?`}
           confirmLabel="Delete"
-          onConfirm={() => void remove(confirm)}
+          onConfirm={() => {
+            setConfirm(null);
+            void remove(confirm);
+          }}
           onClose={() => setConfirm(null)}
         >
           <p>These servers and their disks will be deleted; this cannot be undone:</p>

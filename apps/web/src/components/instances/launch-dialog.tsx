@@ -1,10 +1,13 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
-import styles from './instances.module.css';
+import { Dialog } from '@/components/ui/dialog';
+import { ErrorAlert } from '@/components/ui/query-state';
+import { FormButtons } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import { LaunchFields, type Choices } from './launch-fields';
 import { quotaProblem } from './quota';
 import type { Server } from './types';
@@ -17,8 +20,6 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
-  const dialog = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
   const [draft, setDraft] = useState(empty);
   const [problems, setProblems] = useState<Problems>({});
   // A file too big to read stays a problem until another file or text replaces it.
@@ -30,12 +31,6 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
   const keypairs = useQuery(trpc.keypairs.list.queryOptions());
   const limits = useQuery(trpc.limits.get.queryOptions());
   const create = useMutation(trpc.servers.create.mutationOptions());
-
-  // Opened once mounted; unmounting removes it. (Closing it in a cleanup would fire onClose under StrictMode's rerun.)
-  useEffect(() => {
-    const d = dialog.current;
-    if (d && !d.open) d.showModal();
-  }, []);
 
   const choices: Choices = {
     images: images.data ?? [],
@@ -84,36 +79,24 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
           onLaunched(servers);
           void queryClient.invalidateQueries({ queryKey: trpc.limits.pathKey() });
           toast.show('success', `Launching ${name}`);
-          dialog.current?.close();
+          onClose();
         },
       },
     );
   };
 
   return (
-    <dialog ref={dialog} aria-labelledby={titleId} className={`card ${styles.dialog} ${styles.launch}`} onClose={onClose}>
-      <form onSubmit={submit} noValidate className={styles.form}>
-        <h2 id={titleId}>Launch instance</h2>
+    <Dialog title="Launch instance" onClose={onClose}>
+      <form onSubmit={submit} noValidate className={ui.form}>
         {loadError ? (
           <p role="alert" className="alert">
             {loadError.message}
           </p>
         ) : null}
         <LaunchFields draft={{ ...draft, networkId }} problems={fileProblem ? { ...problems, userData: fileProblem } : problems} choices={choices} set={set} onFile={(f) => void onFile(f)} />
-        {create.error ? (
-          <p role="alert" className="alert">
-            {create.error.message}
-          </p>
-        ) : null}
-        <div className="dialog-buttons">
-          <button type="submit" disabled={create.isPending} aria-busy={create.isPending}>
-            Launch
-          </button>
-          <button type="button" className="secondary" onClick={() => dialog.current?.close()}>
-            Cancel
-          </button>
-        </div>
+        <ErrorAlert error={create.error} />
+        <FormButtons label="Launch" pending={create.isPending} onCancel={onClose} />
       </form>
-    </dialog>
+    </Dialog>
   );
 }

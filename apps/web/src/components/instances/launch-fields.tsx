@@ -1,7 +1,7 @@
 'use client';
 
 import { useId, type ChangeEvent } from 'react';
-import { describedBy, Field } from './field';
+import { describedBy, Field } from '@/components/ui/form';
 import { flavorLabel } from './format';
 import { quotaProblem } from './quota';
 import type { Flavor, Limits } from './types';

@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { useWhoami } from '@/lib/whoami';
+import ui from '@/components/ui/ui.module.css';
 import { age, ips } from './format';
 import styles from './instances.module.css';
 import { RowActions } from './row-actions';
@@ -38,8 +39,8 @@ export function ServerTable({ servers, input, now, selected, onSelect, onSort, o
   const projectName = (id: string) => whoami.projects.find((p) => p.id === id)?.name ?? id.slice(0, 8);
   const allSelected = servers.length > 0 && servers.every((s) => selected.has(s.id));
   return (
-    <div className={styles.tableWrap}>
-      <table className={styles.table}>
+    <div className={ui.tableWrap}>
+      <table className={`${ui.table} ${styles.table}`}>
         <caption className={styles.srOnly}>Servers</caption>
         <thead>
           <tr>

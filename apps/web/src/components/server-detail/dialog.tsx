@@ -1,7 +1,8 @@
 'use client';
 
-import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
-import styles from './server-detail.module.css';
+import { type FormEvent, type ReactNode, useState } from 'react';
+import { Dialog } from '@/components/ui/dialog';
+import ui from '@/components/ui/ui.module.css';
 
 export interface DialogProps {
   title: string;
@@ -14,17 +15,9 @@ export interface DialogProps {
   confirmDisabled?: boolean;
 }
 
-/** A modal dialog (the browser's own: focus stays inside, Escape cancels) that confirms one action. */
+/** A modal dialog that confirms one action (with its options as form fields); the parent mounts it while needed. */
 export function ActionDialog({ title, confirmLabel, danger, onClose, onConfirm, children, confirmDisabled }: DialogProps) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
   const [working, setWorking] = useState(false);
-
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -35,28 +28,18 @@ export function ActionDialog({ title, confirmLabel, danger, onClose, onConfirm, 
   };
 
   return (
-    <dialog
-      ref={ref}
-      className={styles.dialog}
-      aria-labelledby={titleId}
-      // Escape: the parent unmounts the dialog (a close event would also fire on the effect's own cleanup).
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose();
-      }}
-    >
+    <Dialog title={title} onClose={onClose}>
       <form onSubmit={(e) => void submit(e)}>
-        <h2 id={titleId}>{title}</h2>
         {children}
-        <div className={styles.dialogButtons}>
+        <div className="dialog-buttons">
           <button type="button" className="secondary" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className={danger ? styles.danger : undefined} disabled={working || confirmDisabled} aria-busy={working}>
+          <button type="submit" className={danger ? ui.danger : undefined} disabled={working || confirmDisabled} aria-busy={working}>
             {confirmLabel}
           </button>
         </div>
       </form>
-    </dialog>
+    </Dialog>
   );
 }

@@ -2,8 +2,8 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { ErrorAlert } from '@/components/ui/query-state';
 import styles from './server-detail.module.css';
 
 const LINES = 200;
@@ -44,11 +44,7 @@ export function LogTab({ id }: { id: string }) {
         </button>
         <span className="muted">Last {LINES} lines</span>
       </div>
-      {log.error ? (
-        <p role="alert" className="alert">
-          {describeApiError(log.error)}
-        </p>
-      ) : null}
+      <ErrorAlert error={log.error} />
       <pre ref={view} className={`${styles.pre} ${styles.log}`} tabIndex={0} aria-label="Console output">
         {output === undefined ? (log.isPending ? 'Reading the console log…' : '') : output || '(no output yet)'}
       </pre>

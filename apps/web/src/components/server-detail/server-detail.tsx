@@ -8,6 +8,7 @@ import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
 import { canAct, useWhoami } from '@/lib/whoami';
+import { ErrorAlert } from '@/components/ui/query-state';
 import { CONFIRM, ConfirmDialog, CreateImageDialog, RebuildDialog, ResizeDialog } from './action-dialogs';
 import { type ActionKind, type Actor, whyDisabled } from './action-kinds';
 import { ActionLog } from './action-log';
@@ -76,11 +77,7 @@ export function ServerDetail({ initial, consoleActions }: { initial: Server; con
         </h1>
         <ActionsMenu server={server} actor={actor} onPick={pick} />
       </div>
-      {error ? (
-        <p role="alert" className="alert">
-          {describeApiError(error)}
-        </p>
-      ) : null}
+      <ErrorAlert error={error} />
       {watchError ? (
         <p role="alert" className="alert">
           Live updates stopped: {describeApiError(watchError)} Reload the page to see the latest state.

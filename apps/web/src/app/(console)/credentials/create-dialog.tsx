@@ -2,12 +2,13 @@
 
 import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
-import styles from '@/components/admin/admin.module.css';
-import { Dialog } from '@/components/admin/dialog';
 import { ROLES, type Role } from '@/components/admin/types';
-import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
+import { Dialog } from '@/components/ui/dialog';
+import { ErrorAlert } from '@/components/ui/query-state';
+import { Field, FormButtons } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import type { Created } from './secret-dialog';
 
 /** Roles a credential may carry: the caller's highest and those it implies (admin ⊇ member ⊇ reader). */
@@ -48,41 +49,26 @@ function CreateForm({ onClose, onCreated }: { onClose: () => void; onCreated: (c
     });
   };
   return (
-    <form className={styles.form} onSubmit={submit}>
-      <div className={styles.field}>
-        <label htmlFor={ids.name}>Name</label>
+    <form className={ui.form} onSubmit={submit}>
+      <Field id={ids.name} label="Name">
         <input id={ids.name} value={name} required maxLength={64} autoComplete="off" onChange={(e) => setName(e.target.value)} />
-      </div>
-      <div className={styles.field}>
-        <label htmlFor={ids.description}>Description</label>
+      </Field>
+      <Field id={ids.description} label="Description">
         <input id={ids.description} value={description} maxLength={255} onChange={(e) => setDescription(e.target.value)} />
-      </div>
-      <div className={styles.field}>
-        <label htmlFor={ids.role}>Role</label>
+      </Field>
+      <Field id={ids.role} label="Role">
         <select id={ids.role} value={role} onChange={(e) => setRole(e.target.value as Role | '')}>
           <option value="">Your highest role on {whoami.project.name}</option>
           {grantableRoles(whoami.roles).map((r) => (
             <option key={r}>{r}</option>
           ))}
         </select>
-      </div>
-      <div className={styles.field}>
-        <label htmlFor={ids.expires}>Expires (optional, your local time)</label>
+      </Field>
+      <Field id={ids.expires} label="Expires (optional, your local time)">
         <input id={ids.expires} type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} />
-      </div>
-      {create.error ? (
-        <p role="alert" className="alert">
-          {describeApiError(create.error)}
-        </p>
-      ) : null}
-      <div className="dialog-buttons">
-        <button type="submit" disabled={create.isPending || !name.trim()} aria-busy={create.isPending}>
-          Create
-        </button>
-        <button type="button" className="secondary" onClick={onClose}>
-          Cancel
-        </button>
-      </div>
+      </Field>
+      <ErrorAlert error={create.error} />
+      <FormButtons label="Create" pending={create.isPending} disabled={!name.trim()} onCancel={onClose} />
     </form>
   );
 }

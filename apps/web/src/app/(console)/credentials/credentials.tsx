@@ -3,13 +3,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import styles from '@/components/admin/admin.module.css';
-import { ConfirmDialog } from '@/components/admin/dialog';
 import { formatDate } from '@/components/admin/format';
-import { QueryState } from '@/components/admin/query-state';
 import type { Credential } from '@/components/admin/types';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { QueryState } from '@/components/ui/query-state';
+import { ActionsCell, Table } from '@/components/ui/table';
 import { CreateCredentialDialog } from './create-dialog';
 import { type Created, SecretDialog } from './secret-dialog';
 import { credentialStatus } from './status';
@@ -41,64 +42,39 @@ export function Credentials() {
           Create application credential
         </button>
       </div>
-      <QueryState label="application credentials" isPending={isPending} error={error} />
+      <QueryState what="application credentials" isPending={isPending} error={error} />
       {data ? (
-        <div className={styles.tableWrap}>
-          <table className={styles.table} aria-label="Application credentials">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Project</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Actions</th>
+        <Table label="Application credentials" className={styles.table} columns={['Name', 'Description', 'Project', 'Role', 'Status', 'Expires', 'Last used', 'Actions']} empty={data.length === 0 ? 'You have no application credentials.' : null}>
+          {data.map((c) => {
+            // Judged at the time of the last read: the list refreshes after each action.
+            const status = credentialStatus(c, dataUpdatedAt);
+            return (
+              <tr key={c.id}>
+                <td>{c.name}</td>
+                <td>{c.description || <span className="muted">—</span>}</td>
+                <td>{c.project.name}</td>
+                <td>{c.role}</td>
+                <td>
+                  <span className={status === 'active' ? styles.badgeGood : styles.badgeBad}>{status}</span>
+                </td>
+                <td>{formatDate(c.expiresAt)}</td>
+                <td>{formatDate(c.lastUsedAt)}</td>
+                <ActionsCell>
+                  <button
+                    type="button"
+                    className="secondary"
+                    aria-label={`Revoke ${c.name}`}
+                    disabled={status === 'revoked'}
+                    title={status === 'revoked' ? `Revoked ${formatDate(c.revokedAt)}` : undefined}
+                    onClick={() => setRevoking(c)}
+                  >
+                    Revoke
+                  </button>
+                </ActionsCell>
               </tr>
-            </thead>
-            <tbody>
-              {data.length === 0 ? (
-                <tr>
-                  <td colSpan={8} className="muted">
-                    You have no application credentials.
-                  </td>
-                </tr>
-              ) : null}
-              {data.map((c) => {
-                // Judged at the time of the last read: the list refreshes after each action.
-                const status = credentialStatus(c, dataUpdatedAt);
-                return (
-                  <tr key={c.id}>
-                    <td>{c.name}</td>
-                    <td>{c.description || <span className="muted">—</span>}</td>
-                    <td>{c.project.name}</td>
-                    <td>{c.role}</td>
-                    <td>
-                      <span className={status === 'active' ? styles.badgeGood : styles.badgeBad}>{status}</span>
-                    </td>
-                    <td>{formatDate(c.expiresAt)}</td>
-                    <td>{formatDate(c.lastUsedAt)}</td>
-                    <td>
-                      <div className={styles.actions}>
-                        <button
-                          type="button"
-                          className="secondary"
-                          aria-label={`Revoke ${c.name}`}
-                          disabled={status === 'revoked'}
-                          title={status === 'revoked' ? `Revoked ${formatDate(c.revokedAt)}` : undefined}
-                          onClick={() => setRevoking(c)}
-                        >
-                          Revoke
-                        </button>
-                      </div>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </Table>
       ) : null}
       <CreateCredentialDialog
         open={creating}

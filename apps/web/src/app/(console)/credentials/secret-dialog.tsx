@@ -1,9 +1,10 @@
 'use client';
 
-import { Dialog } from '@/components/admin/dialog';
 import styles from '@/components/admin/admin.module.css';
 import { useToast } from '@/components/toast';
 import type { Credential } from '@/components/admin/types';
+import { Dialog } from '@/components/ui/dialog';
+import ui from '@/components/ui/ui.module.css';
 
 export type Created = { credential: Credential; secret: string };
 
@@ -21,7 +22,7 @@ export function SecretDialog({ created, onClose }: { created: Created | null; on
   return (
     <Dialog open={created !== null} title={`Application credential ${created?.credential.name ?? ''} created`} onClose={onClose}>
       {created ? (
-        <div className={styles.form}>
+        <div className={ui.form}>
           <p>
             <strong>This secret is shown once.</strong> Copy it now: Aster keeps only its hash and cannot show it again.
           </p>

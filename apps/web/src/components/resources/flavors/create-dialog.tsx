@@ -4,7 +4,10 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState, type FormEvent } from 'react';
 import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
-import { Modal } from '../modal';
+import { Dialog } from '@/components/ui/dialog';
+import { ErrorAlert } from '@/components/ui/query-state';
+import { Field, FormButtons } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import styles from '../resources.module.css';
 
 const initial = { name: '', vcpus: '1', ramMb: '512', diskGb: '1', isPublic: true };
@@ -40,44 +43,29 @@ export function CreateFlavorDialog({ open, onClose }: { open: boolean; onClose: 
   const set = (key: 'name' | 'vcpus' | 'ramMb' | 'diskGb') => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
 
   return (
-    <Modal open={open} title="Create flavor" onClose={close}>
-      <form className={styles.form} onSubmit={submit}>
-        <div className={styles.field}>
-          <label htmlFor={ids.name}>Name</label>
+    <Dialog open={open} title="Create flavor" onClose={close}>
+      <form className={ui.form} onSubmit={submit}>
+        <Field id={ids.name} label="Name">
           <input id={ids.name} required maxLength={255} value={form.name} onChange={set('name')} />
-        </div>
+        </Field>
         <div className={styles.row}>
-          <div className={styles.field}>
-            <label htmlFor={ids.vcpus}>vCPUs</label>
+          <Field id={ids.vcpus} label="vCPUs">
             <input id={ids.vcpus} type="number" required min={1} max={1024} step={1} value={form.vcpus} onChange={set('vcpus')} />
-          </div>
-          <div className={styles.field}>
-            <label htmlFor={ids.ram}>RAM (MB)</label>
+          </Field>
+          <Field id={ids.ram} label="RAM (MB)">
             <input id={ids.ram} type="number" required min={1} step={1} value={form.ramMb} onChange={set('ramMb')} />
-          </div>
-          <div className={styles.field}>
-            <label htmlFor={ids.disk}>Disk (GB)</label>
+          </Field>
+          <Field id={ids.disk} label="Disk (GB)">
             <input id={ids.disk} type="number" required min={0} step={1} value={form.diskGb} onChange={set('diskGb')} />
-          </div>
+          </Field>
         </div>
         <label className={styles.check}>
           <input type="checkbox" checked={form.isPublic} onChange={(e) => setForm({ ...form, isPublic: e.target.checked })} />
           Public (every project may use it; a private one only the projects on its access list)
         </label>
-        {create.error ? (
-          <p role="alert" className="alert">
-            {create.error.message}
-          </p>
-        ) : null}
-        <div className="dialog-buttons">
-          <button type="submit" disabled={create.isPending || !form.name.trim()} aria-busy={create.isPending}>
-            Create
-          </button>
-          <button type="button" className="secondary" onClick={close}>
-            Cancel
-          </button>
-        </div>
+        <ErrorAlert error={create.error} />
+        <FormButtons label="Create" pending={create.isPending} disabled={!form.name.trim()} onCancel={close} />
       </form>
-    </Modal>
+    </Dialog>
   );
 }

@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState, type FormEvent } from 'react';
 import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
-import { QueryStatus } from '../query-status';
+import { QueryState } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
 import styles from '../resources.module.css';
 import type { Flavor } from '../types';
 
@@ -43,9 +44,9 @@ export function FlavorAccess({ flavor }: { flavor: Flavor }) {
   const error = add.error ?? remove.error;
 
   return (
-    <section aria-label={`Access to ${flavor.name}`} className={styles.form}>
+    <section aria-label={`Access to ${flavor.name}`} className={ui.form}>
       <strong>Projects that may use {flavor.name}</strong>
-      <QueryStatus isPending={access.isPending} error={access.error} what="the access list" />
+      <QueryState isPending={access.isPending} error={access.error} what="the access list" />
       {access.data ? (
         access.data.projects.length ? (
           <ul className={styles.chips}>
@@ -76,7 +77,7 @@ export function FlavorAccess({ flavor }: { flavor: Flavor }) {
             <option key={p.id} value={p.name} />
           ))}
         </datalist>
-        <button type="submit" className={styles.small} disabled={add.isPending || !project.trim()}>
+        <button type="submit" className={ui.small} disabled={add.isPending || !project.trim()}>
           Add access
         </button>
       </form>

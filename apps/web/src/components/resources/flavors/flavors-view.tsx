@@ -1,14 +1,15 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { Fragment, useState } from 'react';
-import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
-import { ConfirmDialog } from '../confirm-dialog';
-import { errorText, formatMb } from '../format';
+import { QueryState } from '@/components/ui/query-state';
+import { ActionsCell, Table } from '@/components/ui/table';
+import ui from '@/components/ui/ui.module.css';
+import { formatMb } from '../format';
+import { DeleteButton, DeleteDialog } from '../delete-dialog';
 import { GatedButton } from '../gated-button';
 import { useAdminOnlyReason } from '../gate';
-import { QueryStatus } from '../query-status';
 import styles from '../resources.module.css';
 import type { Flavor } from '../types';
 import { CreateFlavorDialog } from './create-dialog';
@@ -17,8 +18,6 @@ import { FlavorAccess } from './flavor-access';
 /** The sizes servers launch with; administrators create, delete and share them. */
 export function FlavorsView() {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const toast = useToast();
   const createBlocked = useAdminOnlyReason('create flavors');
   const deleteBlocked = useAdminOnlyReason('delete flavors');
   const flavors = useQuery(trpc.flavors.list.queryOptions({}));
@@ -27,17 +26,6 @@ export function FlavorsView() {
   const [deleting, setDeleting] = useState<Flavor | null>(null);
   const [sharing, setSharing] = useState<string | null>(null);
 
-  const deleteFlavor = async (flavor: Flavor) => {
-    try {
-      await remove.mutateAsync({ id: flavor.id });
-      toast.show('success', `Flavor ${flavor.name} deleted`);
-    } catch (error) {
-      toast.show('error', `Could not delete flavor ${flavor.name}: ${errorText(error)}`);
-      throw error;
-    } finally {
-      void queryClient.invalidateQueries({ queryKey: trpc.flavors.pathKey() });
-    }
-  };
 
   return (
     <>
@@ -47,76 +35,50 @@ export function FlavorsView() {
           Create flavor
         </GatedButton>
       </div>
-      <QueryStatus isPending={flavors.isPending} error={flavors.error} what="flavors" />
+      <QueryState isPending={flavors.isPending} error={flavors.error} what="flavors" />
       {flavors.data ? (
-        <div className={styles.tableWrap}>
-          <table className={styles.table} aria-label="Flavors">
-            <thead>
+        <Table label="Flavors" className={styles.table} columns={['Name', { label: 'vCPUs', className: styles.num }, { label: 'RAM', className: styles.num }, { label: 'Disk', className: styles.num }, 'Public', 'Actions']}>
+          {flavors.data.map((flavor) => (
+            <Fragment key={flavor.id}>
               <tr>
-                <th>Name</th>
-                <th className={styles.num}>vCPUs</th>
-                <th className={styles.num}>RAM</th>
-                <th className={styles.num}>Disk</th>
-                <th>Public</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {flavors.data.map((flavor) => (
-                <Fragment key={flavor.id}>
-                  <tr>
-                    <td data-label="Name">
-                      {flavor.name}
-                      {flavor.description ? <div className="muted">{flavor.description}</div> : null}
-                    </td>
-                    <td data-label="vCPUs" className={styles.num}>{flavor.vcpus}</td>
-                    <td data-label="RAM" className={styles.num}>{formatMb(flavor.ramMb)}</td>
-                    <td data-label="Disk" className={styles.num}>{flavor.diskGb} GB</td>
-                    <td data-label="Public">{flavor.isPublic ? 'yes' : 'no'}</td>
-                    <td>
-                      <div className={styles.actions}>
-                        {!flavor.isPublic && !deleteBlocked ? (
-                          <button
-                            type="button"
-                            className="secondary"
-                            aria-expanded={sharing === flavor.id}
-                            aria-label={`Access to ${flavor.name}`}
-                            onClick={() => setSharing(sharing === flavor.id ? null : flavor.id)}
-                          >
-                            Access
-                          </button>
-                        ) : null}
-                        <GatedButton blocked={deleteBlocked} className={styles.danger} aria-label={`Delete ${flavor.name}`} onClick={() => setDeleting(flavor)}>
-                          Delete
-                        </GatedButton>
-                      </div>
-                    </td>
-                  </tr>
-                  {sharing === flavor.id ? (
-                    <tr className={styles.details}>
-                      <td colSpan={6}>
-                        <FlavorAccess flavor={flavor} />
-                      </td>
-                    </tr>
+                <td data-label="Name">
+                  {flavor.name}
+                  {flavor.description ? <div className="muted">{flavor.description}</div> : null}
+                </td>
+                <td data-label="vCPUs" className={styles.num}>{flavor.vcpus}</td>
+                <td data-label="RAM" className={styles.num}>{formatMb(flavor.ramMb)}</td>
+                <td data-label="Disk" className={styles.num}>{flavor.diskGb} GB</td>
+                <td data-label="Public">{flavor.isPublic ? 'yes' : 'no'}</td>
+                <ActionsCell>
+                  {!flavor.isPublic && !deleteBlocked ? (
+                    <button
+                      type="button"
+                      className="secondary"
+                      aria-expanded={sharing === flavor.id}
+                      aria-label={`Access to ${flavor.name}`}
+                      onClick={() => setSharing(sharing === flavor.id ? null : flavor.id)}
+                    >
+                      Access
+                    </button>
                   ) : null}
-                </Fragment>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  <DeleteButton name={flavor.name} blocked={deleteBlocked} onClick={() => setDeleting(flavor)} />
+                </ActionsCell>
+              </tr>
+              {sharing === flavor.id ? (
+                <tr className={ui.details}>
+                  <td colSpan={6}>
+                    <FlavorAccess flavor={flavor} />
+                  </td>
+                </tr>
+              ) : null}
+            </Fragment>
+          ))}
+        </Table>
       ) : null}
       <CreateFlavorDialog open={creating} onClose={() => setCreating(false)} />
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete flavor ${deleting?.name ?? ''}`}
-        confirmLabel="Delete flavor"
-        onConfirm={() => (deleting ? deleteFlavor(deleting) : Promise.resolve())}
-        onClose={() => setDeleting(null)}
-      >
-        <p>
-          Flavor <strong>{deleting?.name}</strong> will be deleted. Servers launched with it keep their size; no new ones can use it.
-        </p>
-      </ConfirmDialog>
+      <DeleteDialog item={deleting} noun="flavor" remove={(flavor) => remove.mutateAsync({ id: flavor.id })} refresh={[trpc.flavors.pathKey()]} onClose={() => setDeleting(null)}>
+        will be deleted. Servers launched with it keep their size; no new ones can use it.
+      </DeleteDialog>
     </>
   );
 }

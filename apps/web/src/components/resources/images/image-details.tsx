@@ -5,6 +5,7 @@ import { useId } from 'react';
 import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
+import ui from '@/components/ui/ui.module.css';
 import { errorText, formatBytes, formatDate } from '../format';
 import styles from '../resources.module.css';
 import type { Image } from '../types';
@@ -29,7 +30,7 @@ export function ImageDetails({ image, blocked }: { image: Image; blocked: string
   const why = blocked ?? (owns ? null : `Only the project that owns ${image.name} can change it`);
   const properties = Object.entries(image.properties);
   return (
-    <div className={styles.form}>
+    <div className={ui.form}>
       <dl className="facts">
         <dt>ID</dt>
         <dd className={styles.mono}>{image.id}</dd>

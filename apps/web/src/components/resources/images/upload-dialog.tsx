@@ -5,8 +5,10 @@ import { useId, useRef, useState, type FormEvent } from 'react';
 import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
+import { Dialog } from '@/components/ui/dialog';
+import { Field } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import { errorText } from '../format';
-import { Modal } from '../modal';
 import styles from '../resources.module.css';
 import { UploadAborted, uploadImageFile, type UploadProgress } from './upload';
 import { UploadProgressBar } from './upload-progress';
@@ -87,23 +89,20 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
   const uploading = phase.kind === 'uploading';
   const locked = uploading || phase.kind === 'done';
   return (
-    <Modal open={open} title="Upload image" onClose={close} locked={uploading}>
-      <form className={styles.form} onSubmit={submit}>
-        <div className={styles.field}>
-          <label htmlFor={ids.name}>Name</label>
+    <Dialog open={open} title="Upload image" onClose={close} locked={uploading}>
+      <form className={ui.form} onSubmit={submit}>
+        <Field id={ids.name} label="Name">
           <input id={ids.name} required maxLength={255} value={name} disabled={locked} onChange={(e) => setName(e.target.value)} />
-        </div>
+        </Field>
         <div className={styles.row}>
-          <div className={styles.field}>
-            <label htmlFor={ids.format}>Disk format</label>
+          <Field id={ids.format} label="Disk format">
             <select id={ids.format} value={diskFormat} disabled={locked} onChange={(e) => setDiskFormat(e.target.value as typeof diskFormat)}>
               <option value="qcow2">qcow2</option>
               <option value="raw">raw</option>
               <option value="iso">iso</option>
             </select>
-          </div>
-          <div className={styles.field}>
-            <label htmlFor={ids.visibility}>Visibility</label>
+          </Field>
+          <Field id={ids.visibility} label="Visibility">
             <select id={ids.visibility} value={visibility} disabled={locked} onChange={(e) => setVisibility(e.target.value as typeof visibility)}>
               <option value="private">private</option>
               <option value="shared">shared</option>
@@ -111,12 +110,11 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
                 public{whoami.isAdmin ? '' : ' (administrators only)'}
               </option>
             </select>
-          </div>
+          </Field>
         </div>
-        <div className={styles.field}>
-          <label htmlFor={ids.file}>Image file</label>
+        <Field id={ids.file} label="Image file">
           <input id={ids.file} type="file" required disabled={locked} onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
-        </div>
+        </Field>
         {phase.kind === 'uploading' || phase.kind === 'done' ? <UploadProgressBar progress={phase.progress} label={`Uploading ${name}`} /> : null}
         {phase.kind === 'done' ? <p role="status">Uploaded: image {name} is ready.</p> : null}
         {phase.kind === 'failed' ? (
@@ -130,7 +128,7 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
               Close
             </button>
           ) : uploading ? (
-            <button type="button" className={styles.danger} onClick={() => abort.current?.()}>
+            <button type="button" className={ui.danger} onClick={() => abort.current?.()}>
               Cancel upload
             </button>
           ) : (
@@ -145,6 +143,6 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
           )}
         </div>
       </form>
-    </Modal>
+    </Dialog>
   );
 }

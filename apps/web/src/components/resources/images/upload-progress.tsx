@@ -1,3 +1,4 @@
+import { Meter } from '@/components/ui/meter';
 import { formatBytes } from '../format';
 import styles from '../resources.module.css';
 import type { UploadProgress } from './upload';
@@ -9,17 +10,7 @@ export function UploadProgressBar({ progress, label }: { progress: UploadProgres
   const text = `${formatBytes(progress.loaded)} of ${formatBytes(progress.total)} (${percent}%) · ${mbPerSecond.toFixed(1)} MB/s`;
   return (
     <div className={styles.bar}>
-      <div
-        className={styles.progress}
-        role="progressbar"
-        aria-label={label}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={percent}
-        aria-valuetext={text}
-      >
-        <div className={styles.progressFill} style={{ width: `${percent}%` }} />
-      </div>
+      <Meter role="progressbar" label={label} max={100} now={percent} text={text} percent={percent} />
       <span className="muted">{text}</span>
     </div>
   );

@@ -4,9 +4,11 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState, type ChangeEvent, type FormEvent } from 'react';
 import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
+import { Dialog } from '@/components/ui/dialog';
+import { ErrorAlert } from '@/components/ui/query-state';
+import { Field, FormButtons } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import { errorText } from '../format';
-import { Modal } from '../modal';
-import styles from '../resources.module.css';
 
 /** "Import key pair": a public key pasted or read from a file (only the public half ever leaves the machine). */
 export function ImportKeypairDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
@@ -57,14 +59,12 @@ export function ImportKeypairDialog({ open, onClose }: { open: boolean; onClose:
   };
 
   return (
-    <Modal open={open} title="Import key pair" onClose={close}>
-      <form className={styles.form} onSubmit={submit}>
-        <div className={styles.field}>
-          <label htmlFor={ids.name}>Name</label>
+    <Dialog open={open} title="Import key pair" onClose={close}>
+      <form className={ui.form} onSubmit={submit}>
+        <Field id={ids.name} label="Name">
           <input id={ids.name} required maxLength={255} value={name} onChange={(e) => setName(e.target.value)} />
-        </div>
-        <div className={styles.field}>
-          <label htmlFor={ids.key}>Public key</label>
+        </Field>
+        <Field id={ids.key} label="Public key">
           <textarea
             id={ids.key}
             rows={5}
@@ -78,25 +78,13 @@ export function ImportKeypairDialog({ open, onClose }: { open: boolean; onClose:
           <span id={ids.hint} className="muted">
             One OpenSSH public key line (ssh-ed25519, ssh-rsa, ecdsa-sha2-…), as in ~/.ssh/id_ed25519.pub.
           </span>
-        </div>
-        <div className={styles.field}>
-          <label htmlFor={ids.file}>Public key file</label>
+        </Field>
+        <Field id={ids.file} label="Public key file">
           <input id={ids.file} type="file" accept=".pub,text/plain" onChange={readFile} />
-        </div>
-        {fileError || importKey.error ? (
-          <p role="alert" className="alert">
-            {fileError ?? importKey.error?.message}
-          </p>
-        ) : null}
-        <div className="dialog-buttons">
-          <button type="submit" disabled={importKey.isPending || !name.trim() || !publicKey.trim()} aria-busy={importKey.isPending}>
-            Import
-          </button>
-          <button type="button" className="secondary" onClick={close}>
-            Cancel
-          </button>
-        </div>
+        </Field>
+        <ErrorAlert error={fileError ?? importKey.error} />
+        <FormButtons label="Import" pending={importKey.isPending} disabled={!name.trim() || !publicKey.trim()} onCancel={close} />
       </form>
-    </Modal>
+    </Dialog>
   );
 }

@@ -1,14 +1,14 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
-import { ConfirmDialog } from '../confirm-dialog';
-import { errorText, formatDate } from '../format';
+import { QueryState } from '@/components/ui/query-state';
+import { ActionsCell, Table } from '@/components/ui/table';
+import { formatDate } from '../format';
+import { DeleteButton, DeleteDialog } from '../delete-dialog';
 import { GatedButton } from '../gated-button';
 import { useReadOnlyReason } from '../gate';
-import { QueryStatus } from '../query-status';
 import styles from '../resources.module.css';
 import type { Keypair } from '../types';
 import { ImportKeypairDialog } from './import-dialog';
@@ -16,26 +16,12 @@ import { ImportKeypairDialog } from './import-dialog';
 /** Your own SSH key pairs (they belong to you, not to the project). */
 export function KeypairsView() {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const toast = useToast();
   const blocked = useReadOnlyReason();
   const keypairs = useQuery(trpc.keypairs.list.queryOptions());
   const remove = useMutation(trpc.keypairs.delete.mutationOptions());
   const [importing, setImporting] = useState(false);
   const [deleting, setDeleting] = useState<Keypair | null>(null);
 
-  const deleteKey = async (key: Keypair) => {
-    try {
-      await remove.mutateAsync({ name: key.name });
-      toast.show('success', `Key pair ${key.name} deleted`);
-    } catch (error) {
-      toast.show('error', `Could not delete key pair ${key.name}: ${errorText(error)}`);
-      throw error;
-    } finally {
-      void queryClient.invalidateQueries({ queryKey: trpc.keypairs.pathKey() });
-      void queryClient.invalidateQueries({ queryKey: trpc.limits.pathKey() });
-    }
-  };
 
   return (
     <>
@@ -45,64 +31,32 @@ export function KeypairsView() {
           Import key pair
         </GatedButton>
       </div>
-      <QueryStatus isPending={keypairs.isPending} error={keypairs.error} what="key pairs" />
+      <QueryState isPending={keypairs.isPending} error={keypairs.error} what="key pairs" />
       {keypairs.data ? (
-        <div className={styles.tableWrap}>
-          <table className={styles.table} aria-label="Key pairs">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Type</th>
-                <th>Fingerprint</th>
-                <th>Created</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keypairs.data.length === 0 ? (
-                <tr>
-                  <td colSpan={5} className="muted">
-                    No key pairs yet.
-                  </td>
-                </tr>
-              ) : null}
-              {keypairs.data.map((key) => (
-                <tr key={key.name}>
-                  <td data-label="Name">{key.name}</td>
-                  <td data-label="Type">{key.type}</td>
-                  <td data-label="Fingerprint" className={styles.mono}>
-                    <span title="SHA-256, as ssh-keygen -l shows it">{key.fingerprint}</span>
-                    <br />
-                    <span className="muted" title="MD5, as older tools show it">
-                      {key.fingerprintMd5}
-                    </span>
-                  </td>
-                  <td data-label="Created">{formatDate(key.createdAt)}</td>
-                  <td>
-                    <div className={styles.actions}>
-                      <GatedButton blocked={blocked} className={styles.danger} aria-label={`Delete ${key.name}`} onClick={() => setDeleting(key)}>
-                        Delete
-                      </GatedButton>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Key pairs" className={styles.table} columns={['Name', 'Type', 'Fingerprint', 'Created', 'Actions']} empty={keypairs.data.length === 0 ? 'No key pairs yet.' : null}>
+          {keypairs.data.map((key) => (
+            <tr key={key.name}>
+              <td data-label="Name">{key.name}</td>
+              <td data-label="Type">{key.type}</td>
+              <td data-label="Fingerprint" className={styles.mono}>
+                <span title="SHA-256, as ssh-keygen -l shows it">{key.fingerprint}</span>
+                <br />
+                <span className="muted" title="MD5, as older tools show it">
+                  {key.fingerprintMd5}
+                </span>
+              </td>
+              <td data-label="Created">{formatDate(key.createdAt)}</td>
+              <ActionsCell>
+                <DeleteButton name={key.name} blocked={blocked} onClick={() => setDeleting(key)} />
+              </ActionsCell>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       <ImportKeypairDialog open={importing} onClose={() => setImporting(false)} />
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete key pair ${deleting?.name ?? ''}`}
-        confirmLabel="Delete key pair"
-        onConfirm={() => (deleting ? deleteKey(deleting) : Promise.resolve())}
-        onClose={() => setDeleting(null)}
-      >
-        <p>
-          Key pair <strong>{deleting?.name}</strong> will be deleted. Servers launched with it keep the key they were given.
-        </p>
-      </ConfirmDialog>
+      <DeleteDialog item={deleting} noun="key pair" remove={(key) => remove.mutateAsync({ name: key.name })} refresh={[trpc.keypairs.pathKey(), trpc.limits.pathKey()]} onClose={() => setDeleting(null)}>
+        will be deleted. Servers launched with it keep the key they were given.
+      </DeleteDialog>
     </>
   );
 }

@@ -5,7 +5,10 @@ import { useId, useState, type FormEvent } from 'react';
 import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
-import { Modal } from '../modal';
+import { Dialog } from '@/components/ui/dialog';
+import { ErrorAlert } from '@/components/ui/query-state';
+import { Field, FormButtons } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import styles from '../resources.module.css';
 
 const initial = { name: '', cidr: '', gateway: '', allocationStart: '', allocationEnd: '', shared: false };
@@ -52,31 +55,26 @@ export function CreateNetworkDialog({ open, onClose }: { open: boolean; onClose:
   const set = (key: Field) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
 
   return (
-    <Modal open={open} title="Create network" onClose={close}>
-      <form className={styles.form} onSubmit={submit}>
-        <div className={styles.field}>
-          <label htmlFor={ids.name}>Name</label>
+    <Dialog open={open} title="Create network" onClose={close}>
+      <form className={ui.form} onSubmit={submit}>
+        <Field id={ids.name} label="Name">
           <input id={ids.name} required maxLength={255} value={form.name} onChange={set('name')} />
-        </div>
+        </Field>
         <div className={styles.row}>
-          <div className={styles.field}>
-            <label htmlFor={ids.cidr}>Subnet CIDR</label>
+          <Field id={ids.cidr} label="Subnet CIDR">
             <input id={ids.cidr} required placeholder="10.10.0.0/24" value={form.cidr} onChange={set('cidr')} />
-          </div>
-          <div className={styles.field}>
-            <label htmlFor={ids.gateway}>Gateway (optional)</label>
+          </Field>
+          <Field id={ids.gateway} label="Gateway (optional)">
             <input id={ids.gateway} placeholder="first address" value={form.gateway} onChange={set('gateway')} />
-          </div>
+          </Field>
         </div>
         <div className={styles.row}>
-          <div className={styles.field}>
-            <label htmlFor={ids.start}>Allocation start (optional)</label>
+          <Field id={ids.start} label="Allocation start (optional)">
             <input id={ids.start} value={form.allocationStart} onChange={set('allocationStart')} />
-          </div>
-          <div className={styles.field}>
-            <label htmlFor={ids.end}>Allocation end (optional)</label>
+          </Field>
+          <Field id={ids.end} label="Allocation end (optional)">
             <input id={ids.end} value={form.allocationEnd} onChange={set('allocationEnd')} />
-          </div>
+          </Field>
         </div>
         {whoami.isAdmin ? (
           <label className={styles.check}>
@@ -84,20 +82,9 @@ export function CreateNetworkDialog({ open, onClose }: { open: boolean; onClose:
             Shared with every project
           </label>
         ) : null}
-        {create.error ? (
-          <p role="alert" className="alert">
-            {create.error.message}
-          </p>
-        ) : null}
-        <div className="dialog-buttons">
-          <button type="submit" disabled={create.isPending || !form.name.trim() || !form.cidr.trim()} aria-busy={create.isPending}>
-            Create
-          </button>
-          <button type="button" className="secondary" onClick={close}>
-            Cancel
-          </button>
-        </div>
+        <ErrorAlert error={create.error} />
+        <FormButtons label="Create" pending={create.isPending} disabled={!form.name.trim() || !form.cidr.trim()} onCancel={close} />
       </form>
-    </Modal>
+    </Dialog>
   );
 }

@@ -1,15 +1,14 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
-import { ConfirmDialog } from '../confirm-dialog';
-import { errorText } from '../format';
+import { QueryState } from '@/components/ui/query-state';
+import { ActionsCell, Table } from '@/components/ui/table';
+import { DeleteButton, DeleteDialog } from '../delete-dialog';
 import { GatedButton } from '../gated-button';
 import { useReadOnlyReason } from '../gate';
-import { QueryStatus } from '../query-status';
 import styles from '../resources.module.css';
 import type { Network } from '../types';
 import { CreateNetworkDialog } from './create-dialog';
@@ -17,8 +16,6 @@ import { CreateNetworkDialog } from './create-dialog';
 /** This project's networks and the shared ones, with how full each subnet is. */
 export function NetworksView() {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const toast = useToast();
   const whoami = useWhoami();
   const blocked = useReadOnlyReason();
   const networks = useQuery(trpc.networks.list.queryOptions());
@@ -26,17 +23,6 @@ export function NetworksView() {
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Network | null>(null);
 
-  const deleteNetwork = async (network: Network) => {
-    try {
-      await remove.mutateAsync({ id: network.id });
-      toast.show('success', `Network ${network.name} deleted`);
-    } catch (error) {
-      toast.show('error', `Could not delete network ${network.name}: ${errorText(error)}`);
-      throw error;
-    } finally {
-      void queryClient.invalidateQueries({ queryKey: trpc.networks.pathKey() });
-    }
-  };
   const deleteBlocked = (network: Network) =>
     blocked ?? (whoami.isAdmin || network.projectId === whoami.project.id ? null : `Network ${network.name} belongs to another project`);
 
@@ -48,72 +34,39 @@ export function NetworksView() {
           Create network
         </GatedButton>
       </div>
-      <QueryStatus isPending={networks.isPending} error={networks.error} what="networks" />
+      <QueryState isPending={networks.isPending} error={networks.error} what="networks" />
       {networks.data ? (
-        <div className={styles.tableWrap}>
-          <table className={styles.table} aria-label="Networks">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Shared</th>
-                <th>Subnet</th>
-                <th>Gateway</th>
-                <th className={styles.num}>Addresses used / available</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {networks.data.length === 0 ? (
-                <tr>
-                  <td colSpan={6} className="muted">
-                    No networks yet.
-                  </td>
-                </tr>
-              ) : null}
-              {networks.data.map((network) => (
-                <tr key={network.id}>
-                  <td data-label="Name">{network.name}</td>
-                  <td data-label="Shared">{network.shared ? 'yes' : 'no'}</td>
-                  <td data-label="Subnet" className={styles.mono}>
-                    {network.subnets.map((s) => (
-                      <div key={s.id} title={`Allocation ${s.allocationStart} – ${s.allocationEnd}`}>
-                        {s.cidr}
-                      </div>
-                    ))}
-                  </td>
-                  <td data-label="Gateway" className={styles.mono}>{network.subnets.map((s) => s.gateway ?? 'none').join(', ')}</td>
-                  <td data-label="Used / available" className={styles.num}>
-                    {network.subnets.map((s) => (
-                      <div key={s.id}>
-                        {s.used} / {s.available}
-                      </div>
-                    ))}
-                  </td>
-                  <td>
-                    <div className={styles.actions}>
-                      <GatedButton blocked={deleteBlocked(network)} className={styles.danger} aria-label={`Delete ${network.name}`} onClick={() => setDeleting(network)}>
-                        Delete
-                      </GatedButton>
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Networks" className={styles.table} columns={['Name', 'Shared', 'Subnet', 'Gateway', { label: 'Addresses used / available', className: styles.num }, 'Actions']} empty={networks.data.length === 0 ? 'No networks yet.' : null}>
+          {networks.data.map((network) => (
+            <tr key={network.id}>
+              <td data-label="Name">{network.name}</td>
+              <td data-label="Shared">{network.shared ? 'yes' : 'no'}</td>
+              <td data-label="Subnet" className={styles.mono}>
+                {network.subnets.map((s) => (
+                  <div key={s.id} title={`Allocation ${s.allocationStart} – ${s.allocationEnd}`}>
+                    {s.cidr}
+                  </div>
+                ))}
+              </td>
+              <td data-label="Gateway" className={styles.mono}>{network.subnets.map((s) => s.gateway ?? 'none').join(', ')}</td>
+              <td data-label="Used / available" className={styles.num}>
+                {network.subnets.map((s) => (
+                  <div key={s.id}>
+                    {s.used} / {s.available}
+                  </div>
+                ))}
+              </td>
+              <ActionsCell>
+                <DeleteButton name={network.name} blocked={deleteBlocked(network)} onClick={() => setDeleting(network)} />
+              </ActionsCell>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       <CreateNetworkDialog open={creating} onClose={() => setCreating(false)} />
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete network ${deleting?.name ?? ''}`}
-        confirmLabel="Delete network"
-        onConfirm={() => (deleting ? deleteNetwork(deleting) : Promise.resolve())}
-        onClose={() => setDeleting(null)}
-      >
-        <p>
-          Network <strong>{deleting?.name}</strong> and its subnet will be deleted. A network with servers on it cannot be deleted.
-        </p>
-      </ConfirmDialog>
+      <DeleteDialog item={deleting} noun="network" remove={(network) => remove.mutateAsync({ id: network.id })} refresh={[trpc.networks.pathKey()]} onClose={() => setDeleting(null)}>
+        and its subnet will be deleted. A network with servers on it cannot be deleted.
+      </DeleteDialog>
     </>
   );
 }

@@ -5,7 +5,9 @@ import { useId, useState, type FormEvent } from 'react';
 import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
-import { QueryStatus } from '../query-status';
+import { ErrorAlert, QueryState } from '@/components/ui/query-state';
+import { FormButtons } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import styles from '../resources.module.css';
 import type { ProjectQuota } from '../types';
 
@@ -34,7 +36,7 @@ export function QuotaForm() {
   const quota = useQuery(trpc.quotas.get.queryOptions({ project }));
   const projectId = useId();
   return (
-    <section aria-labelledby="quota-form-heading" className={styles.form}>
+    <section aria-labelledby="quota-form-heading" className={ui.form}>
       <h2 id="quota-form-heading">Edit a project&apos;s quotas</h2>
       <div className={styles.check}>
         <label htmlFor={projectId}>Project</label>
@@ -46,7 +48,7 @@ export function QuotaForm() {
           ))}
         </select>
       </div>
-      <QueryStatus isPending={quota.isPending} error={quota.error ?? projects.error} what="quotas" />
+      <QueryState isPending={quota.isPending} error={quota.error ?? projects.error} what="quotas" />
       {/* Keyed by project and limits, so the fields start from what is stored now. */}
       {quota.data ? <LimitsFields key={`${project}:${JSON.stringify(quota.data.limits)}`} quota={quota.data} /> : null}
     </section>
@@ -75,10 +77,10 @@ function LimitsFields({ quota }: { quota: ProjectQuota }) {
     save.mutate({ project: quota.project.id, limits });
   };
   return (
-    <form className={styles.form} onSubmit={submit} aria-label={`Quotas of ${quota.project.name}`}>
+    <form className={ui.form} onSubmit={submit} aria-label={`Quotas of ${quota.project.name}`}>
       <div className={styles.row}>
         {fields.map(({ key, label }) => (
-          <div key={key} className={styles.field}>
+          <div key={key} className={ui.field}>
             <label htmlFor={`${baseId}-${key}`}>{label}</label>
             <input
               id={`${baseId}-${key}`}
@@ -94,16 +96,8 @@ function LimitsFields({ quota }: { quota: ProjectQuota }) {
         ))}
       </div>
       <p className="muted">-1 means unlimited. A limit below what is in use takes nothing away; it stops new ones.</p>
-      {save.error ? (
-        <p role="alert" className="alert">
-          {save.error.message}
-        </p>
-      ) : null}
-      <div className="dialog-buttons">
-        <button type="submit" disabled={save.isPending} aria-busy={save.isPending}>
-          Save quotas
-        </button>
-      </div>
+      <ErrorAlert error={save.error} />
+      <FormButtons label="Save quotas" pending={save.isPending} />
     </form>
   );
 }

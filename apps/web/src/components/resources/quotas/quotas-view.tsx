@@ -3,7 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
-import { QueryStatus } from '../query-status';
+import { QueryState } from '@/components/ui/query-state';
 import { QuotaForm } from './quota-form';
 import { UsageBars } from './usage-bars';
 import { UsageChart } from './usage-chart';
@@ -17,7 +17,7 @@ export function QuotasView() {
     <>
       <section aria-labelledby="usage-heading">
         <h2 id="usage-heading">Usage of project {limits.data?.project.name ?? whoami.project.name}</h2>
-        <QueryStatus isPending={limits.isPending} error={limits.error} what="limits" />
+        <QueryState isPending={limits.isPending} error={limits.error} what="limits" />
         {limits.data ? <UsageBars limits={limits.data} /> : null}
       </section>
       <UsageChart />

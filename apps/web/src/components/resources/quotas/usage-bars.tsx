@@ -1,3 +1,4 @@
+import { Meter } from '@/components/ui/meter';
 import styles from '../resources.module.css';
 import type { Limits } from '../types';
 
@@ -25,17 +26,14 @@ export function UsageBars({ limits }: { limits: Limits }) {
               <span>{label}</span>
               <span>{text}</span>
             </div>
-            <div
-              className={styles.progress}
-              role="meter"
-              aria-label={label}
-              aria-valuemin={0}
-              aria-valuemax={unlimited ? Math.max(used, 1) : limit}
-              aria-valuenow={unlimited ? used : Math.min(used, limit)}
-              aria-valuetext={text}
-            >
-              <div className={`${styles.progressFill} ${over ? styles.over : ''}`} style={{ width: `${percent}%` }} />
-            </div>
+            <Meter
+              label={label}
+              max={unlimited ? Math.max(used, 1) : limit}
+              now={unlimited ? used : Math.min(used, limit)}
+              text={text}
+              percent={percent}
+              full={over}
+            />
           </div>
         );
       })}

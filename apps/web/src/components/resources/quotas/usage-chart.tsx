@@ -1,7 +1,8 @@
 'use client';
 
+import { QueryState } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
 import { formatTime } from '../format';
-import { QueryStatus } from '../query-status';
 import styles from '../resources.module.css';
 import { pastSeries, stepPath, type Point } from './series';
 import { HISTORY_MS, useUsageHistory } from './use-usage-history';
@@ -33,9 +34,9 @@ export function UsageChart() {
     : 'Loading';
 
   return (
-    <section aria-labelledby="usage-chart-heading" className={styles.form}>
+    <section aria-labelledby="usage-chart-heading" className={ui.form}>
       <h2 id="usage-chart-heading">Instances and cores over the last hours</h2>
-      <QueryStatus isPending={history.isPending} error={history.error} what="servers" />
+      <QueryState isPending={history.isPending} error={history.error} what="servers" />
       {initial ? (
         <>
           <svg className={styles.chart} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Instances and cores. ${description}`}>

@@ -1,20 +1,21 @@
 'use client';
 
-import { useEffect, useId, useRef, type ReactNode } from 'react';
-import styles from './resources.module.css';
+import { type ReactNode, useEffect, useId, useRef } from 'react';
+import styles from './ui.module.css';
 
 /**
- * A modal dialog (the browser's <dialog>, so focus is trapped and Escape closes it), named by its title.
- * `open` drives it; `onClose` hears every way of closing, Escape included.
+ * A modal dialog (the browser's <dialog>: focus moves inside and stays there, Escape closes it), named by its
+ * title. Its content is mounted only while it is open, so forms start empty; `onClose` hears every way of
+ * closing, Escape included. Callers that mount it only while needed leave `open` at its default.
  */
-export function Modal({
-  open,
+export function Dialog({
+  open = true,
   title,
   onClose,
   locked = false,
   children,
 }: {
-  open: boolean;
+  open?: boolean;
   title: string;
   onClose: () => void;
   /** While true, Escape does not close it (e.g. mid-upload: cancel first). */
@@ -23,6 +24,7 @@ export function Modal({
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
+  // No close in a cleanup: under StrictMode's rerun it would fire onClose on a dialog that should stay open.
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -41,7 +43,9 @@ export function Modal({
     >
       {open ? (
         <>
-          <h2 id={titleId}>{title}</h2>
+          <h2 id={titleId} className={styles.dialogTitle}>
+            {title}
+          </h2>
           {children}
         </>
       ) : null}
