@@ -20,3 +20,6 @@ export const adminPassword = (): string => required('ASTER_ADMIN_PASSWORD', "the
 
 /** Where to write Playwright's JSON report, if anywhere. */
 export const jsonReportPath = (): string | undefined => process.env.ASTER_E2E_JSON || undefined;
+
+/** The shell's command search path, for commands the tests run (the aster command). */
+export const searchPath = (): string => process.env.PATH ?? '/usr/bin:/bin';

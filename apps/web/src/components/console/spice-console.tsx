@@ -35,12 +35,33 @@ interface SpiceModules {
 async function loadSpice(): Promise<SpiceModules> {
   // Plain URLs for the browser to load: the bundler must leave them alone.
   const url = (file: string) => `/spice-html5/${file}`;
-  const [main, messages, enums] = await Promise.all([
+  const [main, messages, enums, conn] = await Promise.all([
     import(/* webpackIgnore: true */ /* turbopackIgnore: true */ url('main.js')),
     import(/* webpackIgnore: true */ /* turbopackIgnore: true */ url('spicemsg.js')),
     import(/* webpackIgnore: true */ /* turbopackIgnore: true */ url('enums.js')),
+    import(/* webpackIgnore: true */ /* turbopackIgnore: true */ url('spiceconn.js')),
   ]);
+  routeChannelErrors((conn as { SpiceConn: { prototype: ChannelPrototype } }).SpiceConn.prototype);
   return { main, messages, enums } as SpiceModules;
+}
+
+interface ChannelPrototype {
+  report_error(this: { onerror?: (e: unknown) => void; parent?: { onerror?: (e: unknown) => void } }, error: unknown): void;
+  asterRouted?: boolean;
+}
+
+/**
+ * spice-html5 gives only the main channel an error handler: a display or inputs channel that fails throws
+ * out of its socket's event handler, unseen by the page. Its errors go to the main channel's handler instead.
+ */
+function routeChannelErrors(proto: ChannelPrototype): void {
+  if (proto.asterRouted) return;
+  const original = proto.report_error;
+  proto.report_error = function (error) {
+    if (this.onerror === undefined && this.parent?.onerror) return this.parent.onerror(error);
+    return original.call(this, error);
+  };
+  proto.asterRouted = true;
 }
 
 function setTokenCookie(token: string, expiresAt: string): void {
@@ -108,6 +129,7 @@ export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClient
     let disposed = false;
     let ended = false;
     let sc: SpiceConnection | null = null;
+    let link = 0;
     const NativeWebSocket = window.WebSocket;
     // spice-html5 looks its screen up by id as it stops, which throws once React has removed the screen:
     // its channels are closed here either way.
@@ -133,39 +155,50 @@ export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClient
         super(url, protocols);
         if (String(url) === connection.websocketUrl) {
           channels.push(this);
-          this.addEventListener('close', (event) => end(describeClose(event.code, event.reason)));
+          const of = link;
+          // Only the present link's channels end the session (a retried one's closes are expected).
+          this.addEventListener('close', (event) => of === link && end(describeClose(event.code, event.reason)));
         }
       }
     }
 
     setTokenCookie(connection.token, connection.expiresAt);
-    loadSpice().then(
-      (modules) => {
-        if (disposed) return;
-        window.WebSocket = ChannelSocket;
-        try {
-          const conn = new modules.main.SpiceMainConn({
-            uri: connection.websocketUrl,
-            screen_id: screenId,
-            password: '',
-            onsuccess: () => {
-              if (disposed || ended) return;
-              status.current({ state: 'connected' });
-              controls.current(spiceControls(conn, modules));
-            },
+    // spice-html5's own RSA sometimes makes a ticket the server cannot decrypt, which it answers with
+    // "Permission denied" (ticketing is off: any ticket that decrypts is accepted). A new link fixes it.
+    let retries = 2;
+    const connect = (modules: SpiceModules) => {
+      if (disposed) return;
+      window.WebSocket = ChannelSocket;
+      try {
+        const conn = new modules.main.SpiceMainConn({
+          uri: connection.websocketUrl,
+          screen_id: screenId,
+          password: '',
+          onsuccess: () => {
+            if (disposed || ended) return;
+            status.current({ state: 'connected' });
+            controls.current(spiceControls(conn, modules));
+          },
+          onerror: (error) => {
+            const message = error instanceof Error ? error.message : 'the SPICE connection failed';
+            if (message === 'Permission denied.' && retries > 0 && sc === conn) {
+              retries--;
+              link++;
+              stopQuietly();
+              channels.length = 0;
+              connect(modules);
+              return;
+            }
             // Its errors come with or just before a channel's close; the close's reason says more, so wait for it.
-            onerror: (error) => {
-              const message = error instanceof Error ? error.message : 'the SPICE connection failed';
-              setTimeout(() => end(`the SPICE client reports: ${message}`), 100);
-            },
-          });
-          sc = conn;
-        } catch (error) {
-          end(`the SPICE client could not start: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      },
-      () => end('the SPICE client could not be loaded: is spice-html5 installed on the web server?'),
-    );
+            setTimeout(() => end(`the SPICE client reports: ${message}`), 100);
+          },
+        });
+        sc = conn;
+      } catch (error) {
+        end(`the SPICE client could not start: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    loadSpice().then(connect, () => end('the SPICE client could not be loaded: is spice-html5 installed on the web server?'));
 
     return () => {
       disposed = true;
