@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { whyNot } from '@aster/compute';
+import { actionAllowed, whyNot } from '@aster/compute';
 import { computeQueue, consoleEndpoints, getConsoles } from '@aster/jobs';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
@@ -40,7 +40,9 @@ export async function openConsole(ctx: Context, auth: Auth, id: string, type: Co
   const status = statusOf(row);
   const why = whyNot('getConsole', row.vm_state, row.task_state, status);
   if (why || !row.host) {
-    const what = row.task_state && why?.includes('busy') ? `busy ${row.task_state.replaceAll('_', ' ')} (status ${status}); try again when that ends` : status;
+    // Refused only for the task (the state itself has a console): say what to wait for.
+    const task = row.task_state;
+    const what = task !== null && actionAllowed('getConsole', row.vm_state, null) ? `busy ${task.replaceAll('_', ' ')} (status ${status}); try again when that ends` : status;
     throw new AsterError('InvalidState', `console not available: server ${row.name} is ${what}`);
   }
   if (!(await computeServiceUp(ctx.db, row.host, ctx.now(), ctx.config.serviceDownSeconds))) {
