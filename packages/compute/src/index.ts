@@ -1,4 +1,4 @@
 export * from './states.ts';
 export * from './actions.ts';
-export * from './scheduler.ts';
+export * from './scheduler/index.ts';
 export * from './metadata.ts';

@@ -1,0 +1,37 @@
+import { runFilters, type FilterRun } from './filters/index.ts';
+import type { HostFilter, HostState, RequestSpec } from './types.ts';
+import { weighHosts, type WeighedBy, type WeighedHost } from './weighers.ts';
+
+/**
+ * Nova's host_subset_size: choose at random among the best `hostSubsetSize` (at least 1), so that schedulers
+ * working at once do not all race for the same host. Answers the chosen one first, then the rest in order:
+ * those are the alternates.
+ */
+export function pickHost(weighed: readonly WeighedHost[], hostSubsetSize: number, random: () => number = Math.random): HostState[] {
+  const ordered = weighed.map((w) => w.host);
+  if (ordered.length < 2) return ordered;
+  const subset = Math.min(Math.max(1, Math.floor(hostSubsetSize)), ordered.length);
+  const chosen = Math.min(subset - 1, Math.floor(random() * subset));
+  if (chosen > 0) ordered.unshift(...ordered.splice(chosen, 1));
+  return ordered;
+}
+
+export interface SelectOptions {
+  filters: readonly HostFilter[];
+  weighers: readonly WeighedBy[];
+  hostSubsetSize?: number;
+  random?: () => number;
+}
+
+export interface Selection {
+  /** Every host that passed, the chosen one first: the caller claims down the list and keeps the next as alternates. */
+  ordered: HostState[];
+  runs: FilterRun[];
+}
+
+/** Filters, weighs and picks in one call. */
+export function selectHosts(hosts: readonly HostState[], spec: RequestSpec, options: SelectOptions): Selection {
+  const { passed, runs } = runFilters(hosts, spec, options.filters);
+  const ordered = pickHost(weighHosts(passed, spec, options.weighers), options.hostSubsetSize ?? 1, options.random);
+  return { ordered, runs };
+}
