@@ -144,6 +144,41 @@ describe('allocatePorts', () => {
     await expect(allocate(db.pool, second, [randomUUID()])).rejects.toThrow(/^Network [0-9a-f-]+ not found$/);
   });
 
+  it('on a large subnet draws addresses at random, each once, and finds the last free ones when nearly full', async () => {
+    const projectId = await project(db.pool, 'large');
+    // A /21: 2,045 addresses, above the size where addresses are drawn at random.
+    const net = await createNetwork(db.pool, { name: 'large-net', projectId, shared: false, bridge: null, subnet: { cidr: '10.6.0.0/21' } });
+    const size = net.subnets[0]!.available;
+    expect(size).toBeGreaterThan(1024);
+    // All but three addresses taken, directly: the last three must still be found, then the subnet is full.
+    await db.pool.query(
+      `INSERT INTO ports (network_id, subnet_id, mac, ip)
+       SELECT $1, s.id, ('02:00:' || lpad(to_hex(g.n / 65536 % 256), 2, '0') || ':' || lpad(to_hex(g.n / 256 % 256), 2, '0') || ':' ||
+                         lpad(to_hex(g.n % 256), 2, '0') || ':01')::macaddr, s.allocation_start + g.n
+         FROM subnets s, generate_series(0, s.allocation_end - s.allocation_start) AS g(n)
+        WHERE s.network_id = $1 AND g.n NOT IN (7, 1000, 2000)`,
+      [net.id],
+    );
+    const ids = await Promise.all(Array.from({ length: 4 }, (_, i) => insertInstance(db.pool, projectId, `large-${i}`)));
+    const got: string[] = [];
+    for (const id of ids.slice(0, 3)) got.push((await allocate(db.pool, id, [net.id]))[0]!.ip);
+    expect(got.sort()).toEqual(['10.6.0.9', '10.6.3.234', '10.6.7.210'].sort());
+    await expect(allocate(db.pool, ids[3]!, [net.id])).rejects.toThrow('No free IP address left on network large-net (subnet 10.6.0.0/21)');
+  });
+
+  it('on a large subnet gives 200 parallel builds 200 different addresses', async () => {
+    const projectId = await project(db.pool, 'many');
+    const net = await createNetwork(db.pool, { name: 'many-net', projectId, shared: false, bridge: null, subnet: { cidr: '10.7.0.0/16' } });
+    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => insertInstance(db.pool, projectId, `many-${i}`)));
+    const wide = createPool({ connectionString: db.url, schema: db.schema, max: 20 });
+    try {
+      const ips = await Promise.all(ids.map(async (id) => (await transaction(wide, (client) => allocatePorts(client, id, [net.id])))[0]!.ip));
+      expect(new Set(ips).size).toBe(200);
+    } finally {
+      await wide.end();
+    }
+  });
+
   it('under concurrency: a /29 gives its 5 addresses to 5 of 20 parallel builds, and refuses the rest', async () => {
     const projectId = await project(db.pool, 'race');
     const net = await createNetwork(db.pool, { name: 'race-net', projectId, shared: false, bridge: null, subnet: { cidr: '10.5.0.0/29' } });

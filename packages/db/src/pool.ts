@@ -26,6 +26,11 @@ export function createPool(options: PoolOptions): Pool {
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  return preparingStatements(pool);
+}
+
+/** Makes every connection of `pool` prepare its statements (see below); answers the pool. */
+export function preparingStatements(pool: pg.Pool): pg.Pool {
   pool.on('connect', prepareStatements);
   return pool;
 }

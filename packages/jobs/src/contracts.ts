@@ -99,6 +99,8 @@ const instanceState = z.object({ id: uuid, powerState, vanished: z.boolean().opt
 
 // scheduler
 export const scheduleInstance = job('scheduleInstance', 1, z.object({ instanceId: uuid }));
+/** Every instance of one create request, placed in launch order by one scheduler (Nova's num_instances). */
+export const scheduleInstances = job('scheduleInstances', 1, z.object({ instanceIds: z.array(uuid).min(1).max(100) }));
 
 // compute.<host>: what a host can be asked to do
 export const buildInstance = job('buildInstance', 1, z.object({ instance: instanceSpec, attempt: z.number().int().positive() }));
@@ -201,6 +203,7 @@ export const checkStuckBuilds = job('checkStuckBuilds', 1, z.object({}));
 
 export const contracts = {
   scheduleInstance,
+  scheduleInstances,
   buildInstance,
   serverAction,
   terminateInstance,

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aster/log';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
+import { preparingStatements } from '@aster/db';
 import type { JobContract, ParsedOf, PayloadOf } from './contracts.ts';
 import { NotificationListener } from './listener.ts';
 
@@ -69,6 +70,28 @@ export function wakeChannel(queue: string): string {
 const DONE_CHANNEL = 'aster_job_done';
 
 /**
+ * pg-boss 10 keeps each queue in a partition of its own, and asks for a queue's jobs through the parent table.
+ * Postgres then plans every fetch and completion anew (a cached plan over a thousand host queues would cover
+ * a thousand partitions), and planning was most of their cost. Those two statements are sent to the queue's
+ * own partition instead (pg-boss names it `j` + sha224 of the queue's name): the same rows, planned once per
+ * connection. Any other statement, or a text this does not recognise, goes through unchanged.
+ */
+export function onItsPartition(schema: string): (text: string, values?: unknown[]) => string {
+  const parent = `${schema}.job`;
+  return (text, values) => {
+    const queue = values?.[0];
+    if (typeof queue !== 'string' || !text.includes('WHERE name = $1')) return text;
+    const fetch = text.includes('WITH next as (') && text.includes('FOR UPDATE SKIP LOCKED');
+    const complete = text.includes('WITH results AS (') && text.includes('SET completed_on = now()');
+    if (!fetch && !complete) return text;
+    return text.replaceAll(`${parent}\n`, `${schema}.j${createHash('sha224').update(queue).digest('hex')}\n`).replaceAll(
+      `${parent} j `,
+      `${schema}.j${createHash('sha224').update(queue).digest('hex')} j `,
+    );
+  };
+}
+
+/**
  * pg-boss with wake-ups: a send announces its queue over LISTEN/NOTIFY, so a waiting worker fetches at once
  * instead of sleeping its polling interval; a job's completion is announced too, so `call` can wait for an
  * answer. pg-boss keeps the jobs, their retries and the expiry of jobs whose worker died.
@@ -92,8 +115,9 @@ export class Jobs {
   private readonly relaxedDb: { executeSql: (text: string, values: unknown[]) => Promise<{ rows: unknown[] }> };
 
   private constructor(
-    private readonly options: { connectionString: string; log: Logger; applicationName: string },
+    private readonly options: { connectionString: string; log: Logger; applicationName: string; schema?: string | undefined },
     boss: PgBoss,
+    private readonly pool: pg.Pool,
   ) {
     this.boss = boss;
     this.listener = new NotificationListener({
@@ -118,7 +142,10 @@ export class Jobs {
       options: '-c synchronous_commit=off',
     });
     this.relaxed.on('error', () => {});
-    this.relaxedDb = { executeSql: (text, values) => this.relaxed.query(text, values) };
+    const partitions = onItsPartition(options.schema ?? 'pgboss');
+    // Not prepared: a cached generic plan for "the next jobs" scans what the queue has done; planned each time
+    // on the one partition, it costs little and uses the pending-jobs index.
+    this.relaxedDb = { executeSql: (text, values) => this.relaxed.query({ text: partitions(text, values), ...(values ? { values } : {}) }) };
   }
 
   /**
@@ -137,10 +164,11 @@ export class Jobs {
     migrate?: boolean;
   }): Promise<Jobs> {
     const applicationName = options.applicationName ?? 'aster-jobs';
+    // pg-boss's own statements are prepared once per connection too, like the rest of Aster's.
+    const pool = preparingStatements(new pg.Pool({ connectionString: options.connectionString, application_name: applicationName, max: options.max ?? 4 }));
+    pool.on('error', () => {});
     const boss = new PgBoss({
-      connectionString: options.connectionString,
-      application_name: applicationName,
-      max: options.max ?? 4,
+      db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values) },
       ...(options.schema ? { schema: options.schema } : {}),
       supervise: options.supervise ?? false,
       schedule: false,
@@ -150,7 +178,7 @@ export class Jobs {
     });
     boss.on('error', (error: unknown) => options.log.warn('job queue error', { error }));
     await boss.start();
-    const jobs = new Jobs({ connectionString: options.connectionString, log: options.log, applicationName }, boss);
+    const jobs = new Jobs({ connectionString: options.connectionString, log: options.log, applicationName, schema: options.schema }, boss, pool);
     await jobs.listener.start([DONE_CHANNEL]);
     return jobs;
   }
@@ -342,5 +370,6 @@ export class Jobs {
     await this.listener.stop();
     await this.boss.stop({ graceful: false, wait: true, timeout: 1000 }).catch(() => {});
     await this.relaxed.end().catch(() => {});
+    await this.pool.end().catch(() => {});
   }
 }

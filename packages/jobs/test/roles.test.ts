@@ -12,6 +12,7 @@ const role = `aster_q_${randomBytes(4).toString('hex')}`;
 const hello: JobContract<'hello', z.ZodObject<{ from: z.ZodString }>> = { name: 'hello', version: 1, schema: z.object({ from: z.string() }) };
 
 afterAll(async () => {
+  await db.pool.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA ${quoteIdent(`${db.schema}_boss`)} REVOKE ALL ON TABLES FROM ${role}`).catch(() => {});
   await db.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
   await db.pool.query(`DROP ROLE IF EXISTS ${role}`);
 });
@@ -35,6 +36,13 @@ it('gives compute hosts a role that uses the job queues and reaches nothing else
   try {
     await host.send(hello, 'conductor', { from: 'compute-1' }, { requestId: 'r1' });
     await expect.poll(() => received, { timeout: 5000 }).toEqual(['compute-1']);
+    // A host's own queue, made after the grant, is worked by the host (from the queue's partition).
+    await owner.ensureQueue('compute.late');
+    const got: string[] = [];
+    host.work('compute.late', { hello: { contract: hello, handle: async (p) => void got.push((p as { from: string }).from) } });
+    await owner.send(hello, 'compute.late', { from: 'conductor' }, { requestId: 'r2' });
+    await expect.poll(() => got, { timeout: 5000 }).toEqual(['conductor']);
+    await expect.poll(async () => (await db.pool.query(`SELECT state FROM ${schema}.job WHERE name = 'compute.late'`)).rows).toEqual([{ state: 'completed' }]);
     // Its own queue is made for it; it cannot make one, nor read the instance tables.
     await expect(host.ensureQueue('compute.evil')).rejects.toThrow(/permission denied|must be owner/);
     const as = createPool({ connectionString: url.toString(), max: 1 });

@@ -200,19 +200,41 @@ export async function allocatePorts(client: PoolClient, instanceId: string, netw
   return [...new Set(networkIds.map((id) => id.toLowerCase()))].map((id) => byId.get(id)!);
 }
 
-const PICK_AND_INSERT = `
-  WITH pick AS (
-    SELECT s.allocation_start + ((g.n + $3) % (s.allocation_end - s.allocation_start + 1)) AS ip
-      FROM subnets s, generate_series(0::bigint, s.allocation_end - s.allocation_start) AS g(n)
-     WHERE s.id = $1
-       AND NOT EXISTS (SELECT 1 FROM ports p
-                        WHERE p.subnet_id = s.id AND p.ip = s.allocation_start + ((g.n + $3) % (s.allocation_end - s.allocation_start + 1)))
-     ORDER BY g.n LIMIT 1),
+// The first free address at or after `from` (wrapping round to the start of the range), found on the
+// (subnet_id, ip) index: the address itself, or the one after the first port whose next address is free. It
+// walks only the run of taken addresses after `from`, never the whole range.
+const GAP_SEARCH = `
+  WITH s AS (SELECT allocation_start AS lo, allocation_end AS hi, allocation_start + $3::bigint AS from_ip FROM subnets WHERE id = $1),
+  pick AS (
+    SELECT ip FROM (
+      (SELECT s.from_ip AS ip, 0 AS k FROM s WHERE NOT EXISTS (SELECT 1 FROM ports p WHERE p.subnet_id = $1 AND p.ip = s.from_ip))
+      UNION ALL
+      (SELECT p.ip + 1, 1 FROM ports p, s WHERE p.subnet_id = $1 AND p.ip >= s.from_ip AND p.ip < s.hi
+          AND NOT EXISTS (SELECT 1 FROM ports q WHERE q.subnet_id = $1 AND q.ip = p.ip + 1) ORDER BY p.ip LIMIT 1)
+      UNION ALL
+      (SELECT s.lo, 2 FROM s WHERE NOT EXISTS (SELECT 1 FROM ports p WHERE p.subnet_id = $1 AND p.ip = s.lo))
+      UNION ALL
+      (SELECT p.ip + 1, 3 FROM ports p, s WHERE p.subnet_id = $1 AND p.ip >= s.lo AND p.ip < s.hi
+          AND NOT EXISTS (SELECT 1 FROM ports q WHERE q.subnet_id = $1 AND q.ip = p.ip + 1) ORDER BY p.ip LIMIT 1)
+    ) c ORDER BY k LIMIT 1)`;
+
+// Sixteen addresses drawn at random, the first free one taken: on a large subnet, builds racing for
+// addresses rarely meet, and no run of taken addresses is walked.
+const RANDOM_DRAW = `
+  WITH s AS (SELECT allocation_start AS lo, allocation_end - allocation_start + 1 AS size, $3::bigint AS unused FROM subnets WHERE id = $1),
+  pick AS (
+    SELECT c.ip FROM (SELECT s.lo + floor(random() * s.size)::bigint AS ip, g.n FROM s, generate_series(1, 16) AS g(n)) c
+     WHERE NOT EXISTS (SELECT 1 FROM ports p WHERE p.subnet_id = $1 AND p.ip = c.ip) ORDER BY c.n LIMIT 1)`;
+
+const INSERT_PICKED = `,
   ins AS (
     INSERT INTO ports (network_id, subnet_id, instance_id, mac, ip)
     SELECT $2, $1, $4, $5, pick.ip FROM pick
     ON CONFLICT DO NOTHING RETURNING id)
   SELECT (SELECT count(*) FROM pick)::int AS candidates, (SELECT id FROM ins) AS id`;
+
+/** Subnets larger than this draw addresses at random before searching for a gap. */
+const RANDOM_DRAW_ABOVE = 1024;
 
 async function allocateOn(client: PoolClient, instanceId: string, network: { id: string; name: string }): Promise<PortRow> {
   const { rows: subnets } = await client.query<{ id: string; cidr: string; size: string }>(
@@ -220,13 +242,23 @@ async function allocateOn(client: PoolClient, instanceId: string, network: { id:
     [network.id],
   );
   for (const subnet of subnets) {
-    for (let attempt = 0; attempt < 64; attempt++) {
-      // The lowest free address first; after losing a race for it, the first free one from a random point
-      // of the range on, so that builds racing on one network stop picking the same address.
-      const offset = attempt === 0 ? 0 : randomInt(Number(subnet.size));
+    const size = Number(subnet.size);
+    const draws = size > RANDOM_DRAW_ABOVE ? 3 : 0;
+    for (let attempt = 0; attempt < 64 + draws; attempt++) {
+      // A small subnet gives the lowest free address first; a large one draws at random a few times. After
+      // that (or a race lost), the first free address from a random point of the range on, so that builds
+      // racing on one network stop picking the same address. Only that search can say the subnet is full.
+      const draw = attempt < draws;
+      const offset = attempt === 0 && !draws ? 0 : randomInt(size);
       let rows: { candidates: number; id: string | null }[];
       try {
-        ({ rows } = await client.query<{ candidates: number; id: string | null }>(PICK_AND_INSERT, [subnet.id, network.id, offset, instanceId, randomMac()]));
+        ({ rows } = await client.query<{ candidates: number; id: string | null }>((draw ? RANDOM_DRAW : GAP_SEARCH) + INSERT_PICKED, [
+          subnet.id,
+          network.id,
+          offset,
+          instanceId,
+          randomMac(),
+        ]));
       } catch (error) {
         const e = error as { code?: string; constraint?: string };
         if (e.code === '23503' && e.constraint === 'ports_instance_id_fkey') throw new AsterError('NotFound', `Instance ${instanceId} not found`, { cause: error });
@@ -234,6 +266,7 @@ async function allocateOn(client: PoolClient, instanceId: string, network: { id:
         throw error;
       }
       const row = rows[0]!;
+      if (row.candidates === 0 && draw) continue; // sixteen taken addresses drawn: search instead
       if (row.candidates === 0) break; // this subnet is full: the next one
       if (row.id) {
         const { rows: port } = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.id = $1`, [row.id]);
