@@ -26,6 +26,9 @@ const publicUrl = (schemes: string[], what: string) =>
 const ratio = (fallback: number) =>
   z.coerce.number({ error: 'must be a number, like 4.0' }).positive('must be greater than 0').max(1000, 'must be at most 1000').default(fallback);
 
+const multiplier = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number, like 1.0 or -1.0' }).refine(Number.isFinite, 'must be a finite number').default(fallback);
+
 /** The API process's settings; nothing else in apps/api reads the environment. */
 export const env = parseEnv(
   z.object({
@@ -57,6 +60,25 @@ export const env = parseEnv(
     ASTER_BUILD_TIMEOUT_SECONDS: positiveInt(600, 'seconds'),
     /** Hosts tried per build: the chosen one and the alternates. */
     ASTER_SCHEDULER_MAX_ATTEMPTS: positiveInt(3, 'attempts'),
+    /** The zone of hosts in no zone (Nova's default_availability_zone). */
+    ASTER_DEFAULT_AVAILABILITY_ZONE: z.string().trim().min(1, 'must name a zone').max(255).default('nova'),
+    /** Scheduler filters in the order they run, comma-separated (Nova's enabled_filters without "Filter"). */
+    ASTER_SCHEDULER_FILTERS: z
+      .string()
+      .transform((v) => v.split(',').map((f) => f.trim()).filter(Boolean))
+      .optional(),
+    ASTER_SCHEDULER_HOST_SUBSET_SIZE: positiveInt(1, 'hosts'),
+    ASTER_SCHEDULER_MAX_INSTANCES_PER_HOST: positiveInt(50, 'instances'),
+    ASTER_SCHEDULER_MAX_PLACEMENT_RESULTS: positiveInt(1000, 'candidates'),
+    /** How long one read of the hosts serves decisions, ms (changes to services and aggregates end it at once). */
+    ASTER_SCHEDULER_HOST_STATE_TTL_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(60_000).default(1000),
+    ASTER_SCHEDULER_RAM_WEIGHT_MULTIPLIER: multiplier(1),
+    ASTER_SCHEDULER_CPU_WEIGHT_MULTIPLIER: multiplier(0),
+    ASTER_SCHEDULER_DISK_WEIGHT_MULTIPLIER: multiplier(0),
+    ASTER_SCHEDULER_NUM_INSTANCES_WEIGHT_MULTIPLIER: multiplier(0),
+    ASTER_SCHEDULER_SOFT_AFFINITY_WEIGHT_MULTIPLIER: multiplier(1),
+    ASTER_SCHEDULER_SOFT_ANTI_AFFINITY_WEIGHT_MULTIPLIER: multiplier(1),
+    ASTER_SCHEDULER_BUILD_FAILURE_WEIGHT_MULTIPLIER: multiplier(1_000_000),
     /** Where image data is kept; the launcher passes <data dir>/images, else <ASTER_DATA_DIR or cwd>/images. */
     ASTER_IMAGE_DIR: z.string().optional(),
     /** Console tokens: their lifetime, and where the proxy and the web console are reached (no trailing slash). */

@@ -8,7 +8,9 @@ import {
   startConductor,
   startMetadataServer,
   startScheduler,
+  checkSchedulerConfig,
   type MetadataServer,
+  type SchedulerConfig,
   type ServiceBinary,
 } from '@aster/api';
 import { Jobs } from '@aster/jobs';
@@ -41,11 +43,41 @@ const config = {
   consoleTokenTtlSeconds: env.ASTER_CONSOLE_TOKEN_TTL,
   proxyUrl: env.ASTER_PROXY_URL,
   webUrl: env.ASTER_WEB_URL,
+  defaultAvailabilityZone: env.ASTER_DEFAULT_AVAILABILITY_ZONE,
   ...(env.ASTER_SERVICE_SECRET ? { serviceSecret: env.ASTER_SERVICE_SECRET } : {}),
 };
 // Image URLs signed by one API process must verify in every other: a secret of its own works only alone.
 if (!env.ASTER_SERVICE_SECRET) {
   log.warn('ASTER_SERVICE_SECRET is not set: signing image URLs with a random secret of this process; set the same one on every API process if there are several');
+}
+
+const schedulerConfig: SchedulerConfig = {
+  ...defaultSchedulerConfig,
+  maxAttempts: env.ASTER_SCHEDULER_MAX_ATTEMPTS,
+  maxPlacementResults: env.ASTER_SCHEDULER_MAX_PLACEMENT_RESULTS,
+  serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
+  defaultAvailabilityZone: env.ASTER_DEFAULT_AVAILABILITY_ZONE,
+  filters: env.ASTER_SCHEDULER_FILTERS ?? defaultSchedulerConfig.filters,
+  maxInstancesPerHost: env.ASTER_SCHEDULER_MAX_INSTANCES_PER_HOST,
+  weights: {
+    ram: env.ASTER_SCHEDULER_RAM_WEIGHT_MULTIPLIER,
+    cpu: env.ASTER_SCHEDULER_CPU_WEIGHT_MULTIPLIER,
+    disk: env.ASTER_SCHEDULER_DISK_WEIGHT_MULTIPLIER,
+    numInstances: env.ASTER_SCHEDULER_NUM_INSTANCES_WEIGHT_MULTIPLIER,
+    softAffinity: env.ASTER_SCHEDULER_SOFT_AFFINITY_WEIGHT_MULTIPLIER,
+    softAntiAffinity: env.ASTER_SCHEDULER_SOFT_ANTI_AFFINITY_WEIGHT_MULTIPLIER,
+    buildFailure: env.ASTER_SCHEDULER_BUILD_FAILURE_WEIGHT_MULTIPLIER,
+  },
+  hostSubsetSize: env.ASTER_SCHEDULER_HOST_SUBSET_SIZE,
+  hostStateTtlMs: env.ASTER_SCHEDULER_HOST_STATE_TTL_MS,
+  serviceSecret: config.serviceSecret,
+};
+// An unknown filter name stops the process here, naming the setting, rather than at the first build.
+try {
+  checkSchedulerConfig(schedulerConfig);
+} catch (error) {
+  log.error(`ASTER_SCHEDULER_FILTERS: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
 }
 
 const presence = await startPresence({
@@ -63,12 +95,8 @@ if (roles.includes('scheduler')) {
     db,
     jobs,
     log: log.child({ role: 'scheduler' }),
-    config: {
-      ...defaultSchedulerConfig,
-      maxAttempts: env.ASTER_SCHEDULER_MAX_ATTEMPTS,
-      serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
-      serviceSecret: config.serviceSecret,
-    },
+    connectionString: env.DATABASE_URL,
+    config: schedulerConfig,
   });
 }
 const conductor = roles.includes('conductor')
@@ -113,7 +141,13 @@ if (roles.includes('api') && !metadataSecret) {
 } else if (roles.includes('api') && metadataSecret) {
   const where = { host: env.ASTER_METADATA_HOST, port: env.ASTER_METADATA_PORT };
   try {
-    metadata = await startMetadataServer({ db, secret: metadataSecret, log: log.child({ listener: 'metadata' }), ...where });
+    metadata = await startMetadataServer({
+      db,
+      secret: metadataSecret,
+      log: log.child({ listener: 'metadata' }),
+      defaultAvailabilityZone: env.ASTER_DEFAULT_AVAILABILITY_ZONE,
+      ...where,
+    });
     log.info('metadata listener ready', { url: `http://${where.host}:${metadata.port}` });
   } catch (error) {
     log.error('cannot listen for metadata', { ...where, error });

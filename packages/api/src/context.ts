@@ -18,7 +18,7 @@ export interface ApiConfig {
   /** A service not heard from for this long is down (Nova's service_down_time), seconds. */
   serviceDownSeconds: number;
   /** Limits of a project without its own (Nova's quota defaults); -1 is unlimited. */
-  quotaDefaults: { instances: number; cores: number; ramMb: number; keypairs: number };
+  quotaDefaults: { instances: number; cores: number; ramMb: number; keypairs: number; serverGroups: number; serverGroupMembers: number };
   /** Where image bytes are kept (the image store folder). */
   imageDir: string;
   /** Largest user data accepted, bytes (Nova: 64 KiB). */
@@ -34,6 +34,8 @@ export interface ApiConfig {
   proxyUrl: string;
   /** The web console as people reach it: a console's `url` opens its page there. */
   webUrl: string;
+  /** The zone of compute hosts in no zone aggregate (Nova's default_availability_zone). */
+  defaultAvailabilityZone: string;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -43,13 +45,14 @@ export const defaultApiConfig: ApiConfig = {
   loginLockMaxSeconds: 15 * 60,
   loginFailureWindowSeconds: 15 * 60,
   serviceDownSeconds: 60,
-  quotaDefaults: { instances: 10, cores: 20, ramMb: 51200, keypairs: 100 },
+  quotaDefaults: { instances: 10, cores: 20, ramMb: 51200, keypairs: 100, serverGroups: 10, serverGroupMembers: 10 },
   imageDir: 'images',
   maxUserDataBytes: 65536,
   serviceSecret: randomBytes(32).toString('hex'),
   consoleTokenTtlSeconds: 600,
   proxyUrl: 'ws://127.0.0.1:6080',
   webUrl: 'http://127.0.0.1:3000',
+  defaultAvailabilityZone: 'nova',
 };
 
 /** What every procedure sees: independent of HTTP, so tests build it directly (createCaller). */

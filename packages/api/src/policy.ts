@@ -39,6 +39,7 @@ export const policy = {
   'services.list': 'admin',
   'services.disable': 'admin',
   'services.enable': 'admin',
+  'services.forceDown': 'admin',
 
   'flavors.list': 'authenticated',
   'flavors.get': 'authenticated',
@@ -73,6 +74,22 @@ export const policy = {
 
   'hypervisors.list': 'admin',
   'hypervisors.get': 'admin',
+
+  'aggregates.list': 'admin',
+  'aggregates.get': 'admin',
+  'aggregates.create': 'admin',
+  'aggregates.update': 'admin',
+  'aggregates.delete': 'admin',
+  'aggregates.addHost': 'admin',
+  'aggregates.removeHost': 'admin',
+  'aggregates.setMetadata': 'admin',
+
+  'availabilityZones.list': 'authenticated',
+
+  'serverGroups.create': 'member',
+  'serverGroups.list': 'reader',
+  'serverGroups.get': 'reader',
+  'serverGroups.delete': 'member',
 
   'servers.create': 'member',
   'servers.list': 'reader',

@@ -12,6 +12,9 @@ import { quotasRouter } from './router/quotas.ts';
 import { limitsRouter } from './router/limits.ts';
 import { hypervisorsRouter } from './router/hypervisors.ts';
 import { serversRouter } from './router/servers.ts';
+import { serverGroupsRouter } from './router/serverGroups.ts';
+import { aggregatesRouter } from './router/aggregates.ts';
+import { availabilityZonesRouter } from './router/availabilityZones.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
 export const appRouter = router({
@@ -28,6 +31,9 @@ export const appRouter = router({
   quotas: quotasRouter,
   limits: limitsRouter,
   hypervisors: hypervisorsRouter,
+  aggregates: aggregatesRouter,
+  availabilityZones: availabilityZonesRouter,
+  serverGroups: serverGroupsRouter,
   servers: serversRouter,
 });
 

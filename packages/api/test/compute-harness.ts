@@ -7,6 +7,7 @@ import {
   createCaller,
   createContext,
   defaultSchedulerConfig,
+  type SchedulerConfig,
   InstanceChanges,
   publicNetworkDefaults,
   seedFlavors,
@@ -28,14 +29,15 @@ export interface Host {
  * A whole control plane in the test process: the scheduler and conductor roles on the file's own schema and
  * pg-boss schema, real job queues, and compute agents with FakeDrivers.
  */
-export async function computeStack(db: TestDatabase, options: { conductor?: Partial<ConductorConfig> } = {}) {
+export async function computeStack(db: TestDatabase, options: { conductor?: Partial<ConductorConfig>; scheduler?: Partial<SchedulerConfig> } = {}) {
   const bossSchema = `${db.schema}_boss`;
   const jobs = await Jobs.start({ connectionString: db.url, log: silentLog, schema: bossSchema, supervise: false, max: 8 });
   const changes = new InstanceChanges({ connectionString: db.url, log: silentLog, db: db.pool });
   await changes.start();
   await seedFlavors(db.pool);
   await seedPublicNetwork(db.pool, publicNetworkDefaults);
-  await startScheduler({ db: db.pool, jobs, log: silentLog, config: defaultSchedulerConfig });
+  // Every decision reads the hosts afresh unless a test asks otherwise: tests change hosts and build at once.
+  const scheduler = await startScheduler({ db: db.pool, jobs, log: silentLog, config: { ...defaultSchedulerConfig, hostStateTtlMs: 0, ...options.scheduler } });
   const conductorConfig: ConductorConfig = {
     ratios: { cpu: 4, ram: 1, disk: 1 },
     buildTimeoutSeconds: 600,
@@ -94,6 +96,17 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
       if (!host || !running.delete(name)) throw new Error(`no running host ${name} in this stack`);
       await host.jobs.stop(0);
     },
+    /** One more scheduler, with its own queue connection, working the same queue as the first (two racing). */
+    async startScheduler(config: Partial<SchedulerConfig> = {}): Promise<{ stop(): Promise<void> }> {
+      const own = await Jobs.start({ connectionString: db.url, log: silentLog, schema: bossSchema, supervise: false, max: 8 });
+      const started = await startScheduler({ db: db.pool, jobs: own, log: silentLog, connectionString: db.url, config: { ...defaultSchedulerConfig, ...config } });
+      return {
+        async stop() {
+          await own.stop(1000);
+          await started.stop();
+        },
+      };
+    },
     /** An active public image, as if uploaded. */
     async image(name = 'tiny', extra: { minRamMb?: number; minDiskGb?: number; status?: string } = {}): Promise<string> {
       const { rows } = await db.pool.query<{ id: string }>(
@@ -109,6 +122,7 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
     },
     async stop() {
       conductor.stop();
+      await scheduler.stop();
       for (const h of hosts) {
         await h.agent.stop().catch(() => {});
         await h.jobs.stop(1000);

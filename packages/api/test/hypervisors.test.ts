@@ -65,6 +65,10 @@ describe('hypervisors', () => {
       runningVms: 3,
       capabilities: { cpuModel: 'host-passthrough', arch: 'x86_64' },
       updatedAt: '2026-01-01T00:00:00.000Z',
+      availabilityZone: 'nova',
+      aggregates: [],
+      forcedDown: false,
+      failedBuilds: 0,
     });
     expect(listed[1]).toMatchObject({
       host: 'hv-2',

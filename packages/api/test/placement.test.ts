@@ -3,7 +3,8 @@ import type { ResourceRequest } from '@aster/compute';
 import { createPool, transaction, type Pool } from '@aster/db';
 import { useTestDatabase } from '@aster/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claim, claimIn, freeAllocations, hostStates, providerIdOf, upsertProvider, type Inventory, type Ratios } from '../src/compute/placement.ts';
+import { allocationCandidates, readHostStates } from '../src/compute/host-states.ts';
+import { claim, claimIn, freeAllocations, providerIdOf, upsertProvider, type Inventory, type Ratios } from '../src/compute/placement.ts';
 import { markStopped, registerService } from '../src/index.ts';
 
 const db = useTestDatabase();
@@ -37,10 +38,12 @@ async function usage(providerId: string) {
   };
 }
 
+const hostStates = (o: { now: Date }) => readHostStates(db.pool, { now: o.now, downAfterSeconds: 60, defaultZone: 'nova' });
 const candidates = async (prefix: string, fits?: ResourceRequest) =>
-  (await hostStates(db.pool, { ...(fits ? { fits } : {}), limit: 1000, now: new Date(), downAfterSeconds: 60 }))
+  (fits ? await allocationCandidates(db.pool, { resources: fits, defaultZone: 'nova', limit: 1000 }) : await hostStates({ now: new Date() }))
     .map((h) => h.host)
-    .filter((h) => h.startsWith(prefix));
+    .filter((h) => h.startsWith(prefix))
+    .sort();
 
 describe('allocation candidates', () => {
   it('answers only hosts with room after reservations and allocation ratios', async () => {
@@ -84,7 +87,7 @@ describe('allocation candidates', () => {
     const stopped = await registerService(db.pool, 'state-stopped', 'aster-compute', now);
     await markStopped(db.pool, [stopped], now);
 
-    const hosts = (await hostStates(db.pool, { limit: 1000, now, downAfterSeconds: 60 })).filter((h) => h.host.startsWith('state-'));
+    const hosts = (await hostStates({ now })).filter((h) => h.host.startsWith('state-'));
     expect(Object.fromEntries(hosts.map((h) => [h.host, h.serviceUp]))).toEqual({ 'state-never': false, 'state-old': false, 'state-stopped': false, 'state-up': true });
     expect(hosts.find((h) => h.host === 'state-up')).toMatchObject({
       vcpu: { total: 2, reserved: 0, allocationRatio: 4, used: 0, maxUnit: 2 },
@@ -98,7 +101,7 @@ describe('allocation candidates', () => {
     const id = await provider('again-1', { ramMb: 8192 });
     expect(await claim(db.pool, id, randomUUID(), small)).toBe(true);
     expect(await provider('again-1', { ramMb: 16384 })).toBe(id);
-    const state = (await hostStates(db.pool, { limit: 1000, now: new Date(), downAfterSeconds: 60 })).find((h) => h.host === 'again-1')!;
+    const state = (await hostStates({ now: new Date() })).find((h) => h.host === 'again-1')!;
     expect(state.memoryMb).toMatchObject({ total: 16384, used: 2048 });
   });
 });

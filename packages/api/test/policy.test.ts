@@ -67,7 +67,9 @@ describe('refusal(rule, auth)', () => {
 describe('policy enforcement', () => {
   const adminOnly = ['projects.create', 'projects.delete', 'users.list', 'users.create', 'users.update', 'users.delete', 'roleAssignments.list', 'roleAssignments.grant', 'roleAssignments.revoke', 'services.list', 'services.disable', 'services.enable',
     'flavors.create', 'flavors.delete', 'flavors.setExtraSpecs', 'flavors.listAccess', 'flavors.addAccess', 'flavors.removeAccess',
-    'quotas.set', 'hypervisors.list', 'hypervisors.get'];
+    'quotas.set', 'hypervisors.list', 'hypervisors.get', 'services.forceDown',
+    'aggregates.list', 'aggregates.get', 'aggregates.create', 'aggregates.update', 'aggregates.delete', 'aggregates.addHost', 'aggregates.removeHost',
+    'aggregates.setMetadata'];
 
   it('marks exactly these procedures admin-only', () => {
     const table = Object.entries(policy).filter(([, rule]) => rule === 'admin').map(([path]) => path);
@@ -104,6 +106,15 @@ describe('policy enforcement', () => {
       'quotas.set': (api) => api.quotas.set({ project: 'web', limits: { instances: 1000 } }),
       'hypervisors.list': (api) => api.hypervisors.list(),
       'hypervisors.get': (api) => api.hypervisors.get({ host: 'nowhere' }),
+      'services.forceDown': (api) => api.services.forceDown({ id: member.user.id, forcedDown: true }),
+      'aggregates.list': (api) => api.aggregates.list(),
+      'aggregates.get': (api) => api.aggregates.get({ id: '00000000-0000-4000-8000-000000000000' }),
+      'aggregates.create': (api) => api.aggregates.create({ name: 'sneaky', availabilityZone: 'az-sneaky' }),
+      'aggregates.update': (api) => api.aggregates.update({ id: '00000000-0000-4000-8000-000000000000', name: 'sneaky' }),
+      'aggregates.delete': (api) => api.aggregates.delete({ id: '00000000-0000-4000-8000-000000000000' }),
+      'aggregates.addHost': (api) => api.aggregates.addHost({ id: '00000000-0000-4000-8000-000000000000', host: 'nowhere' }),
+      'aggregates.removeHost': (api) => api.aggregates.removeHost({ id: '00000000-0000-4000-8000-000000000000', host: 'nowhere' }),
+      'aggregates.setMetadata': (api) => api.aggregates.setMetadata({ id: '00000000-0000-4000-8000-000000000000', metadata: { ssd: 'true' } }),
     };
     expect(Object.keys(calls).sort()).toEqual([...adminOnly].sort());
 

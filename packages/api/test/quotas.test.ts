@@ -34,16 +34,18 @@ describe('quota accounting', () => {
     await db.pool.query(`INSERT INTO quotas (project_id, resource, hard_limit) VALUES ($1, 'cores', 4), ($1, 'ramMb', -1)`, [p]);
     expect(await quotaLimits(db.pool, p, defaults)).toEqual({ ...defaults, cores: 4, ramMb: -1 });
 
-    expect(await quotaUsage(db.pool, p)).toEqual({ instances: 0, cores: 0, ramMb: 0 });
+    expect(await quotaUsage(db.pool, p)).toEqual({ instances: 0, cores: 0, ramMb: 0, serverGroups: 0 });
     await insertInstance(db.pool, p, { vcpus: 2, ramMb: 2048 });
     await insertInstance(db.pool, p, { vcpus: 1, ramMb: 512 });
     await insertInstance(db.pool, p, { vcpus: 8, ramMb: 8192 }, true);
-    expect(await quotaUsage(db.pool, p)).toEqual({ instances: 2, cores: 3, ramMb: 2560 });
-    expect(remaining({ ...defaults, cores: 4, ramMb: -1 }, { instances: 2, cores: 5, ramMb: 2560, keypairs: 0 })).toEqual({
+    await db.pool.query(`INSERT INTO server_groups (project_id, name, policy) VALUES ($1, 'g', 'affinity')`, [p]);
+    expect(await quotaUsage(db.pool, p)).toEqual({ instances: 2, cores: 3, ramMb: 2560, serverGroups: 1 });
+    expect(remaining({ ...defaults, cores: 4, ramMb: -1 }, { instances: 2, cores: 5, ramMb: 2560, keypairs: 0, serverGroups: 1 })).toEqual({
       instances: defaults.instances - 2,
       cores: 0,
       ramMb: -1,
       keypairs: defaults.keypairs,
+      serverGroups: defaults.serverGroups - 1,
     });
   });
 
@@ -110,7 +112,7 @@ describe('quotas.get and quotas.set', () => {
     const r = await userSession(db.pool, admin.api, { name: 'qg-reader', project: 'qg-a', role: 'reader' });
     await userSession(db.pool, admin.api, { name: 'qg-other', project: 'qg-b', role: 'member' });
     await insertInstance(db.pool, r.project.id, { vcpus: 2, ramMb: 1024 });
-    const expected = { project: { id: r.project.id, name: 'qg-a' }, limits: defaults, usage: { instances: 1, cores: 2, ramMb: 1024 } };
+    const expected = { project: { id: r.project.id, name: 'qg-a' }, limits: defaults, usage: { instances: 1, cores: 2, ramMb: 1024, serverGroups: 0 } };
 
     await expect(r.api.quotas.get()).resolves.toEqual(expected);
     await expect(r.api.quotas.get({ project: 'QG-A' })).resolves.toEqual(expected);
@@ -133,20 +135,20 @@ describe('quotas.get and quotas.set', () => {
 
     const set = await admin.api.quotas.set({ project: 'qs-a', limits: { cores: 2, ramMb: -1 } });
     // Below current usage is allowed: nothing is taken away, nothing more fits.
-    expect(set).toEqual({ project: { id: m.project.id, name: 'qs-a' }, limits: { ...defaults, cores: 2, ramMb: -1 }, usage: { instances: 1, cores: 4, ramMb: 4096 } });
+    expect(set).toEqual({ project: { id: m.project.id, name: 'qs-a' }, limits: { ...defaults, cores: 2, ramMb: -1 }, usage: { instances: 1, cores: 4, ramMb: 4096, serverGroups: 0 } });
     await expect(m.api.quotas.get()).resolves.toMatchObject({ limits: { cores: 2, ramMb: -1 } });
     const reset = await admin.api.quotas.set({ project: m.project.id, limits: { cores: null, instances: 3 } });
     expect(reset.limits).toEqual({ ...defaults, instances: 3, ramMb: -1 });
 
     const before = await quotaRows();
-    await expectError(admin.api.quotas.set({ project: 'qs-a', limits: {} }), 'BAD_REQUEST', /limits: name at least one of instances, cores, ramMb, keypairs/);
+    await expectError(admin.api.quotas.set({ project: 'qs-a', limits: {} }), 'BAD_REQUEST', /limits: name at least one of instances, cores, ramMb, keypairs, serverGroups, serverGroupMembers$/);
     await expectError(admin.api.quotas.set({ project: 'qs-a', limits: { cores: -2 } }), 'BAD_REQUEST', /limits.cores: must be at least 0, or -1 for unlimited/);
     await expectError(admin.api.quotas.set({ project: 'qs-a', limits: { cores: 1.5 } }), 'BAD_REQUEST', /limits.cores: must be a whole number/);
     await expectError(admin.api.quotas.set({ project: 'qs-a', limits: { cores: 2 ** 31 } }), 'BAD_REQUEST', /limits.cores: must be at most 2147483647/);
     await expectError(
       admin.api.quotas.set({ project: 'qs-a', limits: { gpus: 1 } as never }),
       'BAD_REQUEST',
-      /limits: unknown quota gpus; quotas are instances, cores, ramMb, keypairs/,
+      /limits: unknown quota gpus; quotas are instances, cores, ramMb, keypairs, serverGroups, serverGroupMembers;/,
     );
     await expectError(admin.api.quotas.set({ project: 'qs-nowhere', limits: { cores: 1 } }), 'NOT_FOUND', /^Project qs-nowhere not found$/);
     const r = await userSession(db.pool, admin.api, { name: 'qs-reader', project: 'qs-a', role: 'reader' });
@@ -170,8 +172,8 @@ describe('limits.get', () => {
     await expect(r.api.limits.get()).resolves.toEqual({
       project: { id: r.project.id, name: 'lim-a' },
       limits: { ...defaults, instances: 2, ramMb: -1 },
-      usage: { instances: 2, cores: 4, ramMb: 4000, keypairs: 1 },
-      remaining: { instances: 0, cores: defaults.cores - 4, ramMb: -1, keypairs: defaults.keypairs - 1 },
+      usage: { instances: 2, cores: 4, ramMb: 4000, keypairs: 1, serverGroups: 0 },
+      remaining: { instances: 0, cores: defaults.cores - 4, ramMb: -1, keypairs: defaults.keypairs - 1, serverGroups: defaults.serverGroups },
     });
     // The admin's own project is counted separately.
     await expect(admin.api.limits.get()).resolves.toMatchObject({ project: { name: 'admin' }, usage: { instances: 0, keypairs: 0 } });

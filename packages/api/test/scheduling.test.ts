@@ -62,10 +62,19 @@ describe('no valid host', () => {
 
     const server = await launch('too big', await stack.flavor('m1.large'));
     const failed = await waitForStatus(api, server.id, 'ERROR');
-    const message = 'No valid host: 1 host is disabled: maintenance; 2 hosts lacked 8192 MB of free RAM';
+    const message = 'No valid host: Compute: 1 of 3 hosts is disabled: maintenance; RAM: 2 hosts lack 8192 MB of free RAM, they have at most 3584 MB free';
     expect(failed.fault).toMatchObject({ code: 500, message, details: null });
     const asAdmin = await stack.admin.api.servers.get({ id: server.id });
-    expect(asAdmin.fault?.details).toBe('No valid host: 1 host is disabled: maintenance (sch-off); 2 hosts lacked 8192 MB of free RAM (sch-small-1, sch-small-2)');
+    expect(asAdmin.fault?.details).toBe(
+      'No valid host: Compute: 1 of 3 hosts (sch-off) is disabled: maintenance; RAM: 2 hosts (sch-small-1, sch-small-2) lack 8192 MB of free RAM, they have at most 3584 MB free',
+    );
+    expect(asAdmin.fault?.explanation?.filters.slice(0, 4).map((f) => [f.filter, f.entered, f.removed])).toEqual([
+      ['Retry', 3, 0],
+      ['AvailabilityZone', 3, 0],
+      ['Compute', 3, 1],
+      ['RAM', 2, 2],
+    ]);
+    expect(failed.fault?.explanation?.filters.flatMap((f) => f.reasons.map((r) => r.hosts))).toEqual([undefined, undefined]);
     expect(asAdmin.host).toBeNull();
 
     const create = await createAction(server.id, false);

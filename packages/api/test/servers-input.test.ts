@@ -192,8 +192,8 @@ describe('quotas', () => {
     const { rows } = await db.pool.query<{ n: number; actions: number; jobs: number }>(
       `SELECT count(*)::int AS n,
               (SELECT count(*) FROM instance_actions a JOIN instances i ON i.id = a.instance_id WHERE i.project_id = $1)::int AS actions,
-              (SELECT count(*) FROM "${db.schema}_boss".job j JOIN instances i ON i.id::text = j.data->'payload'->>'instanceId'
-                WHERE i.project_id = $1 AND j.data->>'job' = 'scheduleInstance')::int AS jobs
+              (SELECT count(*) FROM "${db.schema}_boss".job j JOIN instances i ON i.id::text = j.data->'payload'->'instanceIds'->>0
+                WHERE i.project_id = $1 AND j.data->>'job' = 'scheduleInstances')::int AS jobs
          FROM instances WHERE project_id = $1`,
       [gus.project.id],
     );

@@ -37,6 +37,10 @@ export async function networkId(client: AsterClient, ref: string): Promise<strin
   return isId(ref) ? ref : pick('network', ref, await client.networks.list.query()).id;
 }
 
+export async function serverGroupId(client: AsterClient, ref: string): Promise<string> {
+  return isId(ref) ? ref : pick('server group', ref, await client.serverGroups.list.query({})).id;
+}
+
 export async function serverId(client: AsterClient, ref: string): Promise<string> {
   if (isId(ref)) return ref;
   const { servers } = await client.servers.list.query({ name: ref, limit: 1000 });

@@ -165,6 +165,19 @@ describe('the aster command', { timeout: 120_000 }, () => {
     expect(missing.stderr).toContain('aster server create: --name is required\nUsage: aster server create --name NAME');
   });
 
+  it('launches into a server group by name and into a zone, and names a zone that does not exist', async () => {
+    const group = await stack.admin.api.serverGroups.create({ name: 'cli-group', policy: 'soft-anti-affinity' });
+    const r = await aster(['server', 'create', '--name', 'cli-grouped', '--image', 'tiny', '--flavor', 'm1.tiny', '--group', 'cli-group', '--zone', 'nova', '--json']);
+    expect(r).toMatchObject({ code: 0 });
+    const server = parsed<{ id: string; serverGroupId: string; availabilityZone: string }>(r);
+    expect(server).toMatchObject({ serverGroupId: group.id, availabilityZone: 'nova' });
+    const unknown = await aster(['server', 'create', '--name', 'cli-nozone', '--image', 'tiny', '--flavor', 'm1.tiny', '--zone', 'az9']);
+    expect(unknown).toMatchObject({ code: 1, stderr: "aster: Availability zone 'az9' does not exist; zones are: nova\n" });
+    const noGroup = await aster(['server', 'create', '--name', 'cli-nogroup', '--image', 'tiny', '--flavor', 'm1.tiny', '--group', 'cli-nope']);
+    expect(noGroup).toMatchObject({ code: 1, stderr: 'aster: No server group named cli-nope; server groups: cli-group\n' });
+    expect((await aster(['server', 'delete', server.id, '--wait'])).code).toBe(0);
+  });
+
   it('waits for several servers at once, and ends with exit 1 and the fault when a launch fails', async () => {
     const two = await aster(['server', 'create', '--name', 'cli-pair', '--image', 'tiny', '--flavor', 'm1.tiny', '--count', '2', '--wait', '--json']);
     expect(two).toMatchObject({ code: 0 });

@@ -74,6 +74,8 @@ export interface StartOptions {
   bin?: string | undefined;
   database?: string;
   logFile: string;
+  /** More server settings, as `-c name=value` (a benchmark's `max_connections`, for one). */
+  settings?: Record<string, string>;
 }
 
 export async function startLocalPostgres(options: StartOptions): Promise<LocalPostgres> {
@@ -118,7 +120,17 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
   if (who) chownSync(options.logFile, who.uid, who.gid);
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
-    ['-D', pgdata, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    [
+      '-D',
+      pgdata,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ],
     // Its own process group: Ctrl-C reaches the launcher, which stops Postgres last, after the services using it.
     { stdio: ['ignore', logFd, logFd], detached: true, cwd: '/', ...(who ?? {}) },
   );

@@ -1,4 +1,4 @@
-import { powerStateName, serverStatus, whyNot, type ServerAction, type TaskState, type VmState } from '@aster/compute';
+import { powerStateName, serverStatus, whyNot, type Explanation, type ServerAction, type TaskState, type VmState } from '@aster/compute';
 import type { Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 
@@ -38,6 +38,9 @@ export interface InstanceRow {
   updated_at: Date;
   deleted_at: Date | null;
   change_seq: string;
+  /** The zone asked for at create (null: any). */
+  availability_zone: string | null;
+  scheduler_hints: { sameHost?: string[]; differentHost?: string[] };
 }
 
 export async function loadInstance(db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<InstanceRow | null> {
@@ -104,13 +107,22 @@ export async function openAction(db: Queryable, instanceId: string, action: stri
 
 export async function recordEvent(
   db: Queryable,
-  e: { actionId: string | null; event: string; host?: string | null; result: 'Success' | 'Error' | null; details?: string | null; finish?: boolean },
+  e: {
+    actionId: string | null;
+    event: string;
+    host?: string | null;
+    result: 'Success' | 'Error' | null;
+    details?: string | null;
+    finish?: boolean;
+    /** When the step began, if before now (the scheduler's decision); else now. */
+    startedAt?: Date;
+  },
 ): Promise<void> {
   if (!e.actionId) return;
   await db.query(
-    `INSERT INTO instance_action_events (action_id, event, host, result, details, finished_at)
-     VALUES ($1, $2, $3, $4, $5, CASE WHEN $4::text IS NULL THEN NULL ELSE clock_timestamp() END)`,
-    [e.actionId, e.event, e.host ?? null, e.result, e.details ?? null],
+    `INSERT INTO instance_action_events (action_id, event, host, result, details, started_at, finished_at)
+     VALUES ($1, $2, $3, $4, $5, coalesce($6, clock_timestamp()), CASE WHEN $4::text IS NULL THEN NULL ELSE clock_timestamp() END)`,
+    [e.actionId, e.event, e.host ?? null, e.result, e.details ?? null, e.startedAt ?? null],
   );
   if (e.finish) await finishAction(db, e.actionId, e.result === 'Error' ? e.details ?? 'Error' : null);
 }
@@ -140,13 +152,17 @@ export async function finishAction(db: Queryable, actionId: string, message: str
   );
 }
 
-export async function recordFault(db: Queryable, f: { instanceId: string; code: number; message: string; details?: string | null; host?: string | null }) {
-  await db.query('INSERT INTO instance_faults (instance_id, code, message, details, host) VALUES ($1, $2, $3, $4, $5)', [
+export async function recordFault(
+  db: Queryable,
+  f: { instanceId: string; code: number; message: string; details?: string | null; host?: string | null; explanation?: Explanation | null },
+) {
+  await db.query('INSERT INTO instance_faults (instance_id, code, message, details, host, explanation) VALUES ($1, $2, $3, $4, $5, $6)', [
     f.instanceId,
     f.code,
     f.message,
     f.details ?? null,
     f.host ?? null,
+    f.explanation ? JSON.stringify(f.explanation) : null,
   ]);
 }
 

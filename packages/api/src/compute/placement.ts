@@ -1,4 +1,4 @@
-import type { HostResources, HostState, ResourceRequest } from '@aster/compute';
+import type { ResourceRequest } from '@aster/compute';
 import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/db';
 import { isUniqueViolation } from '../errors.ts';
 
@@ -61,70 +61,6 @@ export async function upsertProvider(client: PoolClient, host: string, inv: Inve
     );
   }
   return id;
-}
-
-interface HostRow {
-  host: string;
-  provider_id: string;
-  generation: number;
-  inv: Record<ResourceClass, { total: number; reserved: number; allocation_ratio: number; used: number; max_unit: number }> | null;
-  disabled: boolean | null;
-  disabled_reason: string | null;
-  last_seen_at: Date | null;
-  stopped_at: Date | null;
-  hypervisor_type: string | null;
-  arch: string | null;
-}
-
-/**
- * Hosts as the scheduler sees them. With `fits`, only providers with room for the request (placement's
- * allocation candidates, in this one query); without, every provider (to explain a refusal).
- */
-export async function hostStates(
-  db: Queryable,
-  options: { fits?: ResourceRequest; limit: number; now: Date; downAfterSeconds: number },
-): Promise<HostState[]> {
-  const wanted = options.fits ? amounts(options.fits) : [];
-  const conditions = wanted.map(
-    (_, i) => `EXISTS (SELECT 1 FROM inventories i WHERE i.provider_id = rp.id AND i.resource_class = $${2 + i * 2}
-        AND floor((i.total - i.reserved) * i.allocation_ratio) - i.used >= $${3 + i * 2}
-        AND i.max_unit >= $${3 + i * 2} AND i.min_unit <= $${3 + i * 2})`,
-  );
-  const { rows } = await db.query<HostRow>(
-    `SELECT rp.name AS host, rp.id AS provider_id, rp.generation,
-            (SELECT jsonb_object_agg(i.resource_class, jsonb_build_object('total', i.total, 'reserved', i.reserved,
-                     'allocation_ratio', i.allocation_ratio, 'used', i.used, 'max_unit', i.max_unit))
-               FROM inventories i WHERE i.provider_id = rp.id) AS inv,
-            s.disabled, s.disabled_reason, s.last_seen_at, s.stopped_at,
-            cn.hypervisor_type, cn.capabilities->>'arch' AS arch
-       FROM resource_providers rp
-       LEFT JOIN services s ON s.host = rp.name AND s.binary_name = 'aster-compute'
-       LEFT JOIN compute_nodes cn ON cn.host = rp.name
-      ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-      ORDER BY rp.name
-      LIMIT $1`,
-    [options.limit, ...wanted.flat()],
-  );
-  const res = (r: HostRow, rc: ResourceClass): HostResources => {
-    const i = r.inv?.[rc];
-    return i
-      ? { total: i.total, reserved: i.reserved, allocationRatio: i.allocation_ratio, used: i.used, maxUnit: i.max_unit }
-      : { total: 0, reserved: 0, allocationRatio: 1, used: 0, maxUnit: 0 };
-  };
-  return rows.map((r) => ({
-    host: r.host,
-    providerId: r.provider_id,
-    generation: r.generation,
-    vcpu: res(r, 'VCPU'),
-    memoryMb: res(r, 'MEMORY_MB'),
-    diskGb: res(r, 'DISK_GB'),
-    serviceUp:
-      !!r.last_seen_at && !r.stopped_at && options.now.getTime() - r.last_seen_at.getTime() <= options.downAfterSeconds * 1000,
-    serviceDisabled: r.disabled ?? false,
-    disabledReason: r.disabled_reason,
-    hypervisorType: r.hypervisor_type ?? 'unknown',
-    arch: r.arch ?? 'x86_64',
-  }));
 }
 
 /**

@@ -1,12 +1,17 @@
 import type { PoolClient, Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 
-export const quotaResources = ['instances', 'cores', 'ramMb', 'keypairs'] as const;
+export const quotaResources = ['instances', 'cores', 'ramMb', 'keypairs', 'serverGroups', 'serverGroupMembers'] as const;
 export type QuotaResource = (typeof quotaResources)[number];
 /** A limit per resource; -1 is unlimited. */
 export type QuotaLimits = Record<QuotaResource, number>;
-/** Instances, cores and memory are counted per project; key pairs belong to users. */
-export type ProjectUsage = Record<Exclude<QuotaResource, 'keypairs'>, number>;
+/**
+ * Instances, cores, memory and server groups are counted per project; key pairs belong to users; members are
+ * counted per server group (Nova's server_group_members), so no one number of a project stands for them.
+ */
+export type ProjectUsage = Record<Exclude<QuotaResource, 'keypairs' | 'serverGroupMembers'>, number>;
+/** What limits.get can count for its caller: everything but the per-group member limit. */
+export type CountedResource = Exclude<QuotaResource, 'serverGroupMembers'>;
 
 export const UNLIMITED = -1;
 
@@ -23,15 +28,16 @@ export async function quotaLimits(db: Queryable, projectId: string, defaults: Qu
 
 /** Live servers of the project, counted from their own copy of the flavor. */
 export async function quotaUsage(db: Queryable, projectId: string, options: { excludeReservation?: string } = {}): Promise<ProjectUsage> {
-  const { rows } = await db.query<{ instances: number; cores: number; ram_mb: number }>(
+  const { rows } = await db.query<{ instances: number; cores: number; ram_mb: number; server_groups: number }>(
     `SELECT count(*)::int AS instances,
             coalesce(sum((flavor->>'vcpus')::int), 0)::int AS cores,
-            coalesce(sum((flavor->>'ramMb')::int), 0)::int AS ram_mb
+            coalesce(sum((flavor->>'ramMb')::int), 0)::int AS ram_mb,
+            (SELECT count(*)::int FROM server_groups WHERE project_id = $1) AS server_groups
        FROM instances WHERE project_id = $1 AND deleted_at IS NULL AND reservation_id IS DISTINCT FROM $2`,
     [projectId, options.excludeReservation ?? null],
   );
   const row = rows[0]!;
-  return { instances: row.instances, cores: row.cores, ramMb: row.ram_mb };
+  return { instances: row.instances, cores: row.cores, ramMb: row.ram_mb, serverGroups: row.server_groups };
 }
 
 export async function keypairUsage(db: Queryable, userId: string): Promise<number> {
@@ -39,11 +45,49 @@ export async function keypairUsage(db: Queryable, userId: string): Promise<numbe
   return rows[0]!.n;
 }
 
-/** What is left of each limit; -1 where unlimited. */
-export function remaining(limits: QuotaLimits, usage: Record<QuotaResource, number>): QuotaLimits {
-  const left = {} as QuotaLimits;
-  for (const r of quotaResources) left[r] = limits[r] === UNLIMITED ? UNLIMITED : Math.max(0, limits[r] - usage[r]);
+/** What is left of each counted limit; -1 where unlimited. */
+export function remaining(limits: QuotaLimits, usage: Record<CountedResource, number>): Record<CountedResource, number> {
+  const left = {} as Record<CountedResource, number>;
+  for (const r of Object.keys(usage) as CountedResource[]) left[r] = limits[r] === UNLIMITED ? UNLIMITED : Math.max(0, limits[r] - usage[r]);
   return left;
+}
+
+/** Live servers in a server group (a deleted server leaves its group). */
+export async function groupMemberCount(db: Queryable, groupId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM server_group_members m JOIN instances i ON i.id = m.instance_id
+      WHERE m.group_id = $1 AND i.deleted_at IS NULL`,
+    [groupId],
+  );
+  return rows[0]!.n;
+}
+
+/**
+ * Refuses adding `count` servers to a group when it would pass the project's serverGroupMembers limit. Call it
+ * after enforceQuota in the same transaction, so the project lock taken there covers this count too. Members
+ * already inserted under `excludeReservation` are not counted twice.
+ */
+export async function enforceGroupMembers(
+  client: PoolClient,
+  projectId: string,
+  group: { id: string; name: string },
+  count: number,
+  defaults: QuotaLimits,
+  options: { excludeReservation?: string } = {},
+): Promise<void> {
+  const limit = (await quotaLimits(client, projectId, defaults)).serverGroupMembers;
+  if (limit === UNLIMITED) return;
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM server_group_members m JOIN instances i ON i.id = m.instance_id
+      WHERE m.group_id = $1 AND i.deleted_at IS NULL AND i.reservation_id IS DISTINCT FROM $2`,
+    [group.id, options.excludeReservation ?? null],
+  );
+  const used = rows[0]!.n;
+  if (used + count <= limit) return;
+  throw new AsterError(
+    'QuotaExceeded',
+    `Quota exceeded for serverGroupMembers: ${count} requested, server group ${group.name} has ${used} of ${limit} (${used + count - limit} over the limit)`,
+  );
 }
 
 /**
@@ -64,7 +108,8 @@ export async function enforceQuota(
   // NO KEY UPDATE serialises the checks without holding up inserts elsewhere that merely reference the project.
   const project = await client.query('SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE', [projectId]);
   if (!project.rowCount) throw new AsterError('NotFound', `Project ${projectId} not found`);
-  const wanted = quotaResources.filter((r) => (request[r] ?? 0) > 0);
+  // Members are counted per group, by enforceGroupMembers.
+  const wanted = quotaResources.filter((r) => r !== 'serverGroupMembers' && (request[r] ?? 0) > 0);
   if (wanted.length === 0) return;
   if (wanted.includes('keypairs')) {
     if (!userId) throw new Error('enforceQuota: a key pair request needs the user it is for');
@@ -73,8 +118,9 @@ export async function enforceQuota(
   const limits = await quotaLimits(client, projectId, defaults);
   const counted = wanted.some((r) => r !== 'keypairs' && limits[r] !== UNLIMITED);
   const usage = {
-    ...(counted ? await quotaUsage(client, projectId, options) : { instances: 0, cores: 0, ramMb: 0 }),
+    ...(counted ? await quotaUsage(client, projectId, options) : { instances: 0, cores: 0, ramMb: 0, serverGroups: 0 }),
     keypairs: userId && wanted.includes('keypairs') ? await keypairUsage(client, userId) : 0,
+    serverGroupMembers: 0,
   };
   const over: string[] = [];
   for (const r of wanted) {

@@ -12,6 +12,8 @@ export interface MetadataHandlerOptions {
   secret: string;
   log: Logger;
   now?: () => Date;
+  /** The zone of instances on hosts in no zone. */
+  defaultAvailabilityZone?: string;
 }
 
 /** The three headers a metadata proxy adds (Neutron's names); whatever a guest sent is replaced by them. */
@@ -41,7 +43,7 @@ export function createMetadataHandler(o: MetadataHandlerOptions): (req: Incoming
       return refuse(403, `metadata request is not signed (missing ${missing.filter(Boolean).join(', ')})`);
     }
     if (!verifyInstanceSignature(o.secret, instanceId, signature)) return refuse(403, 'signature does not match the instance');
-    const src = await loadMetadataSource(o.db, instanceId);
+    const src = await loadMetadataSource(o.db, instanceId, o.defaultAvailabilityZone);
     if (!src) return refuse(404, `instance ${instanceId} not found`);
     if (src.projectId !== tenantId.toLowerCase()) return refuse(403, `X-Tenant-ID ${tenantId} is not the project of instance ${instanceId}`);
     return resolveMetadataPath(segments, src, now().toISOString().slice(0, 10), pathname);

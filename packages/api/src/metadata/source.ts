@@ -1,6 +1,7 @@
 import { DEFAULT_AVAILABILITY_ZONE, type MetadataSource } from '@aster/compute';
 import type { Queryable } from '@aster/db';
 import { portsOf } from '../compute/ipam.ts';
+import { hostZoneSql } from '../scheduling/zones.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -16,15 +17,20 @@ type Row = {
   launch_index: number;
   reservation_id: string;
   flavor_name: string | null;
+  zone: string | null;
   created_at: Date;
 };
 
-/** The instance as its metadata describes it, or null when there is no such instance (or it is deleted). */
-export async function loadMetadataSource(db: Queryable, instanceId: string): Promise<MetadataSource | null> {
+/**
+ * The instance as its metadata describes it, or null when there is no such instance (or it is deleted).
+ * `defaultZone` is the zone of hosts in no zone aggregate (ApiConfig.defaultAvailabilityZone).
+ */
+export async function loadMetadataSource(db: Queryable, instanceId: string, defaultZone = DEFAULT_AVAILABILITY_ZONE): Promise<MetadataSource | null> {
   if (!UUID.test(instanceId)) return null;
   const { rows } = await db.query<Row>(
     `SELECT id, project_id, name, hostname, key_name, key_data, user_data, metadata, launch_index, reservation_id,
-            flavor->>'name' AS flavor_name, created_at
+            flavor->>'name' AS flavor_name, created_at,
+            CASE WHEN host IS NULL THEN availability_zone ELSE ${hostZoneSql('instances.host')} END AS zone
        FROM instances WHERE id = $1 AND deleted_at IS NULL AND vm_state <> 'deleted'`,
     [instanceId],
   );
@@ -36,8 +42,8 @@ export async function loadMetadataSource(db: Queryable, instanceId: string): Pro
     name: row.name,
     hostname: row.hostname,
     projectId: row.project_id,
-    // Aster has one availability zone, Nova's default.
-    availabilityZone: DEFAULT_AVAILABILITY_ZONE,
+    // The zone of its host (a guest asking has one), else the one it asked for.
+    availabilityZone: row.zone ?? defaultZone,
     keyName: row.key_name,
     keyData: row.key_data,
     userData: row.user_data,

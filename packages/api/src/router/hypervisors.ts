@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AsterError } from '../errors.ts';
 import { isoDate, toIso } from '../schemas.ts';
+import { hostZoneSql } from '../scheduling/zones.ts';
 import { serviceStatus } from '../services/registry.ts';
 import { authedProcedure, router } from '../trpc.ts';
 
@@ -24,6 +25,13 @@ const hypervisor = z.object({
   runningVms: z.number(),
   capabilities: z.record(z.string(), z.unknown()),
   updatedAt: isoDate,
+  /** Its zone aggregate's zone, else the default zone. */
+  availabilityZone: z.string(),
+  /** Names of the aggregates it is in. */
+  aggregates: z.array(z.string()),
+  forcedDown: z.boolean(),
+  /** Builds that failed on it since its last successful one. */
+  failedBuilds: z.number(),
 });
 
 type Inventory = { total: number; used: number; reserved: number; allocation_ratio: number };
@@ -38,12 +46,19 @@ type Row = {
   last_seen_at: Date | null;
   stopped_at: Date | null;
   inventories: Record<string, Inventory> | null;
+  forced_down: boolean | null;
+  failed_builds: number;
+  zone: string | null;
+  aggregates: string[];
 };
 
 // One row per compute node: its service (if it ever registered) and its inventories keyed by resource class.
 const SELECT = `
-  SELECT cn.host, cn.hypervisor_type, cn.capabilities, cn.running_vms, cn.updated_at,
-         s.disabled, s.disabled_reason, s.last_seen_at, s.stopped_at,
+  SELECT cn.host, cn.hypervisor_type, cn.capabilities, cn.running_vms, cn.updated_at, cn.failed_builds,
+         s.disabled, s.disabled_reason, s.last_seen_at, s.stopped_at, s.forced_down,
+         ${hostZoneSql('cn.host')} AS zone,
+         coalesce((SELECT array_agg(a.name ORDER BY lower(a.name)) FROM aggregate_hosts ah JOIN aggregates a ON a.id = ah.aggregate_id
+                    WHERE ah.host = cn.host), '{}') AS aggregates,
          (SELECT jsonb_object_agg(i.resource_class, jsonb_build_object(
                    'total', i.total, 'used', i.used, 'reserved', i.reserved, 'allocation_ratio', i.allocation_ratio))
             FROM inventories i WHERE i.provider_id = cn.provider_id) AS inventories
@@ -56,14 +71,14 @@ function toResource(inv: Inventory | undefined) {
   return { total: inv.total, used: inv.used, reserved: inv.reserved, allocationRatio: inv.allocation_ratio, free: Math.max(0, capacity - inv.used) };
 }
 
-function toHypervisor(r: Row, now: Date, downSeconds: number) {
+function toHypervisor(r: Row, now: Date, downSeconds: number, defaultZone: string) {
   const inv = r.inventories ?? {};
   return {
     host: r.host,
     hypervisorType: r.hypervisor_type,
     // A host whose agent never registered cannot be scheduled to, but nobody disabled it either.
     state: r.disabled ? ('disabled' as const) : ('enabled' as const),
-    status: serviceStatus({ last_seen_at: r.last_seen_at, stopped_at: r.stopped_at }, now, downSeconds),
+    status: r.forced_down ? ('down' as const) : serviceStatus({ last_seen_at: r.last_seen_at, stopped_at: r.stopped_at }, now, downSeconds),
     disabledReason: r.disabled_reason,
     vcpus: toResource(inv.VCPU),
     ramMb: toResource(inv.MEMORY_MB),
@@ -71,6 +86,10 @@ function toHypervisor(r: Row, now: Date, downSeconds: number) {
     runningVms: r.running_vms,
     capabilities: r.capabilities,
     updatedAt: toIso(r.updated_at),
+    availabilityZone: r.zone ?? defaultZone,
+    aggregates: r.aggregates,
+    forcedDown: r.forced_down ?? false,
+    failedBuilds: r.failed_builds,
   };
 }
 
@@ -79,7 +98,7 @@ export const hypervisorsRouter = router({
   list: authedProcedure.output(z.array(hypervisor)).query(async ({ ctx }) => {
     const { rows } = await ctx.db.query<Row>(`${SELECT} ORDER BY cn.host`);
     const now = ctx.now();
-    return rows.map((r) => toHypervisor(r, now, ctx.config.serviceDownSeconds));
+    return rows.map((r) => toHypervisor(r, now, ctx.config.serviceDownSeconds, ctx.config.defaultAvailabilityZone));
   }),
 
   get: authedProcedure
@@ -88,6 +107,6 @@ export const hypervisorsRouter = router({
     .query(async ({ ctx, input }) => {
       const { rows } = await ctx.db.query<Row>(`${SELECT} WHERE cn.host = $1`, [input.host]);
       if (!rows[0]) throw new AsterError('NotFound', `Hypervisor ${input.host} not found`);
-      return toHypervisor(rows[0], ctx.now(), ctx.config.serviceDownSeconds);
+      return toHypervisor(rows[0], ctx.now(), ctx.config.serviceDownSeconds, ctx.config.defaultAvailabilityZone);
     }),
 });

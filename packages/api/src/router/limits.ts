@@ -2,15 +2,16 @@ import { z } from 'zod';
 import { keypairUsage, quotaLimits, quotaUsage, remaining } from '../compute/quotas.ts';
 import { ref } from '../schemas.ts';
 import { authedProcedure, router } from '../trpc.ts';
-import { quotaNumbers } from './quotas.ts';
+import { countedNumbers, quotaNumbers } from './quotas.ts';
 
 /**
  * The caller's own limits (Nova's /limits): the current project's, with the caller's own key pairs
- * counted against `keypairs`. `remaining` is -1 where unlimited.
+ * counted against `keypairs`. `remaining` is -1 where unlimited. `serverGroupMembers` is a limit per group,
+ * so it has no usage here.
  */
 export const limitsRouter = router({
   get: authedProcedure
-    .output(z.object({ project: ref, limits: quotaNumbers, usage: quotaNumbers, remaining: quotaNumbers }))
+    .output(z.object({ project: ref, limits: quotaNumbers, usage: countedNumbers, remaining: countedNumbers }))
     .query(async ({ ctx }) => {
       const { project, user } = ctx.auth;
       const limits = await quotaLimits(ctx.db, project.id, ctx.config.quotaDefaults);

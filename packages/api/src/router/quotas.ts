@@ -7,8 +7,18 @@ import { projectRef, ref } from '../schemas.ts';
 import { authedProcedure, router } from '../trpc.ts';
 
 /** One number per quota resource; -1 is unlimited. */
-export const quotaNumbers = z.object({ instances: z.number(), cores: z.number(), ramMb: z.number(), keypairs: z.number() });
-const projectUsage = quotaNumbers.omit({ keypairs: true });
+export const quotaNumbers = z.object({
+  instances: z.number(),
+  cores: z.number(),
+  ramMb: z.number(),
+  keypairs: z.number(),
+  serverGroups: z.number(),
+  /** Per server group: the most servers one group may hold. */
+  serverGroupMembers: z.number(),
+});
+/** What can be counted for one caller: members are counted per group, so they have no one usage. */
+export const countedNumbers = quotaNumbers.omit({ serverGroupMembers: true });
+const projectUsage = quotaNumbers.omit({ keypairs: true, serverGroupMembers: true });
 const projectQuota = z.object({ project: ref, limits: quotaNumbers, usage: projectUsage });
 
 const limitValue = z
@@ -18,7 +28,14 @@ const limitValue = z
   .nullable();
 const limitsInput = z
   .strictObject(
-    { instances: limitValue.optional(), cores: limitValue.optional(), ramMb: limitValue.optional(), keypairs: limitValue.optional() },
+    {
+      instances: limitValue.optional(),
+      cores: limitValue.optional(),
+      ramMb: limitValue.optional(),
+      keypairs: limitValue.optional(),
+      serverGroups: limitValue.optional(),
+      serverGroupMembers: limitValue.optional(),
+    },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown quota ${issue.keys.join(', ')}; quotas are ${quotaResources.join(', ')}` : undefined) },
   )
   .refine((limits) => Object.values(limits).some((v) => v !== undefined), `name at least one of ${quotaResources.join(', ')}`);

@@ -13,17 +13,18 @@ import { confirmResize, resizeServer, revertResize } from '../servers/resize.ts'
 import { createServerImage } from '../servers/snapshot.ts';
 import { listInput, listOutput, listServers } from '../servers/list.ts';
 import { server, toServers } from '../servers/view.ts';
+import type { Context } from '../context.ts';
 import { watchServers } from '../servers/watch.ts';
 import { authedProcedure, router } from '../trpc.ts';
 
 const byId = z.object({ id });
-const one = async (ctx: Parameters<typeof toServers>[0], row: InstanceRow, isAdmin: boolean) => (await toServers(ctx, [row], isAdmin))[0]!;
+const one = async (ctx: Context, row: InstanceRow, isAdmin: boolean) => (await toServers(ctx.db, [row], isAdmin, ctx.config.defaultAvailabilityZone))[0]!;
 
 const hostAction = (action: Parameters<typeof runHostAction>[3]) =>
   authedProcedure
     .input(byId)
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await runHostAction(ctx, ctx.auth, input.id, action), ctx.auth.isAdmin));
+    .mutation(async ({ ctx, input }) => one(ctx, await runHostAction(ctx, ctx.auth, input.id, action), ctx.auth.isAdmin));
 
 const actionEvent = z.object({
   event: z.string(),
@@ -49,7 +50,7 @@ export const serversRouter = router({
   get: authedProcedure
     .input(byId)
     .output(server)
-    .query(async ({ ctx, input }) => one(ctx.db, await visibleServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+    .query(async ({ ctx, input }) => one(ctx, await visibleServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
 
   update: authedProcedure
     .input(z.object({ id, name: serverName.optional(), metadata: metadata.optional(), tags: z.array(tag).max(50, 'at most 50 tags').optional() }))
@@ -63,13 +64,13 @@ export const serversRouter = router({
         [input.id, input.name ?? null, input.metadata ? JSON.stringify(input.metadata) : null, input.tags ?? null],
       );
       if (!rows[0]) throw new AsterError('NotFound', `Server ${input.id} not found`);
-      return one(ctx.db, rows[0], ctx.auth.isAdmin);
+      return one(ctx, rows[0], ctx.auth.isAdmin);
     }),
 
   delete: authedProcedure
     .input(byId)
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await deleteServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await deleteServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
 
   start: hostAction('start'),
   stop: hostAction('stop'),
@@ -81,7 +82,7 @@ export const serversRouter = router({
     .input(z.object({ id, type: z.enum(['SOFT', 'HARD'], { error: 'must be SOFT or HARD' }).default('SOFT') }))
     .output(server)
     .mutation(async ({ ctx, input }) =>
-      one(ctx.db, await runHostAction(ctx, ctx.auth, input.id, input.type === 'HARD' ? 'rebootHard' : 'rebootSoft'), ctx.auth.isAdmin),
+      one(ctx, await runHostAction(ctx, ctx.auth, input.id, input.type === 'HARD' ? 'rebootHard' : 'rebootSoft'), ctx.auth.isAdmin),
     ),
 
   /**
@@ -91,22 +92,22 @@ export const serversRouter = router({
   resize: authedProcedure
     .input(z.object({ id, flavorId: id }))
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await resizeServer(ctx, ctx.auth, input.id, input.flavorId), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await resizeServer(ctx, ctx.auth, input.id, input.flavorId), ctx.auth.isAdmin)),
   /** Keeps the new flavor of a server in VERIFY_RESIZE and frees what the old one held. */
   confirmResize: authedProcedure
     .input(byId)
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await confirmResize(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await confirmResize(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
   /** Gives a server in VERIFY_RESIZE its old flavor back: vCPUs and memory; its disk keeps the size it grew to. */
   revertResize: authedProcedure
     .input(byId)
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await revertResize(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await revertResize(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
   /** A new root disk from `imageId` on the same host, keeping addresses, key and user data; optionally a new name. */
   rebuild: authedProcedure
     .input(z.object({ id, imageId: id, name: serverName.optional() }))
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await rebuildServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await rebuildServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
   /**
    * Boots the server from a fresh disk of `imageId` (or of its own image) with its own disk attached second,
    * same addresses, so it can be repaired (from ACTIVE, SHUTOFF or ERROR); it turns RESCUE.
@@ -114,12 +115,12 @@ export const serversRouter = router({
   rescue: authedProcedure
     .input(z.object({ id, imageId: id.optional() }))
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await rescueServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await rescueServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
   /** Boots a server in RESCUE from its own disk again and deletes the rescue disk; it turns ACTIVE. */
   unrescue: authedProcedure
     .input(byId)
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await unrescueServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await unrescueServer(ctx, ctx.auth, input.id), ctx.auth.isAdmin)),
   /** Snapshots the server's disk into a new private image of its project, answered at once; it turns active once uploaded. */
   createImage: authedProcedure
     .input(z.object({ id, name: imageName, metadata: properties.optional() }))
@@ -129,11 +130,11 @@ export const serversRouter = router({
   lock: authedProcedure
     .input(z.object({ id, reason: z.string().max(255, 'must be at most 255 characters').optional() }))
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await setLock(ctx, ctx.auth, input.id, true, input.reason), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await setLock(ctx, ctx.auth, input.id, true, input.reason), ctx.auth.isAdmin)),
   unlock: authedProcedure
     .input(byId)
     .output(server)
-    .mutation(async ({ ctx, input }) => one(ctx.db, await setLock(ctx, ctx.auth, input.id, false), ctx.auth.isAdmin)),
+    .mutation(async ({ ctx, input }) => one(ctx, await setLock(ctx, ctx.auth, input.id, false), ctx.auth.isAdmin)),
 
   /** The serial console's output so far, read from the host (the last `lines` lines when given). */
   consoleLog: authedProcedure

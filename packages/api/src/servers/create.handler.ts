@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { SCHEDULER_QUEUE, scheduleInstance } from '@aster/jobs';
+import { SCHEDULER_QUEUE, scheduleInstances } from '@aster/jobs';
 import { transaction } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
 import { flavorForProject } from '../compute/flavors.ts';
 import { keypairForUser } from '../compute/keypairs.ts';
 import { resolveNetworks } from '../compute/networks.ts';
-import { enforceQuota } from '../compute/quotas.ts';
+import { enforceGroupMembers, enforceQuota } from '../compute/quotas.ts';
 import type { InstanceRow } from '../compute/instances.ts';
 import { findVisibleImage } from '../images/access.ts';
 import type { ImageRow } from '../images/schema.ts';
+import { checkPlacementRequest } from '../scheduling/request.ts';
 import type { CreateInput } from './create.schema.ts';
 import { toServer, type Server } from './view.ts';
 
@@ -82,6 +83,7 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
   }
   const key = settled(keyFound);
   const networks = settled(networksFound);
+  const placement = await checkPlacementRequest(ctx.db, auth, input, ctx.config.defaultAvailabilityZone);
 
   const count = input.count;
   const reservationId = 'r-' + randomUUID().slice(0, 8);
@@ -89,45 +91,51 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
   const jobs = ctx.jobs;
 
   const rows = await transaction(ctx.db, async (client) => {
-    const created: InstanceRow[] = [];
-    for (let i = 0; i < count; i++) {
-      const name = count > 1 ? `${input.name}-${i + 1}` : input.name;
-      const { rows: inserted } = await client.query<InstanceRow>(
-        // The instance and its `create` action in one statement.
-        `WITH i AS (
-           INSERT INTO instances (id, project_id, user_id, name, hostname, flavor_id, flavor, image_id, image, key_name, key_data,
-                                  user_data, metadata, tags, vm_state, task_state, request_id, reservation_id, launch_index,
-                                  task_started_at, requested_networks)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'building', 'scheduling', $15, $16, $17,
-                   clock_timestamp(), $18)
-           RETURNING *),
-         a AS (INSERT INTO instance_actions (instance_id, action, request_id, user_id, project_id) SELECT id, 'create', $15, $3, $2 FROM i)
-         SELECT * FROM i`,
-        [
-          randomUUID(),
-          auth.project.id,
-          auth.user.id,
-          name,
-          hostnameFor(name),
-          flavor.id,
-          JSON.stringify(flavorSnapshot),
-          image.id,
-          JSON.stringify({ id: image.id, name: image.name }),
-          key?.name ?? null,
-          key?.publicKey ?? null,
-          input.userData ?? null,
-          JSON.stringify(input.metadata ?? {}),
-          input.tags ?? [],
-          ctx.requestId,
-          reservationId,
-          i,
-          networks.map((n) => n.id),
-        ],
-      );
-      const row = inserted[0]!;
-      await jobs.send(scheduleInstance, SCHEDULER_QUEUE, { instanceId: row.id }, { requestId: ctx.requestId, db: client });
-      created.push(row);
+    // Holds the group against a concurrent delete until the members are committed.
+    if (placement.group) {
+      const held = await client.query('SELECT 1 FROM server_groups WHERE id = $1 FOR KEY SHARE', [placement.group.id]);
+      if (!held.rowCount) throw new AsterError('NotFound', `Server group ${placement.group.id} not found`);
     }
+    const names = Array.from({ length: count }, (_, i) => (count > 1 ? `${input.name}-${i + 1}` : input.name));
+    const { rows: created } = await client.query<InstanceRow>(
+      // Every instance of the request, its `create` action and its group membership, in one statement.
+      `WITH n AS (SELECT * FROM unnest($1::uuid[], $4::text[], $5::text[]) WITH ORDINALITY AS t(id, name, hostname, k)),
+       i AS (
+         INSERT INTO instances (id, project_id, user_id, name, hostname, flavor_id, flavor, image_id, image, key_name, key_data,
+                                user_data, metadata, tags, vm_state, task_state, request_id, reservation_id, launch_index,
+                                task_started_at, requested_networks, availability_zone, scheduler_hints)
+         SELECT n.id, $2, $3, n.name, n.hostname, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'building', 'scheduling', $15, $16, n.k - 1,
+                clock_timestamp(), $17, $18, $19
+           FROM n ORDER BY n.k
+         RETURNING *),
+       a AS (INSERT INTO instance_actions (instance_id, action, request_id, user_id, project_id) SELECT id, 'create', $15, $3, $2 FROM i),
+       g AS (INSERT INTO server_group_members (group_id, instance_id) SELECT $20::uuid, id FROM i WHERE $20::uuid IS NOT NULL)
+       SELECT * FROM i ORDER BY launch_index`,
+      [
+        names.map(() => randomUUID()),
+        auth.project.id,
+        auth.user.id,
+        names,
+        names.map(hostnameFor),
+        flavor.id,
+        JSON.stringify(flavorSnapshot),
+        image.id,
+        JSON.stringify({ id: image.id, name: image.name }),
+        key?.name ?? null,
+        key?.publicKey ?? null,
+        input.userData ?? null,
+        JSON.stringify(input.metadata ?? {}),
+        input.tags ?? [],
+        ctx.requestId,
+        reservationId,
+        networks.map((n) => n.id),
+        placement.availabilityZone,
+        JSON.stringify(placement.hints),
+        placement.group?.id ?? null,
+      ],
+    );
+    // One decision for the whole request (Nova's select_destinations for num_instances), in launch order.
+    await jobs.send(scheduleInstances, SCHEDULER_QUEUE, { instanceIds: created.map((r) => r.id) }, { requestId: ctx.requestId, db: client });
     // Checked last, so that the project's lock is held only for the check and the commit: concurrent creates
     // in one project take turns here, and each sees what the others committed.
     await enforceQuota(
@@ -138,9 +146,13 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
       undefined,
       { excludeReservation: reservationId },
     );
+    if (placement.group) {
+      await enforceGroupMembers(client, auth.project.id, placement.group, count, ctx.config.quotaDefaults, { excludeReservation: reservationId });
+    }
     return created;
   });
-  // New servers have no ports and no faults yet: nothing more to read.
-  const none = { ports: new Map(), faults: new Map() };
-  return rows.map((r) => toServer(r, none, auth.isAdmin));
+  // New servers have no ports, faults or host yet: nothing more to read.
+  const groupId = placement.group?.id ?? null;
+  const fresh = { ports: new Map(), faults: new Map(), placed: new Map(rows.map((r) => [r.id, { groupId, hostZone: null }])), defaultZone: ctx.config.defaultAvailabilityZone };
+  return rows.map((r) => toServer(r, fresh, auth.isAdmin));
 }

@@ -23,6 +23,14 @@ export const tag = z
   .max(60, 'tags must be at most 60 characters')
   .refine((s) => !s.includes(',') && !s.includes('/'), 'tags must not contain , or /');
 
+const hintIds = z.array(id).min(1, 'name at least one server').max(100, 'at most 100 servers');
+
+/** Nova's same_host and different_host hints: servers of the project to be placed with, or away from. */
+export const schedulerHints = z.strictObject(
+  { sameHost: hintIds.optional(), differentHost: hintIds.optional() },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown hint ${issue.keys.join(', ')}; hints are sameHost, differentHost` : undefined) },
+);
+
 export const createInput = z.object({
   name: serverName,
   flavorId: id,
@@ -33,5 +41,9 @@ export const createInput = z.object({
   metadata: metadata.optional(),
   tags: z.array(tag).max(50, 'at most 50 tags').optional(),
   count: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(1),
+  /** The server group to join (of the caller's project). */
+  serverGroupId: id.optional(),
+  availabilityZone: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters').optional(),
+  schedulerHints: schedulerHints.optional(),
 });
 export type CreateInput = z.infer<typeof createInput>;

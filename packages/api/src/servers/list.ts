@@ -90,5 +90,5 @@ export async function listServers(ctx: Context, auth: Auth, input: z.infer<typeo
   );
   const more = rows.length > input.limit;
   const page = more ? rows.slice(0, input.limit) : rows;
-  return { servers: await toServers(ctx.db, page, auth.isAdmin), nextMarker: more ? page[page.length - 1]!.id : null };
+  return { servers: await toServers(ctx.db, page, auth.isAdmin, ctx.config.defaultAvailabilityZone), nextMarker: more ? page[page.length - 1]!.id : null };
 }

@@ -1,12 +1,33 @@
-import { powerStateName, statuses, serverStatus } from '@aster/compute';
+import { DEFAULT_AVAILABILITY_ZONE, powerStateName, statuses, serverStatus, type Explanation } from '@aster/compute';
 import type { Queryable } from '@aster/db';
 import { z } from 'zod';
 import type { InstanceRow } from '../compute/instances.ts';
+import { hostZoneSql } from '../scheduling/zones.ts';
 import { isoDate, toIso, toIsoOrNull } from '../schemas.ts';
 
 export const address = z.object({ ip: z.string(), mac: z.string(), version: z.literal(4), portId: z.string() });
 
-export const fault = z.object({ code: z.number(), message: z.string(), details: z.string().nullable(), created: isoDate });
+/** Why no host was chosen, per filter (a NoValidHost fault); tenants get it without host names. */
+export const explanation = z.object({
+  hosts: z.number(),
+  filters: z.array(
+    z.object({
+      filter: z.string(),
+      entered: z.number(),
+      removed: z.number(),
+      reasons: z.array(z.object({ reason: z.string(), count: z.number(), hosts: z.array(z.string()).optional(), mostFree: z.number().optional() })),
+    }),
+  ),
+  claimsLost: z.number().optional(),
+});
+
+export const fault = z.object({
+  code: z.number(),
+  message: z.string(),
+  details: z.string().nullable(),
+  explanation: explanation.nullable(),
+  created: isoDate,
+});
 
 /** A server as the API shows it (Nova's server view, camelCased). `host` is there for administrators only. */
 export const server = z.object({
@@ -30,6 +51,9 @@ export const server = z.object({
   reservationId: z.string(),
   fault: fault.nullable(),
   host: z.string().nullable().optional(),
+  /** The zone of its host once it has one, else the zone it asked for (null: any). */
+  availabilityZone: z.string().nullable(),
+  serverGroupId: z.string().nullable(),
   created: isoDate,
   updated: isoDate,
   launchedAt: isoDate.nullable(),
@@ -51,30 +75,61 @@ interface FaultRow {
   code: number;
   message: string;
   details: string | null;
+  explanation: Explanation | null;
   created_at: Date;
 }
 
-/** Addresses and latest faults of many servers, read in two queries. */
-export async function decorations(db: Queryable, ids: string[]) {
-  if (!ids.length) return { ports: new Map<string, PortView[]>(), faults: new Map<string, FaultRow>() };
-  const [p, f] = await Promise.all([
+/** Where a server stands: its group, and its host's zone (null: no host, or a host in no zone aggregate). */
+interface Placed {
+  groupId: string | null;
+  hostZone: string | null;
+}
+
+export interface Decorations {
+  ports: Map<string, PortView[]>;
+  faults: Map<string, FaultRow>;
+  placed: Map<string, Placed>;
+  /** The zone of hosts in no zone aggregate. */
+  defaultZone: string;
+}
+
+/** The tenant's view of an explanation: the same counts, without host names. */
+function withoutHosts(e: Explanation): Explanation {
+  return { ...e, filters: e.filters.map((f) => ({ ...f, reasons: f.reasons.map(({ hosts: _hosts, ...r }) => r) })) };
+}
+
+/** Addresses, latest faults, groups and zones of many servers, read in three queries. */
+export async function decorations(db: Queryable, ids: string[], defaultZone: string = DEFAULT_AVAILABILITY_ZONE): Promise<Decorations> {
+  if (!ids.length) return { ports: new Map(), faults: new Map(), placed: new Map(), defaultZone };
+  const [p, f, g] = await Promise.all([
     db.query<PortView>(
       `SELECT p.instance_id, p.id, n.name AS network_name, host(p.ip) AS ip, p.mac::text AS mac
          FROM ports p JOIN networks n ON n.id = p.network_id WHERE p.instance_id = ANY($1::uuid[]) ORDER BY p.created_at`,
       [ids],
     ),
     db.query<FaultRow>(
-      `SELECT DISTINCT ON (instance_id) instance_id, code, message, details, created_at
+      `SELECT DISTINCT ON (instance_id) instance_id, code, message, details, explanation, created_at
          FROM instance_faults WHERE instance_id = ANY($1::uuid[]) ORDER BY instance_id, created_at DESC, id DESC`,
+      [ids],
+    ),
+    db.query<{ id: string; group_id: string | null; host_zone: string | null }>(
+      `SELECT i.id, (SELECT m.group_id FROM server_group_members m WHERE m.instance_id = i.id) AS group_id,
+              CASE WHEN i.host IS NULL THEN NULL ELSE ${hostZoneSql('i.host')} END AS host_zone
+         FROM instances i WHERE i.id = ANY($1::uuid[])`,
       [ids],
     ),
   ]);
   const ports = new Map<string, PortView[]>();
   for (const r of p.rows) ports.set(r.instance_id, [...(ports.get(r.instance_id) ?? []), r]);
-  return { ports, faults: new Map(f.rows.map((r) => [r.instance_id, r])) };
+  return {
+    ports,
+    faults: new Map(f.rows.map((r) => [r.instance_id, r])),
+    placed: new Map(g.rows.map((r) => [r.id, { groupId: r.group_id, hostZone: r.host_zone }])),
+    defaultZone,
+  };
 }
 
-export function toServer(row: InstanceRow, deco: Awaited<ReturnType<typeof decorations>>, isAdmin: boolean): Server {
+export function toServer(row: InstanceRow, deco: Decorations, isAdmin: boolean): Server {
   const addresses: Server['addresses'] = {};
   for (const p of deco.ports.get(row.id) ?? []) {
     (addresses[p.network_name] ??= []).push({ ip: p.ip, mac: p.mac, version: 4, portId: p.id });
@@ -82,6 +137,8 @@ export function toServer(row: InstanceRow, deco: Awaited<ReturnType<typeof decor
   const f = deco.faults.get(row.id);
   // A fault shows only while the server is in ERROR (Nova does the same); details are for administrators.
   const showFault = f && row.vm_state === 'error';
+  const placed = deco.placed.get(row.id);
+  const explained = showFault && f.explanation ? (isAdmin ? f.explanation : withoutHosts(f.explanation)) : null;
   return {
     id: row.id,
     name: row.name,
@@ -101,8 +158,12 @@ export function toServer(row: InstanceRow, deco: Awaited<ReturnType<typeof decor
     locked: row.locked,
     lockedReason: row.locked_reason,
     reservationId: row.reservation_id,
-    fault: showFault ? { code: f.code, message: f.message, details: isAdmin ? f.details : null, created: toIso(f.created_at) } : null,
+    fault: showFault
+      ? { code: f.code, message: f.message, details: isAdmin ? f.details : null, explanation: explained, created: toIso(f.created_at) }
+      : null,
     ...(isAdmin ? { host: row.host } : {}),
+    availabilityZone: row.host ? (placed?.hostZone ?? deco.defaultZone) : row.availability_zone,
+    serverGroupId: placed?.groupId ?? null,
     created: toIso(row.created_at),
     updated: toIso(row.updated_at),
     launchedAt: toIsoOrNull(row.launched_at),
@@ -111,10 +172,12 @@ export function toServer(row: InstanceRow, deco: Awaited<ReturnType<typeof decor
   };
 }
 
-export async function toServers(db: Queryable, rows: InstanceRow[], isAdmin: boolean): Promise<Server[]> {
+/** `defaultZone` is the configured default availability zone (ApiConfig.defaultAvailabilityZone). */
+export async function toServers(db: Queryable, rows: InstanceRow[], isAdmin: boolean, defaultZone?: string): Promise<Server[]> {
   const deco = await decorations(
     db,
     rows.map((r) => r.id),
+    defaultZone,
   );
   return rows.map((r) => toServer(r, deco, isAdmin));
 }

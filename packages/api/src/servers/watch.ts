@@ -38,7 +38,7 @@ export async function* watchServers(ctx: Context, auth: Auth, lastEventId: strin
             ORDER BY change_seq LIMIT ${PAGE}`,
           [readTo.toString(), upTo.toString(), scope],
         );
-        for (const s of await toServers(ctx.db, rows, auth.isAdmin)) yield tracked(s.changeSeq, s);
+        for (const s of await toServers(ctx.db, rows, auth.isAdmin, ctx.config.defaultAvailabilityZone)) yield tracked(s.changeSeq, s);
         if (rows.length < PAGE) break;
         readTo = BigInt(rows[rows.length - 1]!.change_seq);
       }

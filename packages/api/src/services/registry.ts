@@ -42,3 +42,13 @@ export async function computeServiceUp(db: Queryable, host: string, now: Date, d
   );
   return rows[0] ? serviceStatus(rows[0], now, downAfterSeconds) === 'up' : false;
 }
+
+/** Whether `host` may take a build now: its compute service is up, enabled and not forced down. */
+export async function computeServiceUsable(db: Queryable, host: string, downAfterSeconds: number): Promise<boolean> {
+  const { rows } = await db.query<{ usable: boolean }>(
+    `SELECT (NOT disabled AND NOT forced_down AND stopped_at IS NULL AND last_seen_at > now() - make_interval(secs => $2)) AS usable
+       FROM services WHERE host = $1 AND binary_name = 'aster-compute'`,
+    [host, downAfterSeconds],
+  );
+  return rows[0]?.usable ?? false;
+}

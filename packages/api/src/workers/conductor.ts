@@ -24,13 +24,14 @@ import { transaction, type Pool, type PoolClient } from '@aster/db';
 import type { Logger } from '@aster/log';
 import { finishWithEvents, loadInstance, openAction, recordEvent, recordFault } from '../compute/instances.ts';
 import { freePorts } from '../compute/ipam.ts';
-import { claimIn, freeAllocations, instanceConsumers, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
+import { claimForInstance, groupOf } from '../compute/group-placement.ts';
+import { freeAllocations, instanceConsumers, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
 import { defaultApiConfig } from '../context.ts';
 import { applyRebuildResult } from '../servers/rebuild.ts';
 import { applyRescueResult } from '../servers/rescue.ts';
 import { applyResizeResult } from '../servers/resize.ts';
 import { applySnapshotResult } from '../servers/snapshot.ts';
-import { heartbeat, markStopped, registerService } from '../services/registry.ts';
+import { computeServiceUsable, heartbeat, markStopped, registerService } from '../services/registry.ts';
 import { dispatchBuild, failBuild } from './dispatch.ts';
 import { sweep } from './sweeper.ts';
 
@@ -155,6 +156,7 @@ export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buil
         `UPDATE instances SET vm_state = 'active', task_state = NULL, power_state = $2, launched_at = clock_timestamp() WHERE id = $1`,
         [p.instanceId, p.powerState ?? power.RUNNING],
       );
+      await client.query('UPDATE compute_nodes SET failed_builds = 0 WHERE host = $1 AND failed_builds > 0', [p.host]);
       await finishWithEvents(client, p.instanceId, 'create', [
         ...(p.steps ?? []).map((step) => ({ event: `build_${step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' as const })),
         { event: 'build', host: p.host, result: 'Success' },
@@ -184,17 +186,23 @@ export async function rescheduleOrFail(
     if (!(await once(client, `build:${instanceId}:${attempt}`))) return null;
     const row = await loadInstance(client, instanceId, { forUpdate: true });
     if (!row || row.deleted_at || row.vm_state !== 'building' || row.host !== host || row.attempts !== attempt) return null;
+    // The group's lock before any provider's, as every claim takes them, so that claims never deadlock.
+    const group = await groupOf(client, instanceId);
+    if (group) await client.query('SELECT 1 FROM server_groups WHERE id = $1 FOR UPDATE', [group.id]);
     const providerId = await providerIdOf(client, host);
     if (providerId) await freeAllocations(client, instanceId, providerId);
+    // Nova's BuildFailureWeigher: a host that keeps failing builds is tried last until one succeeds there.
+    await client.query('UPDATE compute_nodes SET failed_builds = failed_builds + 1 WHERE host = $1', [host]);
     const actionId = await openAction(client, instanceId, 'create');
     await recordEvent(client, { actionId, event: 'build', host, result: 'Error', details: error });
     const resources = { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb };
     for (let i = 0; i < row.alternates.length; i++) {
       const alternate = row.alternates[i]!;
       const alt = await providerIdOf(client, alternate);
-      if (!alt) continue;
-      const claimed = await claimIn(client, alt, instanceId, resources);
-      if (claimed === true) {
+      // An alternate disabled, forced down or gone quiet since the decision takes no build.
+      if (!alt || !(await computeServiceUsable(client, alternate, deps.config.serviceDownSeconds))) continue;
+      const claimed = await claimForInstance(client, { providerId: alt, host: alternate, instanceId, resources, group });
+      if (claimed === 'claimed') {
         // Back to 'spawning' on the old host so that dispatchBuild's compare-and-set moves it on.
         await client.query(`UPDATE instances SET task_state = 'spawning' WHERE id = $1`, [instanceId]);
         return { host: alternate, alternates: row.alternates.slice(i + 1), attempt: attempt + 1 };

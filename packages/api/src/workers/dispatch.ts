@@ -1,3 +1,4 @@
+import type { Explanation } from '@aster/compute';
 import { buildInstance, computeQueue, type InstanceSpecPayload, type Jobs } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
@@ -124,14 +125,21 @@ export async function dispatchBuild(
 }
 
 /** The end of a build that cannot succeed: ERROR with a fault, the claim and ports given back. */
-export async function failBuild(db: Pool, instanceId: string, message: string, details: string | null, host?: string | null): Promise<void> {
+export async function failBuild(
+  db: Pool,
+  instanceId: string,
+  message: string,
+  details: string | null,
+  host?: string | null,
+  explanation?: Explanation | null,
+): Promise<void> {
   await transaction(db, async (client) => {
     const row = await loadInstance(client, instanceId, { forUpdate: true });
     if (!row || row.deleted_at || row.vm_state !== 'building') return;
     await client.query(`UPDATE instances SET vm_state = 'error', task_state = NULL WHERE id = $1`, [instanceId]);
     await freeAllocations(client, instanceId);
     await freePorts(client, instanceId);
-    await recordFault(client, { instanceId, code: 500, message, details, host: host ?? row.host });
+    await recordFault(client, { instanceId, code: 500, message, details, host: host ?? row.host, explanation: explanation ?? null });
     const actionId = await openAction(client, instanceId, 'create');
     // Tenants read events: the message, not the details (host names, stack traces) meant for administrators.
     await recordEvent(client, { actionId, event: 'build', host: host ?? row.host, result: 'Error', details: message });

@@ -1,96 +1,228 @@
 import {
-  computeFilter,
-  explainNoValidHost,
-  imagePropertiesFilter,
-  resourcesFilter,
+  defaultFilterNames,
+  describeExplanation,
+  explain,
+  filtersByName,
+  pickHost,
+  redactExplanation,
   runFilters,
-  weighByRam,
+  weighersFromMultipliers,
+  weighHosts,
   type RequestSpec,
+  type WeightMultipliers,
 } from '@aster/compute';
-import { SCHEDULER_QUEUE, scheduleInstance, type Jobs } from '@aster/jobs';
+import { SCHEDULER_QUEUE, scheduleInstance, scheduleInstances, type Jobs } from '@aster/jobs';
 import { transaction, type Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
 import { defaultApiConfig } from '../context.ts';
 import { recordEvent, type InstanceRow } from '../compute/instances.ts';
-import { claim, freeAllocations, hostStates } from '../compute/placement.ts';
+import { claimForInstance, groupRequest, memberHosts, type InstanceGroup } from '../compute/group-placement.ts';
+import { freeAllocations } from '../compute/placement.ts';
 import { dispatchBuild, failBuild } from './dispatch.ts';
+import { HostStateCache } from './host-cache.ts';
 
 export interface SchedulerConfig {
   /** Hosts tried per build: the chosen one and up to maxAttempts - 1 alternates (Nova's max_attempts). */
   maxAttempts: number;
-  /** Allocation candidates read per request (Nova's max_placement_results). */
+  /** Allocation candidates answered per placement query (Nova's max_placement_results). */
   maxPlacementResults: number;
   serviceDownSeconds: number;
-  ramWeightMultiplier: number;
+  /** The zone of hosts in no zone (Nova's default_availability_zone). */
+  defaultAvailabilityZone: string;
+  /** Filters to run, in order (Nova's enabled_filters, without the "Filter" suffix). */
+  filters: string[];
+  /** NumInstances: the most instances one host may hold (Nova's max_instances_per_host). */
+  maxInstancesPerHost: number;
+  /** Weigher multipliers (Nova's *_weight_multiplier); 0 turns a weigher off, a negative one reverses it. */
+  weights: WeightMultipliers;
+  /** Pick at random among this many best hosts (Nova's host_subset_size), so schedulers racing spread out. */
+  hostSubsetSize: number;
+  /** How long a read of the hosts serves decisions before it is read again, ms (changes announced sooner end it). */
+  hostStateTtlMs: number;
   /** Signs the image URLs in the builds sent to hosts; the API's own (defaultApiConfig's) when not given. */
   serviceSecret?: string;
 }
 
-export const defaultSchedulerConfig: SchedulerConfig = { maxAttempts: 3, maxPlacementResults: 1000, serviceDownSeconds: 60, ramWeightMultiplier: 1 };
+
+export const defaultSchedulerConfig: SchedulerConfig = {
+  maxAttempts: 3,
+  maxPlacementResults: 1000,
+  serviceDownSeconds: 60,
+  defaultAvailabilityZone: 'nova',
+  filters: [...defaultFilterNames],
+  maxInstancesPerHost: 50,
+  weights: { ram: 1, cpu: 0, disk: 0, numInstances: 0, softAffinity: 1, softAntiAffinity: 1, buildFailure: 1_000_000 },
+  hostSubsetSize: 1,
+  hostStateTtlMs: 1000,
+};
+
+export interface SchedulerDeps {
+  db: Pool;
+  jobs: Jobs;
+  log: Logger;
+  config: SchedulerConfig;
+  hosts?: HostStateCache;
+}
+
+type Row = InstanceRow & {
+  min_ram_mb: number | null;
+  min_disk_gb: number | null;
+  image_properties: Record<string, string> | null;
+  action_id: string | null;
+  group_id: string | null;
+  group_name: string | null;
+  group_policy: InstanceGroup['policy'] | null;
+  max_server_per_host: number | null;
+};
+
+/** A decision keeps going down its list of hosts; a group whose members moved meanwhile is read again this often. */
+const GROUP_ROUNDS = 3;
 
 /**
- * Picks a host for one instance: placement candidates (one query), filters, the RAM weigher, then a claim on
- * the best host (the next one if another scheduler took the room first). The build goes to the chosen host
- * with the next best as alternates. When nothing fits, the server goes to ERROR with the reasons by filter.
+ * Picks a host for one instance: the hosts this scheduler knows (one query, kept briefly), the filters and
+ * weighers in the configured order, then a claim down the ordered list (the next host if another build took
+ * the room first, or if the group's policy no longer allows it). The build goes to the chosen host with the
+ * next best as alternates. Nothing fits: the hosts are read fresh and the decision made once more before the
+ * server goes to ERROR with the reasons by filter (host names for administrators only).
  */
-export async function scheduleOne(deps: { db: Pool; jobs: Jobs; log: Logger; config: SchedulerConfig }, instanceId: string, requestId: string): Promise<void> {
-  const { db, jobs, config } = deps;
-  // The instance, its image's requirements and its create action, in one read.
-  const { rows: found } = await db.query<InstanceRow & { min_ram_mb: number | null; min_disk_gb: number | null; image_properties: Record<string, string> | null; action_id: string | null }>(
+export async function scheduleOne(deps: SchedulerDeps, instanceId: string, requestId: string): Promise<void> {
+  const { db, config } = deps;
+  const started = new Date();
+  const cache = (deps.hosts ??= cacheFor(deps));
+  const { rows: found } = await db.query<Row>(
     `SELECT i.*, img.min_ram_mb, img.min_disk_gb, img.properties AS image_properties,
-            (SELECT a.id FROM instance_actions a WHERE a.instance_id = i.id AND a.action = 'create' ORDER BY a.started_at DESC LIMIT 1) AS action_id
-       FROM instances i LEFT JOIN images img ON img.id = i.image_id WHERE i.id = $1`,
+            (SELECT a.id FROM instance_actions a WHERE a.instance_id = i.id AND a.action = 'create' ORDER BY a.started_at DESC LIMIT 1) AS action_id,
+            g.id AS group_id, g.name AS group_name, g.policy AS group_policy, g.max_server_per_host
+       FROM instances i LEFT JOIN images img ON img.id = i.image_id
+       LEFT JOIN server_group_members gm ON gm.instance_id = i.id LEFT JOIN server_groups g ON g.id = gm.group_id
+      WHERE i.id = $1`,
     [instanceId],
   );
   const row = found[0];
   if (!row || row.deleted_at || row.vm_state !== 'building' || row.task_state !== 'scheduling') return; // done already, or deleted
+  const group: InstanceGroup | null =
+    row.group_id && row.group_policy ? { id: row.group_id, name: row.group_name ?? '', policy: row.group_policy, maxServerPerHost: row.max_server_per_host } : null;
   const spec: RequestSpec = {
     resources: { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb },
     image: { minRamMb: row.min_ram_mb ?? 0, minDiskGb: row.min_disk_gb ?? 0, properties: row.image_properties ?? {} },
+    flavorExtraSpecs: row.flavor.extraSpecs ?? {},
+    availabilityZone: row.availability_zone,
+    group: group ? groupRequest(group, await memberHosts(db, group.id, instanceId)) : null,
+    hints: await resolveHints(db, row),
+    ignoreHosts: [],
   };
-  const filters = [computeFilter, imagePropertiesFilter];
-  const actionId = row.action_id;
+  const filters = filtersByName(config.filters, { maxInstancesPerHost: config.maxInstancesPerHost });
+  const weighers = weighersFromMultipliers(config.weights);
 
-  const now = new Date();
-  const candidates = await hostStates(db, { fits: spec.resources, limit: config.maxPlacementResults, now, downAfterSeconds: config.serviceDownSeconds });
-  const ordered = weighByRam(runFilters(candidates, spec, filters).passed, config.ramWeightMultiplier);
-  for (let i = 0; i < ordered.length; i++) {
-    const host = ordered[i]!;
-    if (!(await claim(db, host.providerId, instanceId, spec.resources))) continue; // another claim took the room
-    const alternates = ordered.slice(i + 1, i + config.maxAttempts).map((h) => h.host);
-    const placed = await dispatchBuild(db, jobs, instanceId, {
-      host: host.host,
-      alternates,
-      attempt: 1,
-      requestId,
-      fromTask: 'scheduling',
-      secret: config.serviceSecret ?? defaultApiConfig.serviceSecret,
-      alsoInTransaction: (client) => recordEvent(client, { actionId, event: 'schedule', host: host.host, result: 'Success' }),
-    });
-    if (!placed) await transaction(db, (client) => freeAllocations(client, instanceId));
-    return;
+  // A first pass on the hosts as last read; when it places nothing, one more on a fresh read before anyone is
+  // told no (the view may predate a delete that freed room, or another scheduler's claims).
+  let fresh = false;
+  for (let round = 0; round <= GROUP_ROUNDS; round++) {
+    const hosts = await cache.get({ fresh });
+    const ordered = pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize);
+    let groupMoved = false;
+    for (let i = 0; i < ordered.length; i++) {
+      const host = ordered[i]!;
+      cache.consume(host, spec.resources);
+      const outcome = await transaction(db, (client) =>
+        claimForInstance(client, { providerId: host.providerId, host: host.host, instanceId, resources: spec.resources, group }),
+      );
+      if (outcome === 'group') {
+        cache.consume(host, spec.resources, -1);
+        groupMoved = true;
+        break;
+      }
+      if (outcome === 'no-room') {
+        cache.consume(host, spec.resources, -1);
+        cache.invalidate();
+        continue;
+      }
+      const alternates = ordered
+        .slice(i + 1, i + config.maxAttempts)
+        .map((h) => h.host);
+      const placed = await dispatchBuild(db, deps.jobs, instanceId, {
+        host: host.host,
+        alternates,
+        attempt: 1,
+        requestId,
+        fromTask: 'scheduling',
+        secret: config.serviceSecret ?? defaultApiConfig.serviceSecret,
+        alsoInTransaction: (client) => recordEvent(client, { actionId: row.action_id, event: 'schedule', host: host.host, result: 'Success', startedAt: started }),
+      });
+      if (!placed) await transaction(db, (client) => freeAllocations(client, instanceId));
+      return;
+    }
+    if (groupMoved && group) {
+      // Other members were placed meanwhile: decide again with where they are now.
+      spec.group = groupRequest(group, await memberHosts(db, group.id, instanceId));
+      continue;
+    }
+    if (fresh) break;
+    fresh = true;
   }
 
-  // Nothing fits: run every filter over every host, so the fault says why for each group of hosts.
-  const all = await hostStates(db, { limit: config.maxPlacementResults, now, downAfterSeconds: config.serviceDownSeconds });
-  const explained = runFilters(all, spec, [computeFilter, resourcesFilter, imagePropertiesFilter]);
-  const message = explainNoValidHost(explained.runs, all.length);
-  const details = explainNoValidHost(explained.runs, all.length, { hostNames: true });
-  await recordEvent(db, { actionId, event: 'schedule', result: 'Error', details: message });
-  await failBuild(db, instanceId, message, details, null);
+  // Nothing fits: every filter over every host, so the fault says why for each group of hosts.
+  const hosts = await cache.get();
+  const everyFilter = runFilters(hosts, spec, filters);
+  const explanation = { ...explain(everyFilter.runs, hosts.length), ...(everyFilter.passed.length ? { claimsLost: everyFilter.passed.length } : {}) };
+  const message = describeExplanation(redactExplanation(explanation));
+  const details = describeExplanation(explanation);
+  await recordEvent(db, { actionId: row.action_id, event: 'schedule', result: 'Error', details: message, startedAt: started });
+  await failBuild(db, instanceId, message, details, null, explanation);
   deps.log.info('no valid host', { instanceId, reason: details });
 }
 
-export async function startScheduler(deps: { db: Pool; jobs: Jobs; log: Logger; config: SchedulerConfig }, options: { concurrency?: number } = {}): Promise<void> {
+/** Scheduler hints name servers; the filters need the hosts those servers are on. */
+async function resolveHints(db: Pool, row: InstanceRow): Promise<RequestSpec['hints']> {
+  const { sameHost, differentHost } = row.scheduler_hints ?? {};
+  if (!sameHost?.length && !differentHost?.length) return { sameHost: null, differentHost: null };
+  const ids = [...(sameHost ?? []), ...(differentHost ?? [])];
+  const { rows } = await db.query<{ id: string; host: string | null }>('SELECT id, host FROM instances WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL', [ids]);
+  const hostOf = new Map(rows.map((r) => [r.id, r.host]));
+  const hosts = (list: string[] | undefined) => (list?.length ? [...new Set(list.map((id) => hostOf.get(id)).filter((h): h is string => !!h))] : null);
+  return { sameHost: hosts(sameHost), differentHost: hosts(differentHost) };
+}
+
+/** Throws, naming the problem, when the configured filters or weighers cannot be built. */
+export function checkSchedulerConfig(config: SchedulerConfig): void {
+  filtersByName(config.filters, { maxInstancesPerHost: config.maxInstancesPerHost });
+  weighersFromMultipliers(config.weights);
+}
+
+function cacheFor(deps: SchedulerDeps): HostStateCache {
+  return new HostStateCache({
+    db: deps.db,
+    ttlMs: deps.config.hostStateTtlMs,
+    downAfterSeconds: deps.config.serviceDownSeconds,
+    defaultZone: deps.config.defaultAvailabilityZone,
+  });
+}
+
+/** Works the scheduler queue; with a connection string, host changes the database announces end the cached view at once. */
+export async function startScheduler(
+  deps: SchedulerDeps & { connectionString?: string },
+  options: { concurrency?: number } = {},
+): Promise<{ stop(): Promise<void> }> {
+  const hosts = (deps.hosts ??= cacheFor(deps));
+  if (deps.connectionString) await hosts.listen(deps.connectionString, deps.log);
   await deps.jobs.ensureQueue(SCHEDULER_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
   deps.jobs.work(
     SCHEDULER_QUEUE,
     {
+      // One instance per job, as sent before requests were scheduled whole.
       [scheduleInstance.name]: {
         contract: scheduleInstance,
         handle: (payload, ctx) => scheduleOne(deps, (payload as { instanceId: string }).instanceId, ctx.requestId),
       },
+      [scheduleInstances.name]: {
+        contract: scheduleInstances,
+        handle: async (payload, ctx) => {
+          // One after the other: each decision sees the claims of those before it (a group's members, too).
+          for (const id of (payload as { instanceIds: string[] }).instanceIds) await scheduleOne(deps, id, ctx.requestId);
+        },
+      },
     },
     { concurrency: options.concurrency ?? 16 },
   );
+  return { stop: () => hosts.stop() };
 }

@@ -37,7 +37,7 @@ export async function sweep(deps: ConductorDeps): Promise<void> {
     `SELECT i.id, i.host, i.attempts, i.task_state, i.vm_state,
             i.task_started_at < now() - make_interval(secs => $1) AS timed_out,
             (i.host IS NOT NULL AND NOT EXISTS (
-               SELECT 1 FROM services s WHERE s.host = i.host AND s.binary_name = 'aster-compute' AND s.stopped_at IS NULL
+               SELECT 1 FROM services s WHERE s.host = i.host AND s.binary_name = 'aster-compute' AND s.stopped_at IS NULL AND NOT s.forced_down
                   AND s.last_seen_at > now() - make_interval(secs => $2))) AS host_down
        FROM instances i
       WHERE i.deleted_at IS NULL AND i.task_state IS NOT NULL

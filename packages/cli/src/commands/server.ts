@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { AsterClient } from '@aster/client';
 import { defineCommand, required, wholeNumber, type Ctx } from '../command.ts';
 import { CliError } from '../errors.ts';
-import { flavorId, imageId, networkId, serverId } from '../resolve.ts';
+import { flavorId, imageId, networkId, serverGroupId, serverId } from '../resolve.ts';
 import { serversText, serverTable, type Server } from '../views.ts';
 import { failure, reach, stateOf, waitForServers, type Goal } from '../wait.ts';
 
@@ -82,7 +82,7 @@ export const serverShow = defineCommand({
 
 export const serverCreate = defineCommand({
   name: 'server create',
-  usage: '--name NAME --image IMAGE --flavor FLAVOR [--network NETWORK]... [--key-name KEY] [--user-data-file FILE] [--count N] [--wait]',
+  usage: '--name NAME --image IMAGE --flavor FLAVOR [--network NETWORK]... [--key-name KEY] [--user-data-file FILE] [--count N] [--group GROUP] [--zone ZONE] [--wait]',
   summary: 'Launches servers; they start in BUILD and turn ACTIVE (or ERROR, saying why).',
   help: `Options (images, flavors and networks by name or id):
   --name NAME             the server's name
@@ -93,6 +93,8 @@ export const serverCreate = defineCommand({
   --user-data-file FILE   user data (cloud-init) for the guest
   --metadata KEY=VALUE    a metadata item (repeat for several)
   --count N               launch N servers alike (default 1)
+  --group GROUP           a server group of the project to join (by name or id)
+  --zone ZONE             the availability zone to launch in (default: any)
 ${waitHelp}`,
   options: {
     name: { type: 'string' },
@@ -103,6 +105,8 @@ ${waitHelp}`,
     'user-data-file': { type: 'string' },
     metadata: { type: 'string', multiple: true },
     count: { type: 'string' },
+    group: { type: 'string' },
+    zone: { type: 'string' },
     ...waitOptions,
   },
   async run(ctx, values) {
@@ -125,10 +129,11 @@ ${waitHelp}`,
       });
     }
     const { client } = await ctx.client();
-    const [imageRef, flavorRef, networks] = await Promise.all([
+    const [imageRef, flavorRef, networks, groupRef] = await Promise.all([
       imageId(client, image),
       flavorId(client, flavor),
       Promise.all((values.network ?? []).map((n) => networkId(client, n))),
+      values.group !== undefined ? serverGroupId(client, values.group) : undefined,
     ]);
     const servers = await client.servers.create.mutate({
       name,
@@ -139,6 +144,8 @@ ${waitHelp}`,
       ...(userData !== undefined ? { userData } : {}),
       ...(Object.keys(metadata).length ? { metadata } : {}),
       ...(count !== undefined ? { count } : {}),
+      ...(groupRef !== undefined ? { serverGroupId: groupRef } : {}),
+      ...(values.zone !== undefined ? { availabilityZone: values.zone } : {}),
     });
     await finish(ctx, client, servers, timeoutSeconds, reach('ACTIVE'), `${name} to be ACTIVE`);
   },

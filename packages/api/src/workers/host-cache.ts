@@ -1,0 +1,91 @@
+import type { HostState, ResourceRequest } from '@aster/compute';
+import type { Queryable } from '@aster/db';
+import { NotificationListener } from '@aster/jobs';
+import type { Logger } from '@aster/log';
+import { readHostStates } from '../compute/host-states.ts';
+
+/** Announced when what the scheduler cannot see in placement changes: services, hosts, aggregates (migration 0006). */
+export const HOSTS_CHANGED_CHANNEL = 'aster_hosts_changed';
+
+/**
+ * What one scheduler process knows of the hosts (Nova's HostManager): read in one query, kept for a short
+ * while, and changed in memory by this process's own claims so that its next decisions see them. It is advice,
+ * never truth: a claim checks the room again in the database, and a lost claim, a change announced by the
+ * database or a NoValidHost makes the next read fresh. So a stale view costs a retry, never an over-full host.
+ */
+export class HostStateCache {
+  private hosts: HostState[] | null = null;
+  private readAt = 0;
+  /** Bumped by every invalidation: a read that began before one does not count as fresh. */
+  private version = 0;
+  private readVersion = -1;
+  private loading: { version: number; promise: Promise<HostState[]> } | null = null;
+  private listener: NotificationListener | null = null;
+
+  constructor(
+    private readonly o: {
+      db: Queryable;
+      ttlMs: number;
+      downAfterSeconds: number;
+      defaultZone: string;
+      now?: () => Date;
+    },
+  ) {}
+
+  /** Hosts as last read, or read again when older than the TTL, invalidated, or `fresh` is asked for. */
+  async get(options: { fresh?: boolean } = {}): Promise<HostState[]> {
+    const current = this.hosts && this.readVersion === this.version && Date.now() - this.readAt < this.o.ttlMs;
+    if (current && !options.fresh) return this.hosts!;
+    // A read already under way since the last invalidation serves this caller too.
+    if (this.loading && this.loading.version === this.version) return this.loading.promise;
+    const version = this.version;
+    const promise = readHostStates(this.o.db, {
+      now: (this.o.now ?? (() => new Date()))(),
+      downAfterSeconds: this.o.downAfterSeconds,
+      defaultZone: this.o.defaultZone,
+    }).then(
+      (hosts) => {
+        if (this.loading?.promise === promise) this.loading = null;
+        this.hosts = hosts;
+        this.readAt = Date.now();
+        this.readVersion = version;
+        return hosts;
+      },
+      (error: unknown) => {
+        if (this.loading?.promise === promise) this.loading = null;
+        throw error;
+      },
+    );
+    this.loading = { version, promise };
+    return promise;
+  }
+
+  invalidate(): void {
+    this.version++;
+  }
+
+  /** Counts this process's own claim (or, with -1, a claim it gave back) on the host it read. */
+  consume(host: HostState, r: ResourceRequest, sign: 1 | -1 = 1): void {
+    host.vcpu.used += sign * r.vcpus;
+    host.memoryMb.used += sign * r.ramMb;
+    host.diskGb.used += sign * r.diskGb;
+    host.instances += sign;
+  }
+
+  /** Listens for the database's announcements of host changes (and re-reads after a lost connection). */
+  async listen(connectionString: string, log: Logger): Promise<void> {
+    this.listener = new NotificationListener({
+      connectionString,
+      applicationName: 'aster-scheduler-hosts',
+      log,
+      what: 'host changes',
+      onNotification: () => this.invalidate(),
+      onReconnect: () => this.invalidate(),
+    });
+    await this.listener.start([HOSTS_CHANGED_CHANNEL]);
+  }
+
+  async stop(): Promise<void> {
+    await this.listener?.stop();
+  }
+}
