@@ -22,6 +22,7 @@ function HypervisorCard({ h }: { h: Hypervisor }) {
         <h2 id={`hv-${h.host}`}>{h.host}</h2>
         <span className={h.status === 'up' ? styles.badgeGood : styles.badgeBad}>{h.status}</span>
         <span className={h.state === 'enabled' ? styles.badgeGood : styles.badgeBad}>{h.state}</span>
+        {h.forcedDown ? <span className={styles.badgeBad}>forced down</span> : null}
       </div>
       <dl className="facts">
         <dt>Hypervisor type</dt>
@@ -35,6 +36,21 @@ function HypervisorCard({ h }: { h: Hypervisor }) {
             <dd>{h.disabledReason ?? 'no reason given'}</dd>
           </>
         ) : null}
+        <dt>Availability zone</dt>
+        <dd>{h.availabilityZone}</dd>
+        <dt>Aggregates</dt>
+        <dd>{h.aggregates.length ? h.aggregates.join(', ') : <span className="muted">None</span>}</dd>
+        {h.forcedDown ? (
+          <>
+            <dt>Forced down</dt>
+            <dd>An operator marked it dead: the scheduler places nothing here until that is cleared on the services page.</dd>
+          </>
+        ) : null}
+        <dt>Failed builds</dt>
+        <dd>
+          {h.failedBuilds}
+          {h.failedBuilds > 0 ? <span className="muted"> since its last successful build; the scheduler prefers other hosts</span> : null}
+        </dd>
         <dt>Running VMs</dt>
         <dd>{h.runningVms}</dd>
         <dt>Updated</dt>

@@ -9,6 +9,7 @@ import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import styles from './admin.module.css';
 import { DisableServiceDialog } from './disable-service-dialog';
+import { ForceDownDialog, type ForceDownRequest } from './force-down-dialog';
 import { formatDate } from './format';
 import type { Service } from './types';
 
@@ -18,6 +19,7 @@ export function Services() {
   const toast = useToast();
   const { data, isPending, error } = useQuery(trpc.services.list.queryOptions());
   const [disabling, setDisabling] = useState<Service | null>(null);
+  const [forcing, setForcing] = useState<ForceDownRequest | null>(null);
   // A service's state shows on the hypervisors page too.
   const refresh = () =>
     Promise.all([
@@ -46,6 +48,12 @@ export function Services() {
               <td>{s.host}</td>
               <td>
                 <span className={s.status === 'up' ? styles.badgeGood : styles.badgeBad}>{s.status}</span>
+                {s.forcedDown ? (
+                  <>
+                    {' '}
+                    <span className={styles.badgeBad}>forced down</span>
+                  </>
+                ) : null}
               </td>
               <td>
                 <span className={s.state === 'enabled' ? styles.badgeGood : styles.badgeBad}>{s.state}</span>
@@ -68,12 +76,23 @@ export function Services() {
                     Enable
                   </button>
                 )}
+                {s.binary === 'aster-compute' ? (
+                  <button
+                    type="button"
+                    className="secondary"
+                    aria-label={`${s.forcedDown ? 'Clear forced down on' : 'Force down'} ${s.host}`}
+                    onClick={() => setForcing({ service: s, forcedDown: !s.forcedDown })}
+                  >
+                    {s.forcedDown ? 'Clear forced down' : 'Force down'}
+                  </button>
+                ) : null}
               </ActionsCell>
             </tr>
           ))}
         </Table>
       ) : null}
       <DisableServiceDialog service={disabling} onClose={() => setDisabling(null)} onDone={refresh} />
+      <ForceDownDialog request={forcing} onClose={() => setForcing(null)} onDone={refresh} />
     </>
   );
 }

@@ -14,3 +14,4 @@ export const ROLES = ['admin', 'member', 'reader'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const READER_ONLY = 'Your role reader can only look';
+export type Aggregate = Awaited<ReturnType<Api['aggregates']['list']['query']>>[number];

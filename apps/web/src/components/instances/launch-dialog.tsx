@@ -13,7 +13,7 @@ import { quotaProblem } from './quota';
 import type { Server } from './types';
 import { MAX_USER_DATA, validate, type LaunchDraft, type Problems } from './validate';
 
-const empty: LaunchDraft = { name: '', imageId: '', flavorId: '', networkId: '', keyName: '', userData: '', count: '1' };
+const empty: LaunchDraft = { name: '', imageId: '', flavorId: '', networkId: '', keyName: '', userData: '', count: '1', serverGroupId: '', availabilityZone: '' };
 
 /** Launch instance: a modal form; the new servers are handed to `onLaunched` as the API answers (in BUILD). */
 export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onLaunched: (servers: Server[]) => void }) {
@@ -30,6 +30,8 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
   const networks = useQuery(trpc.networks.list.queryOptions());
   const keypairs = useQuery(trpc.keypairs.list.queryOptions());
   const limits = useQuery(trpc.limits.get.queryOptions());
+  const groups = useQuery(trpc.serverGroups.list.queryOptions({}));
+  const zones = useQuery(trpc.availabilityZones.list.queryOptions());
   const create = useMutation(trpc.servers.create.mutationOptions());
 
   const choices: Choices = {
@@ -38,11 +40,13 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
     networks: networks.data ?? [],
     keypairs: keypairs.data ?? [],
     limits: limits.data,
+    serverGroups: groups.data ?? [],
+    zones: zones.data ?? [],
     loading: networks.isPending,
   };
   // The shared network unless the user picks another.
   const networkId = draft.networkId || (choices.networks.find((n) => n.shared) ?? choices.networks[0])?.id || '';
-  const loadError = [images, flavors, networks, keypairs, limits].find((q) => q.error)?.error;
+  const loadError = [images, flavors, networks, keypairs, limits, groups, zones].find((q) => q.error)?.error;
 
   const set = (change: Partial<LaunchDraft>) => {
     if (change.userData !== undefined) setFileProblem(null);
@@ -73,6 +77,8 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
         ...(networkId ? { networks: [networkId] } : {}),
         ...(draft.keyName ? { keyName: draft.keyName } : {}),
         ...(draft.userData ? { userData: draft.userData } : {}),
+        ...(draft.serverGroupId ? { serverGroupId: draft.serverGroupId } : {}),
+        ...(draft.availabilityZone ? { availabilityZone: draft.availabilityZone } : {}),
       },
       {
         onSuccess: (servers) => {

@@ -3,6 +3,7 @@
 import { useId, type ChangeEvent } from 'react';
 import { describedBy, Field } from '@/components/ui/form';
 import { flavorLabel } from './format';
+import { PlacementFields, type GroupChoice, type ZoneChoice } from './placement-fields';
 import { quotaProblem } from './quota';
 import type { Flavor, Limits } from './types';
 import type { LaunchDraft, Problems } from './validate';
@@ -13,6 +14,8 @@ export interface Choices {
   networks: { id: string; name: string; shared: boolean }[];
   keypairs: { name: string }[];
   limits: Limits | undefined;
+  serverGroups: GroupChoice[];
+  zones: ZoneChoice[];
   loading: boolean;
 }
 
@@ -73,6 +76,7 @@ export function LaunchFields({ draft, problems, choices, set, onFile }: Props) {
           ))}
         </select>
       </Field>
+      <PlacementFields id={id} draft={draft} problems={problems} choices={choices} set={set} />
       <Field id={`${id}-key`} label="Key pair">
         <select id={`${id}-key`} value={draft.keyName} onChange={text('keyName')}>
           <option value="">None</option>

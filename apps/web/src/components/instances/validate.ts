@@ -8,6 +8,10 @@ export interface LaunchDraft {
   keyName: string;
   userData: string;
   count: string;
+  /** '' for none. */
+  serverGroupId: string;
+  /** '' for any zone. */
+  availabilityZone: string;
 }
 
 export type Problems = Partial<Record<keyof LaunchDraft, string>>;

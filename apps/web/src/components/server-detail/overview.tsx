@@ -1,3 +1,5 @@
+import { Explanation } from './explanation-view';
+import { ServerGroupLink } from './server-group-link';
 import styles from './server-detail.module.css';
 import type { Server } from './types';
 
@@ -45,14 +47,15 @@ function Metadata({ metadata }: { metadata: Record<string, string> }) {
   );
 }
 
-/** Why a server is in ERROR, as the conductor wrote it (the scheduler's explanation included). */
+/** Why a server is in ERROR, as the conductor wrote it, and the scheduler's explanation filter by filter. */
 export function FaultNotice({ server }: { server: Server }) {
   if (server.status !== 'ERROR' || !server.fault) return null;
   return (
-    <div role="alert" className="alert">
+    <div role="alert" className={`alert ${styles.fault}`}>
       <p>
         <strong>{server.name} failed:</strong> {server.fault.message}
       </p>
+      {server.fault.explanation ? <Explanation explanation={server.fault.explanation} /> : null}
       <p className="muted">
         Code {server.fault.code}, {when(server.fault.created)}
       </p>
@@ -87,6 +90,10 @@ export function Overview({ server }: { server: Server }) {
         </dd>
         <dt>Image</dt>
         <dd>{server.image.name}</dd>
+        <dt>Availability zone</dt>
+        <dd>{server.availabilityZone ?? <span className="muted">Any</span>}</dd>
+        <dt>Server group</dt>
+        <dd>{server.serverGroupId ? <ServerGroupLink id={server.serverGroupId} /> : <span className="muted">None</span>}</dd>
         <dt>Key pair</dt>
         <dd>{server.keyName ?? <span className="muted">None</span>}</dd>
         <dt>Metadata</dt>

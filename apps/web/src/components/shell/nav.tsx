@@ -11,6 +11,7 @@ export interface NavItem {
 export const PROJECT_NAV: NavItem[] = [
   { href: '/', label: 'Overview' },
   { href: '/servers', label: 'Instances' },
+  { href: '/server-groups', label: 'Server groups' },
   { href: '/images', label: 'Images' },
   { href: '/keypairs', label: 'Key pairs' },
   { href: '/flavors', label: 'Flavors' },
@@ -21,6 +22,7 @@ export const PROJECT_NAV: NavItem[] = [
 
 export const ADMIN_NAV: NavItem[] = [
   { href: '/admin/hypervisors', label: 'Hypervisors' },
+  { href: '/admin/aggregates', label: 'Aggregates' },
   { href: '/admin/services', label: 'Services' },
   { href: '/admin/servers', label: 'All instances' },
   { href: '/admin/projects', label: 'Projects' },

@@ -1,0 +1,27 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { describeApiError } from '@/lib/api-error';
+import { useTRPC } from '@/lib/trpc';
+import { groupAnchor, policyLabel } from '@/components/server-groups/policy';
+
+/** The server's group by name and policy, linked to its row on the server groups page. */
+export function ServerGroupLink({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const group = useQuery(trpc.serverGroups.get.queryOptions({ id }));
+  const href = `/server-groups#${groupAnchor(id)}`;
+  if (group.error) {
+    return (
+      <>
+        <Link href={href}>{id}</Link> <span className="muted">({describeApiError(group.error)})</span>
+      </>
+    );
+  }
+  if (!group.data) return <Link href={href}>{id}</Link>;
+  return (
+    <>
+      <Link href={href}>{group.data.name}</Link> <span className="muted">({policyLabel(group.data.policy)})</span>
+    </>
+  );
+}
