@@ -20,8 +20,8 @@ export function rowStatus(row: Locator): Locator {
   return row.locator('[data-status]');
 }
 
-/** Fills Launch instance for one aster-tiny on m1.tiny and submits it. */
-export async function launchThroughDialog(page: Page, name: string): Promise<void> {
+/** Fills Launch instance for one aster-tiny on m1.tiny (then whatever `more` fills) and submits it. */
+export async function launchThroughDialog(page: Page, name: string, more?: (dialog: Locator) => Promise<void>): Promise<void> {
   await page.getByRole('button', { name: 'Launch instance' }).click();
   const dialog = page.getByRole('dialog', { name: 'Launch instance' });
   await expect(dialog).toBeVisible();
@@ -29,6 +29,7 @@ export async function launchThroughDialog(page: Page, name: string): Promise<voi
   await expect(dialog.getByRole('option', { name: 'aster-tiny' })).toBeAttached({ timeout: 30_000 });
   await dialog.getByLabel('Image').selectOption({ label: 'aster-tiny' });
   await dialog.getByLabel('Flavor').selectOption({ label: 'm1.tiny — 1 vCPU, 512 MB RAM, 1 GB disk' });
+  await more?.(dialog);
   await dialog.getByRole('button', { name: 'Launch', exact: true }).click();
   await expect(dialog).toBeHidden();
 }

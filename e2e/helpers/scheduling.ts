@@ -1,4 +1,5 @@
 import { expect, type Locator, type Page } from '@playwright/test';
+import { launchThroughDialog } from './instances.ts';
 
 /** Opens /server-groups and waits until its list has loaded (the first visit compiles the page in development). */
 export async function openServerGroups(page: Page): Promise<void> {
@@ -17,17 +18,10 @@ export function groupRow(page: Page, name: string): Locator {
  * e.g. "web (Anti-affinity)") and availability zone `zone`, and submits it.
  */
 export async function launchIntoGroup(page: Page, name: string, { group, policy, zone }: { group: string; policy: string; zone: string }): Promise<void> {
-  await page.getByRole('button', { name: 'Launch instance' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Launch instance' });
-  await expect(dialog).toBeVisible();
-  await dialog.getByLabel('Name').fill(name);
-  await expect(dialog.getByRole('option', { name: 'aster-tiny' })).toBeAttached({ timeout: 30_000 });
-  await dialog.getByLabel('Image').selectOption({ label: 'aster-tiny' });
-  await dialog.getByLabel('Flavor').selectOption({ label: 'm1.tiny — 1 vCPU, 512 MB RAM, 1 GB disk' });
-  await expect(dialog.getByRole('option', { name: `${group} (${policy})`, exact: true })).toBeAttached({ timeout: 30_000 });
-  await dialog.getByLabel('Server group').selectOption({ label: `${group} (${policy})` });
-  await expect(dialog.getByRole('option', { name: zone, exact: true })).toBeAttached({ timeout: 30_000 });
-  await dialog.getByLabel('Availability zone').selectOption({ label: zone });
-  await dialog.getByRole('button', { name: 'Launch', exact: true }).click();
-  await expect(dialog).toBeHidden();
+  await launchThroughDialog(page, name, async (dialog) => {
+    await expect(dialog.getByRole('option', { name: `${group} (${policy})`, exact: true })).toBeAttached({ timeout: 30_000 });
+    await dialog.getByLabel('Server group').selectOption({ label: `${group} (${policy})` });
+    await expect(dialog.getByRole('option', { name: zone, exact: true })).toBeAttached({ timeout: 30_000 });
+    await dialog.getByLabel('Availability zone').selectOption({ label: zone });
+  });
 }

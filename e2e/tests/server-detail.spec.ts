@@ -140,9 +140,10 @@ test.describe.serial('the page of a running server', () => {
     await expect(page.getByText(`${server.name} is PAUSED`)).toBeVisible();
     await pick(page, /^Unpause$/);
     await expect(status).toHaveText('ACTIVE', { timeout: 60_000 });
-    await pick(page, /^Lock$/);
+    await pick(page, /^Lock/);
+    await page.getByRole('dialog', { name: `Lock ${server.name}` }).getByRole('button', { name: 'Lock' }).click();
     await expect(page.getByText(`${server.name} is locked`)).toBeVisible();
-    await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText(/Locked\s*Yes/);
+    await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText(/Locked\s*Locked by (owner|admin)/);
     await pick(page, /^Unlock$/);
     await expect(page.getByText(`${server.name} is unlocked`)).toBeVisible();
   });

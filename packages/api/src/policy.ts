@@ -55,6 +55,7 @@ export const policy = {
   'images.create': 'member',
   'images.update': 'member',
   'images.delete': 'member',
+  'images.listMembers': 'reader',
   'images.addMember': 'member',
   'images.removeMember': 'member',
 

@@ -177,9 +177,13 @@ describe('image members', () => {
     await expectError(alice.api.images.addMember({ id: shared.id, project: alice.project.name }), 'BAD_REQUEST', /owns image to-share; members are other projects/);
     await expectError(alice.api.images.addMember({ id: shared.id, project: 'no-such-project' }), 'NOT_FOUND', /Project no-such-project not found/);
     await expectError(rita.api.images.addMember({ id: shared.id, project: bob.project.name }), 'FORBIDDEN', /images.addMember needs role member/);
+    // The owner's project lists its members, readers included; a member project does not.
+    await expect(rita.api.images.listMembers({ id: shared.id })).resolves.toEqual([{ imageId: shared.id, project: { id: bob.project.id, name: bob.project.name } }]);
+    await expectError(bob.api.images.listMembers({ id: shared.id }), 'FORBIDDEN', /only its owner may share it/);
     // A member project sees the image but does not manage its members.
     await expectError(bob.api.images.removeMember({ id: shared.id, project: bob.project.name }), 'FORBIDDEN', /only its owner may share it/);
     await alice.api.images.removeMember({ id: shared.id, project: bob.project.name });
+    await expect(alice.api.images.listMembers({ id: shared.id })).resolves.toEqual([]);
     await expectError(alice.api.images.removeMember({ id: shared.id, project: bob.project.name }), 'NOT_FOUND', /is not a member of image to-share/);
   });
 });

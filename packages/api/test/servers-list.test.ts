@@ -116,7 +116,7 @@ describe('who may do what with servers', () => {
     const id = s!.id;
     await waitForStatus(owner.api, id, 'ACTIVE');
     await env.stack.admin.api.servers.lock({ id, reason: 'audit' });
-    expect(await owner.api.servers.get({ id })).toMatchObject({ locked: true, lockedReason: 'audit' });
+    expect(await owner.api.servers.get({ id })).toMatchObject({ locked: true, lockedBy: 'admin', lockedReason: 'audit' });
     await expectError(owner.api.servers.stop({ id }), 'CONFLICT', /^Server sl-frozen is locked by an administrator \(audit\); unlock it before you stop it$/);
     await expectError(owner.api.servers.update({ id, name: 'sl-thawed' }), 'CONFLICT', /locked/);
     const refusal = /^Server sl-frozen was locked by an administrator; only an administrator can unlock it$/;
@@ -131,8 +131,9 @@ describe('who may do what with servers', () => {
 
     // The owner's own lock is the owner's to lift.
     await owner.api.servers.lock({ id });
+    expect(await owner.api.servers.get({ id })).toMatchObject({ locked: true, lockedBy: 'owner', lockedReason: null });
     await owner.api.servers.unlock({ id });
-    expect((await owner.api.servers.get({ id })).locked).toBe(false);
+    expect(await owner.api.servers.get({ id })).toMatchObject({ locked: false, lockedBy: null, lockedReason: null });
   });
 });
 

@@ -105,6 +105,19 @@ export const imagesRouter = router({
       return { id: row.id };
     }),
 
+  /** The projects a shared image is shared with, by name; only its owner (or a cloud administrator) sees them. */
+  listMembers: authedProcedure
+    .input(z.object({ id }))
+    .output(z.array(member))
+    .query(async ({ ctx, input }) => {
+      const row = await findOwnedImage(ctx.db, ctx.auth, input.id, 'share');
+      const { rows } = await ctx.db.query<{ id: string; name: string }>(
+        `SELECT p.id, p.name FROM image_members m JOIN projects p ON p.id = m.project_id WHERE m.image_id = $1 ORDER BY p.name`,
+        [row.id],
+      );
+      return rows.map((project) => ({ imageId: row.id, project }));
+    }),
+
   /** Shares a shared image with another project, named by id or name. */
   addMember: authedProcedure
     .input(z.object({ id, project: projectRef }))

@@ -47,6 +47,8 @@ export const server = z.object({
   metadata: z.record(z.string(), z.string()),
   tags: z.array(z.string()),
   locked: z.boolean(),
+  /** Who holds the lock: its project, or a cloud administrator (whom only an administrator can unlock). */
+  lockedBy: z.enum(['owner', 'admin']).nullable(),
   lockedReason: z.string().nullable(),
   reservationId: z.string(),
   fault: fault.nullable(),
@@ -156,6 +158,7 @@ export function toServer(row: InstanceRow, deco: Decorations, isAdmin: boolean):
     metadata: row.metadata,
     tags: row.tags,
     locked: row.locked,
+    lockedBy: row.locked_by,
     lockedReason: row.locked_reason,
     reservationId: row.reservation_id,
     fault: showFault

@@ -4,8 +4,10 @@ import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useId, useState } from 'react';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import { describedBy, Field as FormField } from '@/components/ui/form';
 import type { ActionInput, ActionKind } from './action-kinds';
 import { ActionDialog } from './dialog';
+import { lockReasonProblem, MAX_LOCK_REASON } from './lock';
 import type { Server } from './types';
 
 type Run = (kind: ActionKind, input?: ActionInput) => Promise<boolean>;
@@ -97,6 +99,21 @@ export function CreateImageDialog({ server, run, onClose }: Props) {
   return (
     <ActionDialog title={`Create an image of ${server.name}`} confirmLabel="Create image" onClose={onClose} onConfirm={() => run('createImage', { name: name.trim() })} confirmDisabled={!name.trim()}>
       <Field label="Image name">{(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} required maxLength={255} />}</Field>
+    </ActionDialog>
+  );
+}
+
+/** Lock asks for an optional reason, shown to everyone who opens the server (Nova's locked_reason). */
+export function LockDialog({ server, run, onClose }: Props) {
+  const [reason, setReason] = useState('');
+  const id = useId();
+  const problem = lockReasonProblem(reason);
+  return (
+    <ActionDialog title={`Lock ${server.name}`} confirmLabel="Lock" onClose={onClose} onConfirm={() => run('lock', { reason })} confirmDisabled={problem !== null}>
+      <p>Until it is unlocked, the server cannot be stopped, rebooted, changed or deleted by its project.</p>
+      <FormField id={id} label="Reason" problem={problem} hint={`Optional, at most ${MAX_LOCK_REASON} characters.`}>
+        <input id={id} value={reason} onChange={(e) => setReason(e.target.value)} aria-invalid={problem !== null} aria-describedby={describedBy(id, problem)} />
+      </FormField>
     </ActionDialog>
   );
 }

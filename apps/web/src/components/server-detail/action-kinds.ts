@@ -45,7 +45,7 @@ export const PROGRESS: Record<ActionKind, string> = {
 };
 
 /** The extra input some actions take, from their dialogs. */
-export type ActionInput = { flavorId?: string; imageId?: string; name?: string };
+export type ActionInput = { flavorId?: string; imageId?: string; name?: string; reason?: string };
 
 export const READER_ONLY = (role: string) => `Your role ${role} can only look`;
 

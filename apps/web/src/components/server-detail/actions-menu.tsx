@@ -20,7 +20,7 @@ function items(server: Server): Item[] {
     { kind: 'unpause', label: 'Unpause' },
     { kind: 'suspend', label: 'Suspend' },
     { kind: 'resume', label: 'Resume' },
-    server.locked ? { kind: 'unlock', label: 'Unlock' } : { kind: 'lock', label: 'Lock' },
+    server.locked ? { kind: 'unlock', label: 'Unlock' } : { kind: 'lock', label: 'Lock…' },
     { kind: 'resize', label: 'Resize…' },
     { kind: 'rebuild', label: 'Rebuild…' },
     { kind: 'createImage', label: 'Create image…' },

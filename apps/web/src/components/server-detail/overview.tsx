@@ -1,4 +1,5 @@
 import { Explanation } from './explanation-view';
+import { lockNote } from './lock';
 import { ServerGroupLink } from './server-group-link';
 import styles from './server-detail.module.css';
 import type { Server } from './types';
@@ -103,7 +104,7 @@ export function Overview({ server }: { server: Server }) {
         <dt>Tags</dt>
         <dd>{server.tags.length ? server.tags.join(', ') : <span className="muted">None</span>}</dd>
         <dt>Locked</dt>
-        <dd>{server.locked ? `Yes${server.lockedReason ? `: ${server.lockedReason}` : ''}` : 'No'}</dd>
+        <dd data-testid="server-lock">{lockNote(server)}</dd>
         {server.host !== undefined ? (
           <>
             <dt>Host</dt>

@@ -9,7 +9,7 @@ import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
 import { canAct, useWhoami } from '@/lib/whoami';
 import { ErrorAlert } from '@/components/ui/query-state';
-import { CONFIRM, ConfirmDialog, CreateImageDialog, RebuildDialog, ResizeDialog } from './action-dialogs';
+import { CONFIRM, ConfirmDialog, CreateImageDialog, LockDialog, RebuildDialog, ResizeDialog } from './action-dialogs';
 import { type ActionKind, type Actor, whyDisabled } from './action-kinds';
 import { ActionLog } from './action-log';
 import { ActionsMenu } from './actions-menu';
@@ -53,7 +53,7 @@ export function ServerDetail({ initial, consoleActions }: { initial: Server; con
   const actor: Actor = { canAct: canAct(whoami), isAdmin: whoami.isAdmin, role: whoami.roles[0] ?? 'reader' };
 
   const pick = (kind: ActionKind) => {
-    if (CONFIRM[kind] || kind === 'resize' || kind === 'rebuild' || kind === 'createImage') setDialog(kind);
+    if (CONFIRM[kind] || kind === 'resize' || kind === 'rebuild' || kind === 'createImage' || kind === 'lock') setDialog(kind);
     else void run(kind);
   };
 
@@ -99,6 +99,7 @@ export function ServerDetail({ initial, consoleActions }: { initial: Server; con
       {dialog === 'resize' ? <ResizeDialog {...dialogProps} /> : null}
       {dialog === 'rebuild' ? <RebuildDialog {...dialogProps} /> : null}
       {dialog === 'createImage' ? <CreateImageDialog {...dialogProps} /> : null}
+      {dialog === 'lock' ? <LockDialog {...dialogProps} /> : null}
       {dialog && CONFIRM[dialog] ? <ConfirmDialog {...dialogProps} kind={dialog} /> : null}
     </main>
   );

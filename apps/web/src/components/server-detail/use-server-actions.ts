@@ -7,6 +7,7 @@ import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC, useTRPCClient } from '@/lib/trpc';
 import { type ActionInput, type ActionKind, PROGRESS } from './action-kinds';
+import { lockInput } from './lock';
 import { newer, type Server } from './types';
 
 /** An action the page waits on: it ends with the first idle view of the server after `sinceSeq`. */
@@ -82,7 +83,7 @@ export function useServerActions(server: Server) {
         case 'rescue':
           return client.servers.rescue.mutate({ id });
         case 'lock':
-          return client.servers.lock.mutate({ id });
+          return client.servers.lock.mutate(lockInput(id, input.reason));
         default:
           return client.servers[kind].mutate({ id });
       }

@@ -9,6 +9,8 @@ import ui from '@/components/ui/ui.module.css';
 import { errorText, formatBytes, formatDate } from '../format';
 import styles from '../resources.module.css';
 import type { Image } from '../types';
+import { ImageMembers } from './image-members';
+import { showsMembers } from './members';
 
 const visibilities = ['private', 'shared', 'public'] as const;
 
@@ -72,6 +74,7 @@ export function ImageDetails({ image, blocked }: { image: Image; blocked: string
           </span>
         ) : null}
       </div>
+      {showsMembers(image, { projectId: whoami.project.id, isAdmin: whoami.isAdmin }) ? <ImageMembers image={image} blocked={blocked} /> : null}
     </div>
   );
 }
