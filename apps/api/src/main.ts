@@ -28,6 +28,13 @@ import { startPresence } from './presence.ts';
 const roles = env.ASTER_ROLES;
 const log = createLogger('api', { level: env.ASTER_LOG_LEVEL }, { roles });
 const db = createPool({ connectionString: env.DATABASE_URL, applicationName: 'aster-api', max: 30 });
+// The scheduler's and conductor's transactions commit without waiting for the disk. Each is the work of a job
+// whose completion commits after it, so a crash of Postgres that loses one loses that completion too and the job
+// runs again. Waiting would also hold Postgres's commit lock for notifications (every instance change notifies
+// watchers) across a disk flush, one transaction after another.
+const workerDb = roles.some((r) => r !== 'api')
+  ? createPool({ connectionString: env.DATABASE_URL, applicationName: 'aster-workers', max: 30, synchronousCommit: false })
+  : null;
 
 // Migrations are idempotent and locked, so an API started on its own against an older database catches up.
 const result = await migrate(db);
@@ -92,7 +99,7 @@ const presence = await startPresence({
 const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: 'aster-api-jobs', supervise: true, max: 10 });
 if (roles.includes('scheduler')) {
   await startScheduler({
-    db,
+    db: workerDb ?? db,
     jobs,
     log: log.child({ role: 'scheduler' }),
     connectionString: env.DATABASE_URL,
@@ -101,7 +108,7 @@ if (roles.includes('scheduler')) {
 }
 const conductor = roles.includes('conductor')
   ? await startConductor({
-      db,
+      db: workerDb ?? db,
       jobs,
       log: log.child({ role: 'conductor' }),
       config: {
@@ -176,7 +183,7 @@ const stop = (signal: string) => {
     void presence
       .stop()
       .then(() => Promise.all([jobs.stop(5000), changes?.stop(), metadata?.close()]))
-      .then(() => db.end())
+      .then(() => Promise.all([db.end(), workerDb?.end()]))
       .then(() => process.exit(0));
   if (!server) return finish();
   server.close(finish);

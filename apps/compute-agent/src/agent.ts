@@ -50,6 +50,11 @@ export interface AgentOptions {
   /** How often every instance's power state is compared with what the hypervisor says, seconds. */
   powerSyncSeconds?: number;
   concurrency?: number;
+  /**
+   * How often the host's queue is read when no wake-up came (a lost notification), seconds. Many hosts in
+   * one process raise it: each poll is a query.
+   */
+  pollSeconds?: number;
   /** How long a guest has to shut down on ACPI before it is forced off, seconds. */
   shutdownTimeoutSeconds?: number;
 }
@@ -109,7 +114,7 @@ export class ComputeAgent {
         getConsoleLog: entry(getConsoleLog, async (p) => ({ output: await driver.consoleLog(p.instanceId, p.lines ?? undefined) })),
         getConsoles: entry(getConsoles, async (p) => ({ consoles: await driver.consoles(p.instanceId) })),
       },
-      { concurrency: this.o.concurrency ?? 8 },
+      { concurrency: this.o.concurrency ?? 8, ...(this.o.pollSeconds ? { pollSeconds: this.o.pollSeconds } : {}) },
     );
 
     // Hypervisor events (a guest powering itself off, a domain removed by hand) are reported in the instance's

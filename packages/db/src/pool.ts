@@ -11,6 +11,12 @@ export interface PoolOptions {
   schema?: string;
   max?: number;
   applicationName?: string;
+  /**
+   * false: commits do not wait for the disk (a crash of Postgres itself may lose the last moments of work, never
+   * half of a transaction). For workers whose every transaction is followed by its job's completion: a lost
+   * transaction means a lost completion, and the job runs again.
+   */
+  synchronousCommit?: boolean;
 }
 
 export function quoteIdent(name: string): string {
@@ -22,7 +28,14 @@ export function createPool(options: PoolOptions): Pool {
     connectionString: options.connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'aster',
-    ...(options.schema ? { options: `-c search_path=${quoteIdent(options.schema)}` } : {}),
+    ...(options.schema || options.synchronousCommit === false
+      ? {
+          options: [
+            ...(options.schema ? [`-c search_path=${quoteIdent(options.schema)}`] : []),
+            ...(options.synchronousCommit === false ? ['-c synchronous_commit=off'] : []),
+          ].join(' '),
+        }
+      : {}),
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});

@@ -10,6 +10,7 @@ import pg from 'pg';
 export class NotificationListener {
   private client: pg.Client | null = null;
   private readonly channels = new Set<string>();
+  private listening: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -33,7 +34,14 @@ export class NotificationListener {
   async listen(channel: string): Promise<void> {
     if (this.channels.has(channel)) return;
     this.channels.add(channel);
-    await this.client?.query(`LISTEN ${channel}`);
+    // One after another: a connection runs one query at a time, and hundreds of queues may start together.
+    const client = this.client;
+    const next = this.listening.then(() => client?.query(`LISTEN ${channel}`));
+    this.listening = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    await next;
   }
 
   private async connect(): Promise<void> {

@@ -196,9 +196,11 @@ export class Jobs {
         });
         break;
       } catch (error) {
-        // Two processes creating the same queue at once: one wins, the other sees a duplicate.
-        if (attempt >= 2) throw error;
-        await sleep(50);
+        // Two processes creating the same queue at once: one wins, the other sees a duplicate. Many queues made
+        // at once (a fleet of hosts starting) can deadlock in pg-boss's create_queue: Postgres ends one, which
+        // tries again a random moment later.
+        if (attempt >= 9) throw error;
+        await sleep(20 + Math.floor(Math.random() * 180));
       }
     }
     this.knownQueues.add(name);
@@ -283,9 +285,14 @@ export class Jobs {
       await this.listener.listen(wakeChannel(queue)).catch((error: unknown) => this.options.log.warn('listening for wake-ups failed', { queue, error }));
     }
     try {
+      // Behind (the last fetch filled every free slot, so more jobs wait): the next fetch waits until a quarter of
+      // the slots are free. Finding the next jobs costs Postgres about as much for one as for many while many
+      // wait, so fetching one per finished job would spend more on fetching as the queue grows.
+      let behind = false;
+      const batchWhenBehind = Math.max(1, Math.floor(concurrency / 4));
       while (!this.stopped) {
         const free = concurrency - active;
-        if (free > 0) {
+        if (free >= (behind ? batchWhenBehind : 1)) {
           woken = false;
           let fetched: PgBoss.JobWithMetadata<Envelope>[] = [];
           try {
@@ -303,11 +310,13 @@ export class Jobs {
               poke();
             });
           }
-          if (fetched.length === free) continue;
+          behind = fetched.length === free;
+          if (behind) continue;
         }
         if (this.stopped) continue;
-        // Woken while a slot is free: fetch again. With every slot busy, wait for a finishing job's poke.
-        if (woken && active < concurrency) continue;
+        // Woken while a slot is free: fetch again. With every slot busy (or too few while behind), wait for a
+        // finishing job's poke.
+        if (woken && active < concurrency && !behind) continue;
         woken = false;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pollMs);

@@ -32,24 +32,25 @@ const inventoryJson = (alias: string) =>
   `CASE WHEN ${alias}.provider_id IS NULL THEN NULL ELSE json_build_object('total', ${alias}.total, 'reserved', ${alias}.reserved,
      'ratio', ${alias}.allocation_ratio, 'used', ${alias}.used, 'max', ${alias}.max_unit) END`;
 
-const HOSTS_SQL = `
+const hostsSql = (countInstances: boolean) => `
   SELECT rp.id AS provider_id, rp.name AS host, rp.generation,
          ${inventoryJson('c')} AS vcpu, ${inventoryJson('m')} AS ram, ${inventoryJson('d')} AS disk,
          s.disabled, s.disabled_reason, s.forced_down, s.last_seen_at, s.stopped_at,
          cn.hypervisor_type, cn.capabilities ->> 'arch' AS arch, cn.failed_builds,
-         coalesce(n.instances, 0) AS instances, ag.aggregates
+         ${countInstances ? 'coalesce(n.instances, 0)' : '0'} AS instances, ag.aggregates
     FROM resource_providers rp
     LEFT JOIN inventories c ON c.provider_id = rp.id AND c.resource_class = 'VCPU'
     LEFT JOIN inventories m ON m.provider_id = rp.id AND m.resource_class = 'MEMORY_MB'
     LEFT JOIN inventories d ON d.provider_id = rp.id AND d.resource_class = 'DISK_GB'
     LEFT JOIN services s ON s.host = rp.name AND s.binary_name = 'aster-compute'
     LEFT JOIN compute_nodes cn ON cn.host = rp.name
-    LEFT JOIN (SELECT provider_id, count(DISTINCT consumer_id)::int AS instances FROM allocations GROUP BY provider_id) n
-           ON n.provider_id = rp.id
+    ${countInstances ? 'LEFT JOIN (SELECT provider_id, count(DISTINCT consumer_id)::int AS instances FROM allocations GROUP BY provider_id) n ON n.provider_id = rp.id' : ''}
     LEFT JOIN (SELECT ah.host, json_agg(json_build_object('id', a.id, 'name', a.name, 'metadata', a.metadata) ORDER BY a.name) AS aggregates
                  FROM aggregate_hosts ah JOIN aggregates a ON a.id = ah.aggregate_id GROUP BY ah.host) ag
            ON ag.host = rp.name
    ORDER BY rp.name`;
+
+const HOSTS_SQL = { counted: hostsSql(true), uncounted: hostsSql(false) };
 
 const none: HostResources = { total: 0, reserved: 0, allocationRatio: 1, used: 0, maxUnit: 0 };
 const toResources = (i: Inv): HostResources =>
@@ -65,8 +66,11 @@ export function zoneOf(aggregates: HostAggregate[], defaultZone: string): string
 }
 
 /** Every host with its inventory, usage, service state, zone, aggregates, instance count and recent build failures. */
-export async function readHostStates(db: Queryable, o: { now: Date; downAfterSeconds: number; defaultZone: string }): Promise<HostState[]> {
-  const { rows } = await db.query<HostRow>(HOSTS_SQL);
+export async function readHostStates(
+  db: Queryable,
+  o: { now: Date; downAfterSeconds: number; defaultZone: string; /** Count instances per host (0 without: counting reads every allocation). */ countInstances?: boolean },
+): Promise<HostState[]> {
+  const { rows } = await db.query<HostRow>(o.countInstances === false ? HOSTS_SQL.uncounted : HOSTS_SQL.counted);
   const downBefore = o.now.getTime() - o.downAfterSeconds * 1000;
   return rows.map((r) => {
     const aggregates = r.aggregates ?? [];

@@ -116,13 +116,15 @@ export async function recordEvent(
     finish?: boolean;
     /** When the step began, if before now (the scheduler's decision); else now. */
     startedAt?: Date;
+    /** When it ended, if before now; else now (when it has a result). */
+    finishedAt?: Date;
   },
 ): Promise<void> {
   if (!e.actionId) return;
   await db.query(
     `INSERT INTO instance_action_events (action_id, event, host, result, details, started_at, finished_at)
-     VALUES ($1, $2, $3, $4, $5, coalesce($6, clock_timestamp()), CASE WHEN $4::text IS NULL THEN NULL ELSE clock_timestamp() END)`,
-    [e.actionId, e.event, e.host ?? null, e.result, e.details ?? null, e.startedAt ?? null],
+     VALUES ($1, $2, $3, $4, $5, coalesce($6, clock_timestamp()), CASE WHEN $4::text IS NULL THEN NULL ELSE coalesce($7, clock_timestamp()) END)`,
+    [e.actionId, e.event, e.host ?? null, e.result, e.details ?? null, e.startedAt ?? null, e.finishedAt ?? null],
   );
   if (e.finish) await finishAction(db, e.actionId, e.result === 'Error' ? e.details ?? 'Error' : null);
 }

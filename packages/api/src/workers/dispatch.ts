@@ -5,6 +5,7 @@ import { AsterError } from '../errors.ts';
 import { finishAction, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
 import { allocatePorts, freePorts, type PortRow } from '../compute/ipam.ts';
 import { freeAllocations } from '../compute/placement.ts';
+import { claimForInstance, type ClaimOutcome, type InstanceGroup } from '../compute/group-placement.ts';
 import { signImagePath } from '../images/signed.ts';
 
 interface ImageDetails {
@@ -146,3 +147,61 @@ export async function failBuild(
     if (actionId) await finishAction(client, actionId, message);
   });
 }
+
+/** Undoes a placement's transaction, answering why. */
+class Undo extends Error {
+  constructor(readonly outcome: Exclude<ClaimOutcome, 'claimed'> | 'gone') {
+    super(outcome);
+  }
+}
+
+/**
+ * The scheduler's placement of one instance, in one transaction: the claim on `host` (under the group's lock
+ * when the group has a hard policy), the host recorded, ports allocated, the build sent and the `schedule` event
+ * written. Nothing of it stays when any part fails: answers 'no-room' or 'group' (try the next host), 'gone'
+ * (deleted or placed meanwhile), or 'placed'. A placement no host could fix (no address left, the image gone)
+ * ends the build in ERROR.
+ */
+export async function placeAndBuild(
+  db: Pool,
+  jobs: Jobs,
+  p: {
+    instanceId: string;
+    providerId: string;
+    host: string;
+    resources: { vcpus: number; ramMb: number; diskGb: number };
+    group: InstanceGroup | null;
+    alternates: string[];
+    requestId: string;
+    secret: string;
+    event: { actionId: string | null; startedAt: Date };
+  },
+): Promise<ClaimOutcome | 'gone' | 'placed'> {
+  try {
+    return await transaction(db, async (client) => {
+      const claimed = await claimForInstance(client, p);
+      if (claimed !== 'claimed') throw new Undo(claimed);
+      // The decision ends here, with the claim held; what follows is dispatching it.
+      const decided = new Date();
+      const { rows } = await client.query<InstanceRow>(
+        `UPDATE instances SET host = $2, alternates = $3, attempts = 1, task_state = 'spawning', task_started_at = clock_timestamp()
+          WHERE id = $1 AND deleted_at IS NULL AND vm_state = 'building' AND task_state = 'scheduling' RETURNING *`,
+        [p.instanceId, p.host, p.alternates],
+      );
+      const row = rows[0];
+      if (!row) throw new Undo('gone');
+      const ports = await allocatePorts(client, row.id, row.requested_networks);
+      const instance = await instanceSpecFor(client, row, ports, { image: { id: row.image_id, name: row.image.name }, secret: p.secret, now: new Date() });
+      await jobs.send(buildInstance, computeQueue(p.host), { attempt: 1, instance }, { requestId: p.requestId, db: client });
+      await recordEvent(client, { actionId: p.event.actionId, event: 'schedule', host: p.host, result: 'Success', startedAt: p.event.startedAt, finishedAt: decided });
+      return 'placed' as const;
+    });
+  } catch (error) {
+    if (error instanceof Undo) return error.outcome;
+    if (!(error instanceof AsterError)) throw error;
+    // No address left, or the image went away: nothing another host fixes.
+    await failBuild(db, p.instanceId, error.message, null);
+    return 'placed';
+  }
+}
+

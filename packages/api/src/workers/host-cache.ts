@@ -28,6 +28,8 @@ export class HostStateCache {
       ttlMs: number;
       downAfterSeconds: number;
       defaultZone: string;
+      /** Whether decisions use instance counts (NumInstances); reading them costs a pass over every allocation. */
+      countInstances?: boolean;
       now?: () => Date;
     },
   ) {}
@@ -43,6 +45,7 @@ export class HostStateCache {
       now: (this.o.now ?? (() => new Date()))(),
       downAfterSeconds: this.o.downAfterSeconds,
       defaultZone: this.o.defaultZone,
+      countInstances: this.o.countInstances ?? true,
     }).then(
       (hosts) => {
         if (this.loading?.promise === promise) this.loading = null;

@@ -12,13 +12,12 @@ import {
   type WeightMultipliers,
 } from '@aster/compute';
 import { SCHEDULER_QUEUE, scheduleInstance, scheduleInstances, type Jobs } from '@aster/jobs';
-import { transaction, type Pool } from '@aster/db';
+import type { Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
 import { defaultApiConfig } from '../context.ts';
 import { recordEvent, type InstanceRow } from '../compute/instances.ts';
-import { claimForInstance, groupRequest, memberHosts, type InstanceGroup } from '../compute/group-placement.ts';
-import { freeAllocations } from '../compute/placement.ts';
-import { dispatchBuild, failBuild } from './dispatch.ts';
+import { groupRequest, memberHosts, type InstanceGroup } from '../compute/group-placement.ts';
+import { failBuild, placeAndBuild } from './dispatch.ts';
 import { HostStateCache } from './host-cache.ts';
 
 export interface SchedulerConfig {
@@ -77,6 +76,8 @@ type Row = InstanceRow & {
 
 /** A decision keeps going down its list of hosts; a group whose members moved meanwhile is read again this often. */
 const GROUP_ROUNDS = 3;
+/** Claims lost in a row on a cached view before the decision is made again on a fresh one. */
+const LOST_CLAIMS_BEFORE_REREAD = 5;
 
 /**
  * Picks a host for one instance: the hosts this scheduler knows (one query, kept briefly), the filters and
@@ -121,36 +122,30 @@ export async function scheduleOne(deps: SchedulerDeps, instanceId: string, reque
     const hosts = await cache.get({ fresh });
     const ordered = pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize);
     let groupMoved = false;
+    let lost = 0;
     for (let i = 0; i < ordered.length; i++) {
       const host = ordered[i]!;
       cache.consume(host, spec.resources);
-      const outcome = await transaction(db, (client) =>
-        claimForInstance(client, { providerId: host.providerId, host: host.host, instanceId, resources: spec.resources, group }),
-      );
+      const outcome = await placeAndBuild(db, deps.jobs, {
+        instanceId,
+        providerId: host.providerId,
+        host: host.host,
+        resources: spec.resources,
+        group,
+        alternates: ordered.slice(i + 1, i + config.maxAttempts).map((h) => h.host),
+        requestId,
+        secret: config.serviceSecret ?? defaultApiConfig.serviceSecret,
+        event: { actionId: row.action_id, startedAt: started },
+      });
+      if (outcome === 'placed' || outcome === 'gone') return;
+      cache.consume(host, spec.resources, -1);
       if (outcome === 'group') {
-        cache.consume(host, spec.resources, -1);
         groupMoved = true;
         break;
       }
-      if (outcome === 'no-room') {
-        cache.consume(host, spec.resources, -1);
-        cache.invalidate();
-        continue;
-      }
-      const alternates = ordered
-        .slice(i + 1, i + config.maxAttempts)
-        .map((h) => h.host);
-      const placed = await dispatchBuild(db, deps.jobs, instanceId, {
-        host: host.host,
-        alternates,
-        attempt: 1,
-        requestId,
-        fromTask: 'scheduling',
-        secret: config.serviceSecret ?? defaultApiConfig.serviceSecret,
-        alsoInTransaction: (client) => recordEvent(client, { actionId: row.action_id, event: 'schedule', host: host.host, result: 'Success', startedAt: started }),
-      });
-      if (!placed) await transaction(db, (client) => freeAllocations(client, instanceId));
-      return;
+      // No room where this view saw some: it is out of date. After a few such hosts, read them all again.
+      cache.invalidate();
+      if (++lost >= LOST_CLAIMS_BEFORE_REREAD && !fresh) break;
     }
     if (groupMoved && group) {
       // Other members were placed meanwhile: decide again with where they are now.
@@ -195,6 +190,7 @@ function cacheFor(deps: SchedulerDeps): HostStateCache {
     ttlMs: deps.config.hostStateTtlMs,
     downAfterSeconds: deps.config.serviceDownSeconds,
     defaultZone: deps.config.defaultAvailabilityZone,
+    countInstances: deps.config.filters.includes('NumInstances') || deps.config.weights.numInstances !== 0,
   });
 }
 

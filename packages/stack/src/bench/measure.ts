@@ -65,3 +65,12 @@ export function treeCpuSeconds(root: number): number {
     }
   }, 0);
 }
+
+/** Signals a process (or, with a negative pid, its group) that may be gone already. */
+export function tryKill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}

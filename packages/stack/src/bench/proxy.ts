@@ -10,7 +10,7 @@ import { root } from '../paths.ts';
 import { freePort } from '../ports.ts';
 import { startLocalPostgres, type LocalPostgres } from '../postgres.ts';
 import { startService, waitReady, type RunningService, type ServiceSpec } from '../services.ts';
-import { mb, percentiles, processTree, treeMemory } from './measure.ts';
+import { mb, percentiles, processTree, treeMemory, tryKill } from './measure.ts';
 import { MiB, peersFile, type ClientAsk, type Ports, type StreamFigures } from './proxy-peers.ts';
 
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -163,13 +163,6 @@ export async function benchProxy(): Promise<number> {
   }
 }
 
-function tryKill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
 
 /** Migrates the scratch database, seeds one running server with two consoles, and gives the proxy its role. */
 async function prepareTokens(url: string, ports: Ports) {
