@@ -69,7 +69,6 @@ export const env = parseEnv(
       .optional(),
     ASTER_SCHEDULER_HOST_SUBSET_SIZE: positiveInt(1, 'hosts'),
     ASTER_SCHEDULER_MAX_INSTANCES_PER_HOST: positiveInt(50, 'instances'),
-    ASTER_SCHEDULER_MAX_PLACEMENT_RESULTS: positiveInt(1000, 'candidates'),
     /** How long one read of the hosts serves decisions, ms (changes to services and aggregates end it at once). */
     ASTER_SCHEDULER_HOST_STATE_TTL_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(60_000).default(1000),
     ASTER_SCHEDULER_RAM_WEIGHT_MULTIPLIER: multiplier(1),

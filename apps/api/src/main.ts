@@ -61,7 +61,6 @@ if (!env.ASTER_SERVICE_SECRET) {
 const schedulerConfig: SchedulerConfig = {
   ...defaultSchedulerConfig,
   maxAttempts: env.ASTER_SCHEDULER_MAX_ATTEMPTS,
-  maxPlacementResults: env.ASTER_SCHEDULER_MAX_PLACEMENT_RESULTS,
   serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
   defaultAvailabilityZone: env.ASTER_DEFAULT_AVAILABILITY_ZONE,
   filters: env.ASTER_SCHEDULER_FILTERS ?? defaultSchedulerConfig.filters,

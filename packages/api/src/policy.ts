@@ -75,6 +75,7 @@ export const policy = {
 
   'hypervisors.list': 'admin',
   'hypervisors.get': 'admin',
+  'hypervisors.candidates': 'admin',
 
   'aggregates.list': 'admin',
   'aggregates.get': 'admin',

@@ -100,4 +100,27 @@ describe('hypervisors', () => {
       await expectError(s.api.hypervisors.get({ host: 'hv-get' }), 'FORBIDDEN', /hypervisors.get needs a cloud administrator/);
     }
   });
+
+  it('candidates answers the hosts with room for a flavor, in a zone when asked, at most the limit', async () => {
+    const admin = await adminSession(db.pool);
+    await db.pool.query(`INSERT INTO flavors (name, vcpus, ram_mb, disk_gb) VALUES ('hv.cand', 2, 4096, 20)`);
+    const flavorId = (await db.pool.query<{ id: string }>(`SELECT id FROM flavors WHERE name = 'hv.cand'`)).rows[0]!.id;
+    await computeHost('cand-roomy', { VCPU: { total: 8 }, MEMORY_MB: { total: 16384 }, DISK_GB: { total: 100 } });
+    await computeHost('cand-full', { VCPU: { total: 8 }, MEMORY_MB: { total: 16384, used: 14336 }, DISK_GB: { total: 100 } });
+    await computeHost('cand-zoned', { VCPU: { total: 8, ratio: 4 }, MEMORY_MB: { total: 8192 }, DISK_GB: { total: 100 } });
+    const rack = await admin.api.aggregates.create({ name: 'cand-rack', availabilityZone: 'cand-az' });
+    await admin.api.aggregates.addHost({ id: rack.id, host: 'cand-zoned' });
+
+    const all = (await admin.api.hypervisors.candidates({ flavorId })).filter((c) => c.host.startsWith('cand-'));
+    expect(all.sort((a, b) => a.host.localeCompare(b.host))).toEqual([
+      { host: 'cand-roomy', free: { vcpus: 8, ramMb: 16384, diskGb: 100 } },
+      { host: 'cand-zoned', free: { vcpus: 32, ramMb: 8192, diskGb: 100 } },
+    ]);
+    expect(await admin.api.hypervisors.candidates({ flavorId, availabilityZone: 'cand-az' })).toEqual([{ host: 'cand-zoned', free: { vcpus: 32, ramMb: 8192, diskGb: 100 } }]);
+    expect(await admin.api.hypervisors.candidates({ flavorId, availabilityZone: 'nowhere' })).toEqual([]);
+    expect(await admin.api.hypervisors.candidates({ flavorId, limit: 1 })).toHaveLength(1);
+    await expectError(admin.api.hypervisors.candidates({ flavorId, limit: 0 }), 'BAD_REQUEST', /limit: must be at least 1/);
+    const member = await userSession(db.pool, admin.api, { name: 'cand-member', project: 'cand-p', role: 'member' });
+    await expectError(member.api.hypervisors.candidates({ flavorId }), 'FORBIDDEN', /hypervisors.candidates needs a cloud administrator/);
+  });
 });

@@ -67,7 +67,7 @@ describe('refusal(rule, auth)', () => {
 describe('policy enforcement', () => {
   const adminOnly = ['projects.create', 'projects.delete', 'users.list', 'users.create', 'users.update', 'users.delete', 'roleAssignments.list', 'roleAssignments.grant', 'roleAssignments.revoke', 'services.list', 'services.disable', 'services.enable',
     'flavors.create', 'flavors.delete', 'flavors.setExtraSpecs', 'flavors.listAccess', 'flavors.addAccess', 'flavors.removeAccess',
-    'quotas.set', 'hypervisors.list', 'hypervisors.get', 'services.forceDown',
+    'quotas.set', 'hypervisors.list', 'hypervisors.get', 'hypervisors.candidates', 'services.forceDown',
     'aggregates.list', 'aggregates.get', 'aggregates.create', 'aggregates.update', 'aggregates.delete', 'aggregates.addHost', 'aggregates.removeHost',
     'aggregates.setMetadata'];
 
@@ -106,6 +106,7 @@ describe('policy enforcement', () => {
       'quotas.set': (api) => api.quotas.set({ project: 'web', limits: { instances: 1000 } }),
       'hypervisors.list': (api) => api.hypervisors.list(),
       'hypervisors.get': (api) => api.hypervisors.get({ host: 'nowhere' }),
+      'hypervisors.candidates': (api) => api.hypervisors.candidates({ flavorId: '00000000-0000-4000-8000-000000000000' }),
       'services.forceDown': (api) => api.services.forceDown({ id: member.user.id, forcedDown: true }),
       'aggregates.list': (api) => api.aggregates.list(),
       'aggregates.get': (api) => api.aggregates.get({ id: '00000000-0000-4000-8000-000000000000' }),

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { AsterError } from '../errors.ts';
-import { isoDate, toIso } from '../schemas.ts';
+import { id, isoDate, toIso } from '../schemas.ts';
 import { hostZoneSql } from '../scheduling/zones.ts';
 import { serviceStatus } from '../services/registry.ts';
 import { authedProcedure, router } from '../trpc.ts';
+import { findFlavor } from '../compute/flavors.ts';
+import { allocationCandidates } from '../compute/host-states.ts';
 
 const resource = z.object({
   total: z.number(),
@@ -108,5 +110,29 @@ export const hypervisorsRouter = router({
       const { rows } = await ctx.db.query<Row>(`${SELECT} WHERE cn.host = $1`, [input.host]);
       if (!rows[0]) throw new AsterError('NotFound', `Hypervisor ${input.host} not found`);
       return toHypervisor(rows[0], ctx.now(), ctx.config.serviceDownSeconds, ctx.config.defaultAvailabilityZone);
+    }),
+
+  /**
+   * Placement's allocation candidates (Nova's GET /allocation_candidates): the hosts with room for a flavor,
+   * in a zone if one is named, with what each has free; one query, at most `limit` hosts.
+   */
+  candidates: authedProcedure
+    .input(
+      z.object({
+        flavorId: id,
+        availabilityZone: z.string().trim().min(1, 'must name a zone').max(255).optional(),
+        limit: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(1000),
+      }),
+    )
+    .output(z.array(z.object({ host: z.string(), free: z.object({ vcpus: z.number(), ramMb: z.number(), diskGb: z.number() }) })))
+    .query(async ({ ctx, input }) => {
+      const flavor = await findFlavor(ctx.db, input.flavorId);
+      const found = await allocationCandidates(ctx.db, {
+        resources: { vcpus: flavor.vcpus, ramMb: flavor.ram_mb, diskGb: flavor.disk_gb },
+        availabilityZone: input.availabilityZone ?? null,
+        defaultZone: ctx.config.defaultAvailabilityZone,
+        limit: input.limit,
+      });
+      return found.map((c) => ({ host: c.host, free: c.free }));
     }),
 });

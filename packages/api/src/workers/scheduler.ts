@@ -23,8 +23,6 @@ import { HostStateCache } from './host-cache.ts';
 export interface SchedulerConfig {
   /** Hosts tried per build: the chosen one and up to maxAttempts - 1 alternates (Nova's max_attempts). */
   maxAttempts: number;
-  /** Allocation candidates answered per placement query (Nova's max_placement_results). */
-  maxPlacementResults: number;
   serviceDownSeconds: number;
   /** The zone of hosts in no zone (Nova's default_availability_zone). */
   defaultAvailabilityZone: string;
@@ -45,7 +43,6 @@ export interface SchedulerConfig {
 
 export const defaultSchedulerConfig: SchedulerConfig = {
   maxAttempts: 3,
-  maxPlacementResults: 1000,
   serviceDownSeconds: 60,
   defaultAvailabilityZone: 'nova',
   filters: [...defaultFilterNames],
