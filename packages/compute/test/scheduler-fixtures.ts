@@ -1,4 +1,4 @@
-import type { GroupRequest, HostResources, HostState, RequestSpec } from '../src/index.ts';
+import { seededRandom, type GroupRequest, type HostResources, type HostState, type RequestSpec } from '../src/index.ts';
 
 /** Hosts and requests for the scheduler's tests: a roomy, healthy host and a small request unless told otherwise. */
 
@@ -52,16 +52,7 @@ export function group(policy: GroupRequest['policy'], memberHosts: Record<string
   return { id: 'g-1', name: 'web', policy, maxServerPerHost, memberHosts };
 }
 
-/** A seeded random in [0, 1) (mulberry32), so a random pick is the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded random, so a random pick is the same on every run. */
+export const seeded = seededRandom;
 
 export const names = (hosts: { host: string }[]) => hosts.map((h) => h.host);

@@ -35,3 +35,18 @@ export function selectHosts(hosts: readonly HostState[], spec: RequestSpec, opti
   const ordered = pickHost(weighHosts(passed, spec, options.weighers), options.hostSubsetSize ?? 1, options.random);
   return { ordered, runs };
 }
+
+/**
+ * A seeded random in [0, 1) (mulberry32): a pick, a test or a benchmark's plan that draws from it is the same
+ * on every run.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

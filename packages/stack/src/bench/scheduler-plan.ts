@@ -3,6 +3,8 @@
  * which flavor, zone, group and count. Pure and seeded, so two runs ask for the same servers.
  */
 
+import { seededRandom } from '@aster/compute';
+
 /** vCPUs, MB, GB, and how often each is asked for (shares of 100). */
 export const benchFlavors = [
   { name: 'bench.1c512m', vcpus: 1, ramMb: 512, diskGb: 1, share: 30 },
@@ -51,17 +53,7 @@ export interface Plan {
 
 export const GROUP_SIZE = 5;
 
-/** mulberry32: small, fast, good enough to spread requests. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 export function plan(o: PlanOptions): Plan {
   if (o.clients < o.projects) throw new Error(`${o.clients} clients cannot serve ${o.projects} projects: give each project a client`);
