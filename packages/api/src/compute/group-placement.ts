@@ -1,4 +1,4 @@
-import type { GroupPolicy, GroupRequest, ResourceRequest } from '@aster/compute';
+import { groupRefusal, type GroupPolicy, type GroupRequest, type ResourceRequest } from '@aster/compute';
 import type { PoolClient, Queryable } from '@aster/db';
 import { claimIn } from './placement.ts';
 
@@ -47,16 +47,6 @@ export function groupRequest(group: InstanceGroup, hosts: Record<string, number>
   return { id: group.id, name: group.name, policy: group.policy, maxServerPerHost: group.maxServerPerHost ?? 1, memberHosts: hosts };
 }
 
-/** Whether the group's hard policy lets one more member onto `host`, given where the others are. */
-export function groupAllows(group: GroupRequest, host: string): boolean {
-  if (group.policy === 'affinity') {
-    const placed = Object.keys(group.memberHosts);
-    return placed.length === 0 || placed.includes(host);
-  }
-  if (group.policy === 'anti-affinity') return (group.memberHosts[host] ?? 0) < group.maxServerPerHost;
-  return true;
-}
-
 export type ClaimOutcome = 'claimed' | 'no-room' | 'group';
 
 /**
@@ -72,7 +62,7 @@ export async function claimForInstance(
   if (g && (g.policy === 'affinity' || g.policy === 'anti-affinity')) {
     const { rowCount } = await client.query('SELECT 1 FROM server_groups WHERE id = $1 FOR UPDATE', [g.id]);
     // A group deleted meanwhile no longer binds its former members.
-    if (rowCount && !groupAllows(groupRequest(g, await memberHosts(client, g.id, c.instanceId)), c.host)) return 'group';
+    if (rowCount && groupRefusal(groupRequest(g, await memberHosts(client, g.id, c.instanceId)), c.host)) return 'group';
   }
   return (await claimIn(client, c.providerId, c.instanceId, c.resources)) ? 'claimed' : 'no-room';
 }

@@ -1,5 +1,6 @@
 import type { HostAggregate, HostResources, HostState, ResourceRequest } from '@aster/compute';
 import type { Queryable } from '@aster/db';
+import { hostZoneSql } from '../scheduling/zones.ts';
 
 /**
  * Reading hosts for the scheduler. `readHostStates` is every host as the scheduler sees it, in one query;
@@ -124,9 +125,7 @@ export async function allocationCandidates(
       WHERE floor((c.total - c.reserved) * c.allocation_ratio) - c.used >= $1 AND c.max_unit >= $1
         AND floor((m.total - m.reserved) * m.allocation_ratio) - m.used >= $2 AND m.max_unit >= $2
         AND ($3 = 0 OR (floor((d.total - d.reserved) * d.allocation_ratio) - d.used >= $3 AND d.max_unit >= $3))
-        AND ($4::text IS NULL OR coalesce(
-              (SELECT a.availability_zone FROM aggregate_hosts ah JOIN aggregates a ON a.id = ah.aggregate_id
-                WHERE ah.host = rp.name AND a.availability_zone IS NOT NULL ORDER BY a.name LIMIT 1), $5) = $4)
+        AND ($4::text IS NULL OR coalesce(${hostZoneSql('rp.name')}, $5) = $4)
         AND ($6::uuid[] IS NULL OR EXISTS (SELECT 1 FROM aggregate_hosts ah WHERE ah.host = rp.name AND ah.aggregate_id = ANY($6::uuid[])))
       LIMIT $7`,
     [o.resources.vcpus, o.resources.ramMb, o.resources.diskGb, o.availabilityZone ?? null, o.defaultZone, o.aggregates ?? null, o.limit],

@@ -68,7 +68,7 @@ export async function instanceSpecFor(
   };
 }
 
-/** The job that asks `host` to build the instance. */
+/** The job that asks `host` to build the instance (already in task `spawning`), with the ports it was given. */
 async function sendBuild(
   client: PoolClient,
   jobs: Jobs,
@@ -77,7 +77,6 @@ async function sendBuild(
   d: { host: string; attempt: number; requestId: string; secret: string },
 ): Promise<void> {
   const instance = await instanceSpecFor(client, row, ports, { image: { id: row.image_id, name: row.image.name }, secret: d.secret, now: new Date() });
-  await client.query(`UPDATE instances SET task_state = 'spawning' WHERE id = $1`, [row.id]);
   await jobs.send(buildInstance, computeQueue(d.host), { attempt: d.attempt, instance }, { requestId: d.requestId, db: client });
 }
 
@@ -98,8 +97,6 @@ export async function dispatchBuild(
     fromTask: 'scheduling' | 'spawning';
     /** Signs the URL the host fetches the image from. */
     secret: string;
-    /** More to write in the transaction that sends the build (the scheduler's event). */
-    alsoInTransaction?: (client: PoolClient) => Promise<void>;
   },
 ): Promise<boolean> {
   const placed = await db.query<InstanceRow>(
@@ -114,8 +111,8 @@ export async function dispatchBuild(
     // build is sent, so builds on one network do not queue behind each other. A retry keeps its ports.
     const ports = await transaction(db, (client) => allocatePorts(client, row.id, row.requested_networks));
     await transaction(db, async (client) => {
+      await client.query(`UPDATE instances SET task_state = 'spawning' WHERE id = $1`, [row.id]);
       await sendBuild(client, jobs, row, ports, d);
-      await d.alsoInTransaction?.(client);
     });
   } catch (error) {
     if (!(error instanceof AsterError)) throw error;
@@ -176,7 +173,7 @@ export async function placeAndBuild(
     secret: string;
     event: { actionId: string | null; startedAt: Date };
   },
-): Promise<ClaimOutcome | 'gone' | 'placed'> {
+): Promise<Exclude<ClaimOutcome, 'claimed'> | 'gone' | 'placed'> {
   try {
     return await transaction(db, async (client) => {
       const claimed = await claimForInstance(client, p);
@@ -190,9 +187,7 @@ export async function placeAndBuild(
       );
       const row = rows[0];
       if (!row) throw new Undo('gone');
-      const ports = await allocatePorts(client, row.id, row.requested_networks);
-      const instance = await instanceSpecFor(client, row, ports, { image: { id: row.image_id, name: row.image.name }, secret: p.secret, now: new Date() });
-      await jobs.send(buildInstance, computeQueue(p.host), { attempt: 1, instance }, { requestId: p.requestId, db: client });
+      await sendBuild(client, jobs, row, await allocatePorts(client, row.id, row.requested_networks), { ...p, attempt: 1 });
       await recordEvent(client, { actionId: p.event.actionId, event: 'schedule', host: p.host, result: 'Success', startedAt: p.event.startedAt, finishedAt: decided });
       return 'placed' as const;
     });

@@ -8,7 +8,9 @@ import {
   runFilters,
   weighersFromMultipliers,
   weighHosts,
+  type HostFilter,
   type RequestSpec,
+  type WeighedBy,
   type WeightMultipliers,
 } from '@aster/compute';
 import { SCHEDULER_QUEUE, scheduleInstance, scheduleInstances, type Jobs } from '@aster/jobs';
@@ -109,8 +111,7 @@ export async function scheduleOne(deps: SchedulerDeps, instanceId: string, reque
     hints: await resolveHints(db, row),
     ignoreHosts: [],
   };
-  const filters = filtersByName(config.filters, { maxInstancesPerHost: config.maxInstancesPerHost });
-  const weighers = weighersFromMultipliers(config.weights);
+  const { filters, weighers } = pipelineOf(config);
 
   // A first pass on the hosts as last read; when it places nothing, one more on a fresh read before anyone is
   // told no (the view may predate a delete that freed room, or another scheduler's claims).
@@ -156,7 +157,8 @@ export async function scheduleOne(deps: SchedulerDeps, instanceId: string, reque
   // Nothing fits: every filter over every host, so the fault says why for each group of hosts.
   const hosts = await cache.get();
   const everyFilter = runFilters(hosts, spec, filters);
-  const explanation = { ...explain(everyFilter.runs, hosts.length), ...(everyFilter.passed.length ? { claimsLost: everyFilter.passed.length } : {}) };
+  // Hosts that passed every filter here lost their claims to other builds (explain counts them).
+  const explanation = explain(everyFilter.runs, hosts.length);
   const message = describeExplanation(redactExplanation(explanation));
   const details = describeExplanation(explanation);
   await recordEvent(db, { actionId: row.action_id, event: 'schedule', result: 'Error', details: message, startedAt: started });
@@ -175,10 +177,20 @@ async function resolveHints(db: Pool, row: InstanceRow): Promise<RequestSpec['hi
   return { sameHost: hosts(sameHost), differentHost: hosts(differentHost) };
 }
 
+/** The filters and weighers a configuration names, built once per configuration rather than per decision. */
+const pipelines = new WeakMap<SchedulerConfig, { filters: HostFilter[]; weighers: WeighedBy[] }>();
+function pipelineOf(config: SchedulerConfig): { filters: HostFilter[]; weighers: WeighedBy[] } {
+  let built = pipelines.get(config);
+  if (!built) {
+    built = { filters: filtersByName(config.filters, { maxInstancesPerHost: config.maxInstancesPerHost }), weighers: weighersFromMultipliers(config.weights) };
+    pipelines.set(config, built);
+  }
+  return built;
+}
+
 /** Throws, naming the problem, when the configured filters or weighers cannot be built. */
 export function checkSchedulerConfig(config: SchedulerConfig): void {
-  filtersByName(config.filters, { maxInstancesPerHost: config.maxInstancesPerHost });
-  weighersFromMultipliers(config.weights);
+  pipelineOf(config);
 }
 
 function cacheFor(deps: SchedulerDeps): HostStateCache {

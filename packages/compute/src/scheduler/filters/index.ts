@@ -1,12 +1,12 @@
 import type { HostFilter, HostState, RequestSpec } from '../types.ts';
 import { aggregateInstanceExtraSpecsFilter } from './aggregates.ts';
 import { computeFilter } from './compute.ts';
-import { serverGroupAffinityFilter, serverGroupAntiAffinityFilter } from './groups.ts';
+import { groupRefusal, serverGroupAffinityFilter, serverGroupAntiAffinityFilter } from './groups.ts';
 import { availabilityZoneFilter, differentHostFilter, numInstancesFilter, retryFilter, sameHostFilter } from './hosts.ts';
 import { imagePropertiesFilter } from './image.ts';
 import { cpuFilter, diskFilter, ramFilter } from './resources.ts';
 
-export { aggregateInstanceExtraSpecsFilter, computeFilter, serverGroupAffinityFilter, serverGroupAntiAffinityFilter };
+export { aggregateInstanceExtraSpecsFilter, computeFilter, groupRefusal, serverGroupAffinityFilter, serverGroupAntiAffinityFilter };
 export { availabilityZoneFilter, differentHostFilter, numInstancesFilter, retryFilter, sameHostFilter };
 export { imagePropertiesFilter, cpuFilter, diskFilter, ramFilter };
 
