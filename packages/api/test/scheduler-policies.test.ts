@@ -261,4 +261,22 @@ describe('the cached view of hosts', () => {
       await cache.stop();
     }
   });
+
+  it('serves a view past its TTL while reading it again, and waits for a read only when it is far older', async () => {
+    const ttlMs = 300;
+    const cache = new HostStateCache({ db: db.pool, ttlMs, downAfterSeconds: 60, defaultZone: 'nova' });
+    await stack.addHost('pol-stale');
+    const failed = async (view: Promise<{ host: string; failedBuilds: number }[]>) => (await view).find((h) => h.host === 'pol-stale')!.failedBuilds;
+    expect(await failed(cache.get())).toBe(0);
+    await db.pool.query(`UPDATE compute_nodes SET failed_builds = 3 WHERE host = 'pol-stale'`);
+    await new Promise((r) => setTimeout(r, ttlMs + 50));
+    // Past the TTL: the old view answers at once, and a read starts behind it.
+    const first = await cache.get();
+    expect(first.find((h) => h.host === 'pol-stale')!.failedBuilds).toBe(0);
+    await waitFor(async () => (await failed(cache.get())) === 3, 'the background read to replace the view');
+    // Five TTLs on, the view is too old to serve: the caller waits for the read and gets what is there now.
+    await db.pool.query(`UPDATE compute_nodes SET failed_builds = 4 WHERE host = 'pol-stale'`);
+    await new Promise((r) => setTimeout(r, ttlMs * 5 + 50));
+    expect(await failed(cache.get())).toBe(4);
+  });
 });

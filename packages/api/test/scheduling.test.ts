@@ -1,6 +1,7 @@
 import { useTestDatabase } from '@aster/db/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { onActionResult, onBuildResult } from '../src/workers/conductor.ts';
+import { computeQueue } from '@aster/jobs';
+import { onActionResult, onBuildResult, onBuildResults } from '../src/workers/conductor.ts';
 import { sweep } from '../src/index.ts';
 import { computeStack, waitFor, waitForStatus, type ComputeStack } from './compute-harness.ts';
 import { userSession } from './harness.ts';
@@ -230,5 +231,48 @@ describe('reports delivered twice', () => {
     const after = await api.servers.get({ id: server.id });
     expect(after.status).toBe('ACTIVE');
     expect((await held(server.id)).ports).toBe(1);
+  });
+});
+
+describe('build results arriving together', () => {
+  it('are applied in one go: each once, a stray copy torn down, a build still under way left alone', async () => {
+    const slow = await stack.addHost('sch-batch', { ramMb: 1_048_576, spawnDelayMs: 60_000 }); // the weigher's first pick
+    await stack.addHost('sch-batch-other');
+    const servers = await api.servers.create({ name: 'together', flavorId: tiny, imageId, count: 3 });
+    for (const s of servers) {
+      await waitFor(async () => {
+        const got = await stack.admin.api.servers.get({ id: s.id });
+        return got.host === 'sch-batch' && got.taskState === 'spawning';
+      }, `${s.name} to be spawning on sch-batch`);
+    }
+    const [a, b, c] = servers.map((s) => s.id) as [string, string, string];
+    const ok = (instanceId: string, host = 'sch-batch') => ({ p: { instanceId, host, attempt: 1, ok: true, powerState: 1, steps: ['image fetched'] }, requestId: `batch-${instanceId}` });
+    // a twice (a job delivered twice), b once, and c reported by a host that was never given its build.
+    await onBuildResults(stack.conductorDeps, [ok(a), ok(b), ok(a), ok(c, 'sch-batch-other')]);
+
+    for (const id of [a, b]) {
+      expect((await api.servers.get({ id })).status).toBe('ACTIVE');
+      const create = await createAction(id);
+      expect(create.finishedAt).not.toBeNull();
+      expect(create.events.filter((e) => e.event.startsWith('build')).map((e) => [e.event, e.result, e.host])).toEqual([
+        ['build_image_fetched', 'Success', 'sch-batch'],
+        ['build', 'Success', 'sch-batch'],
+      ]);
+    }
+    const stillBuilding = await stack.admin.api.servers.get({ id: c });
+    expect([stillBuilding.status, stillBuilding.taskState, stillBuilding.host]).toEqual(['BUILD', 'spawning', 'sch-batch']);
+    // The copy sch-batch-other says it built is nobody's: it is told to remove it.
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${db.schema}_boss.job WHERE name = $1 AND data->>'job' = 'terminateInstance' AND data->'payload'->>'instanceId' = $2`,
+      [computeQueue('sch-batch-other'), c],
+    );
+    expect(rows[0]!.n).toBe(1);
+
+    // The same reports again change nothing.
+    await onBuildResults(stack.conductorDeps, [ok(a), ok(b)]);
+    expect((await createAction(a)).events.filter((e) => e.event === 'build')).toHaveLength(1);
+    // The slow host takes no more builds from the tests after this one.
+    const service = (await stack.admin.api.services.list()).find((s) => s.host === slow.name && s.binary === 'aster-compute')!;
+    await stack.admin.api.services.forceDown({ id: service.id, forcedDown: true });
   });
 });

@@ -53,11 +53,23 @@ export function preparingStatements(pool: pg.Pool): pg.Pool {
  * parsed and planned at every call: most of Postgres's work for the short statements Aster runs is exactly
  * that. The same text always gets the same name, so a name never meets another text.
  */
+const statementNames = new Map<string, string>();
+/** The prepared name of a statement's text, hashed once per process (the texts are the code's own, so few). */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = 's' + createHash('sha1').update(text).digest('hex').slice(0, 20);
+    // A text made up at run time each time would grow this without end: past a bound, hash without keeping.
+    if (statementNames.size < 10_000) statementNames.set(text, name);
+  }
+  return name;
+}
+
 function prepareStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
     if (typeof text === 'string' && Array.isArray(values) && values.length > 0) {
-      const config = { name: 's' + createHash('sha1').update(text).digest('hex').slice(0, 20), text, values };
+      const config = { name: statementName(text), text, values };
       return callback === undefined ? query(config) : query(config, callback);
     }
     return query(text, values, callback);

@@ -27,6 +27,20 @@ export interface JobContext {
 
 export type Handler<C extends JobContract> = (payload: ParsedOf<C>, ctx: JobContext) => Promise<unknown>;
 
+/**
+ * Handles every job of one name that a fetch brought, at once (one transaction for many reports, say). It
+ * either handles them all or throws; after a throw each job is handled again on its own by `handle`, so one
+ * bad job fails alone. Jobs handled this way answer nothing.
+ */
+export type BatchHandler<C extends JobContract> = (jobs: { payload: ParsedOf<C>; ctx: JobContext }[]) => Promise<void>;
+
+/** A queue's handler for one job name. */
+export interface HandlerEntry {
+  contract: JobContract;
+  handle: Handler<JobContract>;
+  handleMany?: BatchHandler<JobContract>;
+}
+
 /** Something that runs SQL: a pool, or a client inside the caller's transaction. */
 export interface SqlRunner {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
@@ -65,8 +79,14 @@ export interface WorkOptions {
  * be longer than a channel name may be, and hold characters a channel name may not.
  */
 export function wakeChannel(queue: string): string {
-  return `aster_q_${createHash('sha256').update(queue).digest('hex').slice(0, 32)}`;
+  let channel = channels.get(queue);
+  if (channel === undefined) {
+    channel = `aster_q_${createHash('sha256').update(queue).digest('hex').slice(0, 32)}`;
+    if (channels.size < 100_000) channels.set(queue, channel);
+  }
+  return channel;
 }
+const channels = new Map<string, string>();
 const DONE_CHANNEL = 'aster_job_done';
 
 /**
@@ -97,17 +117,34 @@ async function addFetchIndex(pool: pg.Pool, schema: string): Promise<void> {
  */
 export function onItsPartition(schema: string): (text: string, values?: unknown[]) => string {
   const parent = `${schema}.job`;
+  const partitions = new Map<string, string>();
+  const partitionOf = (queue: string) => {
+    let table = partitions.get(queue);
+    if (table === undefined) {
+      table = `${schema}.j${createHash('sha224').update(queue).digest('hex')}`;
+      if (partitions.size < 100_000) partitions.set(queue, table);
+    }
+    return table;
+  };
   return (text, values) => {
     const queue = values?.[0];
     if (typeof queue !== 'string' || !text.includes('WHERE name = $1')) return text;
     const fetch = text.includes('WITH next as (') && text.includes('FOR UPDATE SKIP LOCKED');
     const complete = text.includes('WITH results AS (') && text.includes('SET completed_on = now()');
     if (!fetch && !complete) return text;
-    return text.replaceAll(`${parent}\n`, `${schema}.j${createHash('sha224').update(queue).digest('hex')}\n`).replaceAll(
-      `${parent} j `,
-      `${schema}.j${createHash('sha224').update(queue).digest('hex')} j `,
-    );
+    const table = partitionOf(queue);
+    return text.replaceAll(`${parent}\n`, `${table}\n`).replaceAll(`${parent} j `, `${table} j `);
   };
+}
+
+/**
+ * pg-boss's insert of one job, with the queue's wake-up in the same statement: `WITH sent AS (insert … RETURNING
+ * id) SELECT id, pg_notify(…) FROM sent`. A job that already existed (a fixed id sent again) inserts nothing and
+ * wakes nobody. Null for any other statement (the caller then sends the wake-up on its own).
+ */
+export function withWakeUp(schema: string, text: string, values: unknown[], channel: string): { text: string; values: unknown[] } | null {
+  if (!text.includes(`INSERT INTO ${schema}.job (`) || !/RETURNING id\s*$/.test(text)) return null;
+  return { text: `WITH sent AS (${text}) SELECT sent.id, pg_notify($${values.length + 1}, '') FROM sent`, values: [...values, channel] };
 }
 
 /**
@@ -236,18 +273,28 @@ export class Jobs {
       payload: parsed,
       ...(options.reply ? { reply: true } : {}),
     };
-    const db = options.db ? { executeSql: (text: string, values: unknown[]) => options.db!.query(text, values) } : undefined;
+    // The wake-up goes in the insert's own statement (one round trip, and one transaction when not in the
+    // caller's); a job to start later wakes nobody now, unless it is sent inside the caller's transaction.
+    const wake = options.startAfterSeconds && !options.db ? null : wakeChannel(queue);
+    const run = options.db ? (text: string, values: unknown[]) => options.db!.query(text, values) : (text: string, values: unknown[]) => this.pool.query(text, values);
+    let woken = false;
+    const db = {
+      executeSql: (text: string, values: unknown[]) => {
+        const fused = wake ? withWakeUp(this.options.schema ?? 'pgboss', text, values, wake) : null;
+        if (fused) woken = true;
+        return fused ? run(fused.text, fused.values) : run(text, values);
+      },
+    };
     const id = await this.boss.send(queue, envelope as object, {
       ...(options.id ? { id: options.id } : {}),
-      ...(db ? { db } : {}),
+      db,
       ...(options.retryLimit !== undefined ? { retryLimit: options.retryLimit } : {}),
       ...(options.retryDelaySeconds !== undefined ? { retryDelay: options.retryDelaySeconds } : {}),
       ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
     });
     if (!id && !options.id) throw new Error(`queue ${queue} does not exist`);
-    const notify = 'SELECT pg_notify($1, $2)';
-    if (options.db) await options.db.query(notify, [wakeChannel(queue), '']);
-    else if (!options.startAfterSeconds) await this.boss.getDb().executeSql(notify, [wakeChannel(queue), '']);
+    // pg-boss sent a statement this does not recognise: the wake-up on its own, as before.
+    if (wake && !woken) await run('SELECT pg_notify($1, $2)', [wake, '']);
     return id ?? options.id!;
   }
 
@@ -282,11 +329,11 @@ export class Jobs {
    * (pg-boss retries it up to the queue's retry limit). A job whose name has no handler, or whose payload
    * does not parse, fails without retry.
    */
-  work(queue: string, handlers: Record<string, { contract: JobContract; handle: Handler<JobContract> }>, options: WorkOptions = {}): void {
+  work(queue: string, handlers: Record<string, HandlerEntry>, options: WorkOptions = {}): void {
     this.loops.push(this.loop(queue, handlers, options));
   }
 
-  private async loop(queue: string, handlers: Record<string, { contract: JobContract; handle: Handler<JobContract> }>, options: WorkOptions): Promise<void> {
+  private async loop(queue: string, handlers: Record<string, HandlerEntry>, options: WorkOptions): Promise<void> {
     const concurrency = options.concurrency ?? 8;
     const pollMs = (options.pollSeconds ?? 2) * 1000;
     let active = 0;
@@ -323,10 +370,23 @@ export class Jobs {
             await sleep(1000);
             continue;
           }
+          // Jobs whose handler takes many at once go together, by name; the others run each on its own.
+          const together = new Map<string, PgBoss.JobWithMetadata<Envelope>[]>();
           for (const job of fetched) {
             active++;
+            const name = job.data && typeof job.data === 'object' ? job.data.job : undefined;
+            if (name !== undefined && handlers[name]?.handleMany) {
+              together.set(name, [...(together.get(name) ?? []), job]);
+              continue;
+            }
             void this.run(queue, job, handlers).finally(() => {
               active--;
+              poke();
+            });
+          }
+          for (const group of together.values()) {
+            void this.runMany(queue, group, handlers).finally(() => {
+              active -= group.length;
               poke();
             });
           }
@@ -353,9 +413,58 @@ export class Jobs {
     }
   }
 
-  private async run(queue: string, job: PgBoss.JobWithMetadata<Envelope>, handlers: Record<string, { contract: JobContract; handle: Handler<JobContract> }>): Promise<void> {
+  /**
+   * A job's handler and its checked payload; or null, after deleting a job no handler here can take (an unknown
+   * name, a payload that does not parse, a version not understood), with the reason logged.
+   */
+  private async accept(
+    queue: string,
+    job: PgBoss.JobWithMetadata<Envelope>,
+    handlers: Record<string, HandlerEntry>,
+  ): Promise<{ entry: HandlerEntry; payload: unknown; ctx: JobContext } | null> {
     const envelope = job.data;
     const entry = envelope && typeof envelope === 'object' ? handlers[envelope.job] : undefined;
+    if (!entry) {
+      this.options.log.error('job without a handler', { queue, job: envelope?.job, jobId: job.id });
+      await this.boss.deleteJob(queue, job.id).catch(() => {});
+      return null;
+    }
+    const parsed = entry.contract.schema.safeParse(envelope.payload);
+    if (!parsed.success || envelope.v !== entry.contract.version) {
+      const message = parsed.success
+        ? `${envelope.job} version ${envelope.v} is not understood here (version ${entry.contract.version})`
+        : `${envelope.job}: bad payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      this.options.log.error('job refused', { queue, jobId: job.id, message });
+      await this.boss.deleteJob(queue, job.id).catch(() => {});
+      return null;
+    }
+    return { entry, payload: parsed.data, ctx: { requestId: envelope.requestId, jobId: job.id, queue, retryCount: job.retryCount } };
+  }
+
+  /** Jobs of one name handled at once, completed in one statement; after a throw, each on its own. */
+  private async runMany(queue: string, jobs: PgBoss.JobWithMetadata<Envelope>[], handlers: Record<string, HandlerEntry>): Promise<void> {
+    const accepted = (await Promise.all(jobs.map(async (job) => ({ job, ok: await this.accept(queue, job, handlers) })))).filter((a) => a.ok !== null);
+    if (accepted.length === 0) return;
+    const entry = accepted[0]!.ok!.entry;
+    try {
+      await entry.handleMany!(accepted.map((a) => ({ payload: a.ok!.payload, ctx: a.ok!.ctx })) as never);
+    } catch (error) {
+      this.options.log.warn('jobs handled together failed; handling each on its own', { queue, job: accepted[0]!.job.data.job, jobs: accepted.length, error });
+      await Promise.all(accepted.map((a) => this.run(queue, a.job, handlers)));
+      return;
+    }
+    try {
+      // pg-boss's signature is (name, ids, data, options); its typings leave out data for many ids.
+      const complete = this.boss.complete.bind(this.boss) as unknown as (name: string, ids: string[], data: null, options: { db: unknown }) => Promise<unknown>;
+      await complete(queue, accepted.map((a) => a.job.id), null, { db: this.relaxedDb });
+      for (const a of accepted) if (a.job.data.reply) await this.boss.getDb().executeSql('SELECT pg_notify($1, $2)', [DONE_CHANNEL, a.job.id]);
+    } catch (error) {
+      this.options.log.warn('recording job results failed', { queue, jobs: accepted.length, error });
+    }
+  }
+
+  private async run(queue: string, job: PgBoss.JobWithMetadata<Envelope>, handlers: Record<string, HandlerEntry>): Promise<void> {
+    const envelope = job.data;
     const finish = async (ok: boolean, data: unknown) => {
       try {
         if (ok) await this.boss.complete(queue, job.id, data as object, { db: this.relaxedDb });
@@ -365,23 +474,11 @@ export class Jobs {
         this.options.log.warn('recording a job result failed', { queue, jobId: job.id, error });
       }
     };
-    if (!entry) {
-      this.options.log.error('job without a handler', { queue, job: envelope?.job, jobId: job.id });
-      await this.boss.deleteJob(queue, job.id).catch(() => {});
-      return;
-    }
-    const parsed = entry.contract.schema.safeParse(envelope.payload);
-    if (!parsed.success || envelope.v !== entry.contract.version) {
-      const message = parsed.success
-        ? `${envelope.job} version ${envelope.v} is not understood here (version ${entry.contract.version})`
-        : `${envelope.job}: bad payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-      this.options.log.error('job refused', { queue, jobId: job.id, message });
-      await this.boss.deleteJob(queue, job.id).catch(() => {});
-      return;
-    }
-    const ctx: JobContext = { requestId: envelope.requestId, jobId: job.id, queue, retryCount: job.retryCount };
+    const accepted = await this.accept(queue, job, handlers);
+    if (!accepted) return;
+    const { entry, ctx } = accepted;
     try {
-      const result = await entry.handle(parsed.data, ctx);
+      const result = await entry.handle(accepted.payload as never, ctx);
       await finish(true, result === undefined ? null : { value: result });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

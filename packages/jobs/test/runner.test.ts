@@ -3,7 +3,8 @@ import { createLogger } from '@aster/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Jobs, type JobContract } from '../src/index.ts';
-import { onItsPartition } from '../src/runner.ts';
+import pg from 'pg';
+import { onItsPartition, wakeChannel, withWakeUp } from '../src/runner.ts';
 
 const db = useTestDatabase({ migrate: false });
 const log = createLogger('jobs-test', { write: () => {} });
@@ -64,6 +65,41 @@ describe('the job runner', () => {
     await expect(sender.call(ping, 'nobody', { n: 1 }, { requestId: 'call-2', timeoutMs: 300 })).rejects.toThrow('no answer from nobody within 300 ms');
   });
 
+  it('hands jobs fetched together to a batch handler at once, and after it throws runs each on its own', async () => {
+    await sender.ensureQueue('batch', { retryLimit: 0 });
+    for (let n = 1; n <= 12; n++) await sender.send(ping, 'batch', { n }, { requestId: `b-${n}` });
+    const batches: number[][] = [];
+    const singles: number[] = [];
+    let failOnce = true;
+    worker.work(
+      'batch',
+      {
+        ping: {
+          contract: ping,
+          handle: async (p) => void singles.push((p as { n: number }).n),
+          handleMany: async (jobs) => {
+            const ns = jobs.map((j) => (j.payload as { n: number }).n);
+            expect(jobs.map((j) => j.ctx.requestId)).toEqual(ns.map((n) => `b-${n}`));
+            if (failOnce) {
+              failOnce = false;
+              throw new Error('one bad job in the batch');
+            }
+            batches.push(ns.sort((a, b) => a - b));
+          },
+        },
+      },
+      { concurrency: 8, pollSeconds: 30 },
+    );
+    // All twelve waited: the first fetch takes eight in one batch, which throws and runs them one by one.
+    await expect.poll(() => singles.length + batches.flat().length, { timeout: 10_000 }).toBe(12);
+    expect(singles.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(batches).toEqual([[9, 10, 11, 12]]);
+    // Every job is completed, those of the batch in one statement.
+    await expect
+      .poll(async () => (await db.pool.query(`SELECT state, count(*)::int AS n FROM ${db.schema}_boss.job WHERE name = 'batch' GROUP BY state`)).rows, { timeout: 5000 })
+      .toEqual([{ state: 'completed', n: 12 }]);
+  });
+
   it('sends inside the caller’s transaction: a rolled-back send leaves no job', async () => {
     await sender.ensureQueue('tx');
     const client = await db.pool.connect();
@@ -96,5 +132,44 @@ describe('fetching from the queue’s own partition', () => {
     }
     expect(rewrite('SELECT 1 FROM x WHERE name = $1', ['tx'])).toBe('SELECT 1 FROM x WHERE name = $1');
     expect(rewrite(fetch, [42])).toBe(fetch);
+  });
+});
+
+describe('a send and its wake-up', () => {
+  it('are one statement: pg-boss’s insert with the notification in it, which wakes a listener once per job', async () => {
+    const schema = `${db.schema}_boss`;
+    const plans = (await import('pg-boss/src/plans.js' as string)) as { default: Record<string, (s: string) => unknown> };
+    const insert = plans.default.insertJob!(schema) as string;
+    // Should pg-boss change its insert, this fails and the fused statement must be looked at again.
+    const fused = withWakeUp(schema, insert, ['v1', 'v2'], 'aster_q_test');
+    expect(fused).not.toBeNull();
+    expect(fused!.values).toEqual(['v1', 'v2', 'aster_q_test']);
+    expect(fused!.text).toMatch(/^WITH sent AS \(/);
+    expect(withWakeUp(schema, 'SELECT 1', [], 'aster_q_test')).toBeNull();
+
+    // Sent for real: every job is there, and a listener hears one wake-up per job on the queue's channel.
+    await sender.ensureQueue('fused');
+    const heard: string[] = [];
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    try {
+      listener.on('notification', (n) => heard.push(n.channel));
+      await listener.query(`LISTEN ${wakeChannel('fused')}`);
+      for (let n = 1; n <= 3; n++) await sender.send(ping, 'fused', { n }, { requestId: `f-${n}` });
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await sender.send(ping, 'fused', { n: 4 }, { requestId: 'f-4', db: client });
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      await expect.poll(() => heard.length, { timeout: 5000 }).toBe(4);
+      expect(new Set(heard)).toEqual(new Set([wakeChannel('fused')]));
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ${schema}.job WHERE name = 'fused'`);
+      expect(rows[0].n).toBe(4);
+    } finally {
+      await listener.end();
+    }
   });
 });

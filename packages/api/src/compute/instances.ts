@@ -129,21 +129,28 @@ export async function recordEvent(
   if (e.finish) await finishAction(db, e.actionId, e.result === 'Error' ? e.details ?? 'Error' : null);
 }
 
-/** Records events of an instance's latest action of this name and finishes that action, in one statement. */
+/**
+ * Records events of each instance's latest action of this name and finishes those actions, in one statement
+ * for any number of instances. Events keep the order given.
+ */
 export async function finishWithEvents(
   db: Queryable,
-  instanceId: string,
   action: string,
-  events: { event: string; host: string | null; result: 'Success' | 'Error'; details?: string | null }[],
+  items: { instanceId: string; events: { event: string; host: string | null; result: 'Success' | 'Error'; details?: string | null }[] }[],
 ): Promise<void> {
+  const rows = items.flatMap((item) => item.events.map((e) => ({ id: item.instanceId, ...e })));
+  if (rows.length === 0) return;
   await db.query(
-    `WITH a AS (SELECT id FROM instance_actions WHERE instance_id = $1 AND action = $2 ORDER BY finished_at IS NULL DESC, started_at DESC LIMIT 1),
+    `WITH e AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(instance_id, event, host, result, details, n)),
+          a AS (SELECT t.instance_id, (SELECT id FROM instance_actions WHERE instance_id = t.instance_id AND action = $1
+                                        ORDER BY finished_at IS NULL DESC, started_at DESC LIMIT 1) AS id
+                  FROM (SELECT DISTINCT instance_id FROM e) t),
           ev AS (INSERT INTO instance_action_events (action_id, event, host, result, details, finished_at)
                  SELECT a.id, e.event, e.host, e.result, e.details, clock_timestamp()
-                   FROM a, unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(event, host, result, details, n)
+                   FROM e JOIN a USING (instance_id) WHERE a.id IS NOT NULL
                   ORDER BY e.n)
-     UPDATE instance_actions SET finished_at = COALESCE(finished_at, clock_timestamp()) WHERE id = (SELECT id FROM a)`,
-    [instanceId, action, events.map((e) => e.event), events.map((e) => e.host), events.map((e) => e.result), events.map((e) => e.details ?? null)],
+     UPDATE instance_actions SET finished_at = COALESCE(finished_at, clock_timestamp()) WHERE id IN (SELECT id FROM a)`,
+    [action, rows.map((r) => r.id), rows.map((r) => r.event), rows.map((r) => r.host), rows.map((r) => r.result), rows.map((r) => r.details ?? null)],
   );
 }
 

@@ -185,19 +185,38 @@ export async function allocatePorts(client: PoolClient, instanceId: string, netw
   // In id order, so that two allocations waiting on each other's addresses cannot wait in a circle.
   const wanted = [...new Set(networkIds.map((id) => id.toLowerCase()))].sort();
   if (wanted.length === 0) return [];
-  const { rows: networks } = await client.query<{ id: string; name: string }>('SELECT id, name FROM networks WHERE id = ANY($1::uuid[])', [wanted]);
+  // The networks, their subnets and any port the instance already has on them, in one read.
+  const { rows: networks } = await client.query<NetworkForPorts>(
+    `SELECT n.id, n.name, n.bridge,
+            (SELECT p.id FROM ports p WHERE p.instance_id = $2 AND p.network_id = n.id ORDER BY p.created_at LIMIT 1) AS existing,
+            ARRAY(SELECT json_build_object('id', s.id, 'cidr', s.cidr::text, 'size', (s.allocation_end - s.allocation_start + 1)::text,
+                                           'gateway', host(s.gateway),
+                                           'dnsServers', ARRAY(SELECT host(d.ip) FROM unnest(s.dns_servers) WITH ORDINALITY AS d(ip, i) ORDER BY d.i))
+                    FROM subnets s WHERE s.network_id = n.id ORDER BY s.created_at, s.id) AS subnets
+       FROM networks n WHERE n.id = ANY($1::uuid[])`,
+    [wanted, instanceId],
+  );
   const byId = new Map<string, PortRow>();
   for (const networkId of wanted) {
     const network = networks.find((n) => n.id === networkId);
     if (!network) throw new AsterError('NotFound', `Network ${networkId} not found`);
-    const existing = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.instance_id = $1 AND p.network_id = $2 ORDER BY p.created_at LIMIT 1`, [
-      instanceId,
-      networkId,
-    ]);
-    byId.set(networkId, existing.rows[0] ? toPort(existing.rows[0]) : await allocateOn(client, instanceId, network));
+    if (network.existing) {
+      const { rows } = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.id = $1`, [network.existing]);
+      byId.set(networkId, toPort(rows[0]!));
+    } else {
+      byId.set(networkId, await allocateOn(client, instanceId, network));
+    }
   }
   // In the order asked for.
   return [...new Set(networkIds.map((id) => id.toLowerCase()))].map((id) => byId.get(id)!);
+}
+
+interface NetworkForPorts {
+  id: string;
+  name: string;
+  bridge: string | null;
+  existing: string | null;
+  subnets: { id: string; cidr: string; size: string; gateway: string | null; dnsServers: string[] }[];
 }
 
 // The first free address at or after `from` (wrapping round to the start of the range), found on the
@@ -230,17 +249,14 @@ const INSERT_PICKED = `,
   ins AS (
     INSERT INTO ports (network_id, subnet_id, instance_id, mac, ip)
     SELECT $2, $1, $4, $5, pick.ip FROM pick
-    ON CONFLICT DO NOTHING RETURNING id)
-  SELECT (SELECT count(*) FROM pick)::int AS candidates, (SELECT id FROM ins) AS id`;
+    ON CONFLICT DO NOTHING RETURNING id, mac::text AS mac, host(ip) AS ip)
+  SELECT (SELECT count(*) FROM pick)::int AS candidates, ins.id, ins.mac, ins.ip FROM (SELECT 1) one LEFT JOIN ins ON true`;
 
 /** Subnets larger than this draw addresses at random before searching for a gap. */
 const RANDOM_DRAW_ABOVE = 1024;
 
-async function allocateOn(client: PoolClient, instanceId: string, network: { id: string; name: string }): Promise<PortRow> {
-  const { rows: subnets } = await client.query<{ id: string; cidr: string; size: string }>(
-    'SELECT id, cidr::text AS cidr, (allocation_end - allocation_start + 1)::text AS size FROM subnets WHERE network_id = $1 ORDER BY created_at, id',
-    [network.id],
-  );
+async function allocateOn(client: PoolClient, instanceId: string, network: NetworkForPorts): Promise<PortRow> {
+  const { subnets } = network;
   for (const subnet of subnets) {
     const size = Number(subnet.size);
     const draws = size > RANDOM_DRAW_ABOVE ? 3 : 0;
@@ -250,9 +266,9 @@ async function allocateOn(client: PoolClient, instanceId: string, network: { id:
       // racing on one network stop picking the same address. Only that search can say the subnet is full.
       const draw = attempt < draws;
       const offset = attempt === 0 && !draws ? 0 : randomInt(size);
-      let rows: { candidates: number; id: string | null }[];
+      let rows: { candidates: number; id: string | null; mac: string | null; ip: string | null }[];
       try {
-        ({ rows } = await client.query<{ candidates: number; id: string | null }>((draw ? RANDOM_DRAW : GAP_SEARCH) + INSERT_PICKED, [
+        ({ rows } = await client.query<{ candidates: number; id: string | null; mac: string | null; ip: string | null }>((draw ? RANDOM_DRAW : GAP_SEARCH) + INSERT_PICKED, [
           subnet.id,
           network.id,
           offset,
@@ -269,8 +285,18 @@ async function allocateOn(client: PoolClient, instanceId: string, network: { id:
       if (row.candidates === 0 && draw) continue; // sixteen taken addresses drawn: search instead
       if (row.candidates === 0) break; // this subnet is full: the next one
       if (row.id) {
-        const { rows: port } = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.id = $1`, [row.id]);
-        return toPort(port[0]!);
+        return {
+          id: row.id,
+          networkId: network.id,
+          networkName: network.name,
+          subnetId: subnet.id,
+          bridge: network.bridge,
+          mac: row.mac!,
+          ip: row.ip!,
+          cidr: subnet.cidr,
+          gateway: subnet.gateway,
+          dnsServers: subnet.dnsServers,
+        };
       }
       // Another build took the address first (or the MAC drawn is in use): again.
     }

@@ -15,14 +15,14 @@ import {
   snapshotResult,
   taskProgress,
   terminateInstance,
-  type Handler,
+  type HandlerEntry,
   type JobContract,
   type Jobs,
   type ParsedOf,
 } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient } from '@aster/db';
 import type { Logger } from '@aster/log';
-import { finishWithEvents, loadInstance, openAction, recordEvent, recordFault } from '../compute/instances.ts';
+import { finishWithEvents, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
 import { freePorts } from '../compute/ipam.ts';
 import { claimForInstance, groupOf } from '../compute/group-placement.ts';
 import { freeAllocations, instanceConsumers, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
@@ -31,7 +31,7 @@ import { applyRebuildResult } from '../servers/rebuild.ts';
 import { applyRescueResult } from '../servers/rescue.ts';
 import { applyResizeResult } from '../servers/resize.ts';
 import { applySnapshotResult } from '../servers/snapshot.ts';
-import { computeServiceUsable, heartbeat, markStopped, registerService } from '../services/registry.ts';
+import { computeServiceUsable, markStopped, registerService } from '../services/registry.ts';
 import { dispatchBuild, failBuild } from './dispatch.ts';
 import { sweep } from './sweeper.ts';
 
@@ -143,30 +143,86 @@ async function markVanished(deps: ConductorDeps, host: string, ids: string[]): P
 }
 
 export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buildResult>, requestId: string): Promise<void> {
-  if (p.ok) {
+  await onBuildResults(deps, [{ p, requestId }]);
+}
+
+/**
+ * Build results, any number at once: the successes in one transaction (a few statements for all of them), each
+ * failure on its own (it moves the build to an alternate). A report seen before changes nothing, and a guest
+ * nobody owns any more (the server deleted, or its build given to another host or up on) is torn down.
+ */
+export async function onBuildResults(deps: ConductorDeps, reports: { p: ParsedOf<typeof buildResult>; requestId: string }[]): Promise<void> {
+  const built = reports.filter((r) => r.p.ok);
+  if (built.length) {
     const terminate = await transaction(deps.db, async (client) => {
-      const first = await once(client, `build:${p.instanceId}:${p.attempt}`);
-      const row = await loadInstance(client, p.instanceId, { forUpdate: true });
-      if (!row) return false;
-      // Seen before, or given up on first (timed out, host taken for dead): a late copy nobody owns must go.
-      if (!first) return row.host !== p.host || (row.vm_state === 'error' && row.launched_at === null && row.task_state === null);
-      // Deleted meanwhile, or the build was given to another host: this copy must go.
-      if (row.deleted_at || row.task_state === 'deleting' || row.host !== p.host || row.attempts !== p.attempt) return row.host !== p.host || !!row.deleted_at;
-      await client.query(
-        `UPDATE instances SET vm_state = 'active', task_state = NULL, power_state = $2, launched_at = clock_timestamp() WHERE id = $1`,
-        [p.instanceId, p.powerState ?? power.RUNNING],
+      const keys = built.map((r) => `build:${r.p.instanceId}:${r.p.attempt}`);
+      const { rows: taken } = await client.query<{ key: string }>(
+        'INSERT INTO applied_reports (key) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING RETURNING key',
+        [keys],
       );
-      await client.query('UPDATE compute_nodes SET failed_builds = 0 WHERE host = $1 AND failed_builds > 0', [p.host]);
-      await finishWithEvents(client, p.instanceId, 'create', [
-        ...(p.steps ?? []).map((step) => ({ event: `build_${step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' as const })),
-        { event: 'build', host: p.host, result: 'Success' },
+      const fresh = new Set(taken.map((t) => t.key));
+      // In id order, as every batch locks them, so that two batches never wait on each other in a circle.
+      const { rows } = await client.query<InstanceRow>('SELECT * FROM instances WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [
+        built.map((r) => r.p.instanceId),
       ]);
-      return false;
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const active: { p: ParsedOf<typeof buildResult> }[] = [];
+      const strays: { p: ParsedOf<typeof buildResult>; requestId: string }[] = [];
+      for (const [i, r] of built.entries()) {
+        const { p } = r;
+        const row = byId.get(p.instanceId.toLowerCase()) ?? byId.get(p.instanceId);
+        if (!row) continue;
+        const first = fresh.delete(keys[i]!);
+        // Seen before, or given up on first (timed out, host taken for dead): a late copy nobody owns must go.
+        if (!first) {
+          if (row.host !== p.host || (row.vm_state === 'error' && row.launched_at === null && row.task_state === null)) strays.push(r);
+          continue;
+        }
+        // Deleted meanwhile, or the build was given to another host: this copy must go.
+        if (row.deleted_at || row.task_state === 'deleting' || row.host !== p.host || row.attempts !== p.attempt) {
+          if (row.host !== p.host || row.deleted_at) strays.push(r);
+          continue;
+        }
+        active.push(r);
+      }
+      if (active.length) {
+        await client.query(
+          `UPDATE instances i SET vm_state = 'active', task_state = NULL, power_state = r.power, launched_at = clock_timestamp()
+             FROM unnest($1::uuid[], $2::smallint[]) AS r(id, power) WHERE i.id = r.id`,
+          [active.map((r) => r.p.instanceId), active.map((r) => r.p.powerState ?? power.RUNNING)],
+        );
+        await client.query('UPDATE compute_nodes SET failed_builds = 0 WHERE host = ANY($1::text[]) AND failed_builds > 0', [[...new Set(active.map((r) => r.p.host))]]);
+        await finishWithEvents(
+          client,
+          'create',
+          active.map(({ p }) => ({
+            instanceId: p.instanceId,
+            events: [
+              ...(p.steps ?? []).map((step) => ({ event: `build_${step.replaceAll(' ', '_')}`, host: p.host, result: 'Success' as const })),
+              { event: 'build', host: p.host, result: 'Success' as const },
+            ],
+          })),
+        );
+      }
+      return strays;
     });
-    if (terminate) await deps.jobs.send(terminateInstance, computeQueue(p.host), { instanceId: p.instanceId }, { requestId });
-    return;
+    for (const r of terminate) await deps.jobs.send(terminateInstance, computeQueue(r.p.host), { instanceId: r.p.instanceId }, { requestId: r.requestId });
   }
-  await rescheduleOrFail(deps, p.instanceId, p.host, p.attempt, p.error ?? 'the build failed', p.details ?? null, requestId);
+  for (const { p, requestId } of reports.filter((r) => !r.p.ok)) {
+    await rescheduleOrFail(deps, p.instanceId, p.host, p.attempt, p.error ?? 'the build failed', p.details ?? null, requestId);
+  }
+}
+
+/** Heartbeats of many hosts in one statement: each host's service seen now, and its running guests counted. */
+export async function onHeartbeats(deps: ConductorDeps, beats: ParsedOf<typeof hostHeartbeat>[]): Promise<void> {
+  // The last beat of each host counts.
+  const last = new Map(beats.map((b) => [b.host, b.runningVms]));
+  await deps.db.query(
+    `WITH b AS (SELECT * FROM unnest($1::text[], $2::int[]) AS b(host, running)),
+          s AS (UPDATE services s SET last_seen_at = $3, stopped_at = NULL FROM b WHERE s.host = b.host AND s.binary_name = 'aster-compute')
+     UPDATE compute_nodes cn SET running_vms = b.running, updated_at = now() FROM b WHERE cn.host = b.host`,
+    [[...last.keys()], [...last.values()], new Date()],
+  );
 }
 
 /**
@@ -290,7 +346,7 @@ async function onTaskProgress(deps: ConductorDeps, p: ParsedOf<typeof taskProgre
   ]);
 }
 
-type Entry = { contract: JobContract; handle: Handler<JobContract> };
+type Entry = HandlerEntry;
 const entry = <C extends JobContract>(contract: C, handle: (p: ParsedOf<C>, requestId: string) => Promise<void>): Entry => ({
   contract,
   handle: (p, ctx) => handle(p as ParsedOf<C>, ctx.requestId),
@@ -303,11 +359,10 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
     CONDUCTOR_QUEUE,
     {
       hostStarted: entry(hostStarted, (p) => onHostStarted(deps, p)),
-      hostHeartbeat: entry(hostHeartbeat, async (p) => {
-        const { rows } = await deps.db.query<{ id: string }>(`SELECT id FROM services WHERE host = $1 AND binary_name = 'aster-compute'`, [p.host]);
-        if (rows[0]) await heartbeat(deps.db, [rows[0].id], new Date());
-        await deps.db.query('UPDATE compute_nodes SET running_vms = $2, updated_at = now() WHERE host = $1', [p.host, p.runningVms]);
-      }),
+      hostHeartbeat: {
+        ...entry(hostHeartbeat, (p) => onHeartbeats(deps, [p])),
+        handleMany: (jobs) => onHeartbeats(deps, jobs.map((j) => j.payload as ParsedOf<typeof hostHeartbeat>)),
+      },
       hostStopped: entry(hostStopped, async (p) => {
         const { rows } = await deps.db.query<{ id: string }>(`SELECT id FROM services WHERE host = $1 AND binary_name = 'aster-compute'`, [p.host]);
         if (rows[0]) await markStopped(deps.db, [rows[0].id], new Date());
@@ -324,7 +379,11 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
           [p.instanceId, p.host, p.attempt, `build_${p.step.replaceAll(' ', '_')}`],
         );
       }),
-      buildResult: entry(buildResult, (p, requestId) => onBuildResult(deps, p, requestId)),
+      // Reports that arrive together are applied together: under load, one transaction for many builds.
+      buildResult: {
+        ...entry(buildResult, (p, requestId) => onBuildResult(deps, p, requestId)),
+        handleMany: (jobs) => onBuildResults(deps, jobs.map((j) => ({ p: j.payload as ParsedOf<typeof buildResult>, requestId: j.ctx.requestId }))),
+      },
       actionResult: entry(actionResult, (p, requestId) => onActionResult(deps, p, requestId)),
       taskProgress: entry(taskProgress, (p) => onTaskProgress(deps, p)),
       resizeResult: entry(resizeResult, (p) => transaction(deps.db, (client) => applyResizeResult(client, p))),

@@ -8,7 +8,7 @@ import { freeAllocations } from '../compute/placement.ts';
 import { claimForInstance, type ClaimOutcome, type InstanceGroup } from '../compute/group-placement.ts';
 import { signImagePath } from '../images/signed.ts';
 
-interface ImageDetails {
+export interface ImageDetails {
   disk_format: 'qcow2' | 'raw' | 'iso';
   checksum_sha256: string | null;
   size_bytes: string | null;
@@ -26,10 +26,10 @@ export async function instanceSpecFor(
   db: Queryable,
   row: InstanceRow,
   ports: PortRow[],
-  o: { image: { id: string; name: string }; secret: string; now: Date },
+  o: { image: { id: string; name: string }; secret: string; now: Date; details?: ImageDetails | null },
 ): Promise<InstanceSpecPayload> {
-  const { rows } = await db.query<ImageDetails>('SELECT disk_format, checksum_sha256, size_bytes, properties FROM images WHERE id = $1', [o.image.id]);
-  const image = rows[0];
+  // Read here unless the caller read it with the instance (the scheduler does, in the same statement).
+  const image = o.details ?? (await db.query<ImageDetails>('SELECT disk_format, checksum_sha256, size_bytes, properties FROM images WHERE id = $1', [o.image.id])).rows[0];
   if (!image) throw new AsterError('NotFound', `image ${o.image.name} (${o.image.id}) was deleted before the server was built`);
   const expiresAt = new Date(o.now.getTime() + IMAGE_DOWNLOAD_TTL_SECONDS * 1000);
   return {
@@ -74,9 +74,9 @@ async function sendBuild(
   jobs: Jobs,
   row: InstanceRow,
   ports: PortRow[],
-  d: { host: string; attempt: number; requestId: string; secret: string },
+  d: { host: string; attempt: number; requestId: string; secret: string; image?: ImageDetails | null },
 ): Promise<void> {
-  const instance = await instanceSpecFor(client, row, ports, { image: { id: row.image_id, name: row.image.name }, secret: d.secret, now: new Date() });
+  const instance = await instanceSpecFor(client, row, ports, { image: { id: row.image_id, name: row.image.name }, secret: d.secret, now: new Date(), details: d.image ?? null });
   await jobs.send(buildInstance, computeQueue(d.host), { attempt: d.attempt, instance }, { requestId: d.requestId, db: client });
 }
 
@@ -172,6 +172,8 @@ export async function placeAndBuild(
     requestId: string;
     secret: string;
     event: { actionId: string | null; startedAt: Date };
+    /** The image as read with the instance, when it was. */
+    image?: ImageDetails | null;
   },
 ): Promise<Exclude<ClaimOutcome, 'claimed'> | 'gone' | 'placed'> {
   try {

@@ -7,6 +7,9 @@ import { readHostStates } from '../compute/host-states.ts';
 /** Announced when what the scheduler cannot see in placement changes: services, hosts, aggregates (migration 0006). */
 export const HOSTS_CHANGED_CHANNEL = 'aster_hosts_changed';
 
+/** A view older than its TTL serves decisions while it is read again, up to this many TTLs old. */
+const STALE_SERVES_TTLS = 5;
+
 /**
  * What one scheduler process knows of the hosts (Nova's HostManager): read in one query, kept for a short
  * while, and changed in memory by this process's own claims so that its next decisions see them. It is advice,
@@ -34,11 +37,25 @@ export class HostStateCache {
     },
   ) {}
 
-  /** Hosts as last read, or read again when older than the TTL, invalidated, or `fresh` is asked for. */
+  /**
+   * Hosts as last read. A view older than the TTL (but not more than STALE_SERVES_TTLS of them) still serves
+   * while it is read again in the background, so a decision does not wait for that read; one invalidated since
+   * (a change announced, a claim lost), a `fresh` ask, or a TTL of 0 waits for a new read.
+   */
   async get(options: { fresh?: boolean } = {}): Promise<HostState[]> {
-    const current = this.hosts && this.readVersion === this.version && Date.now() - this.readAt < this.o.ttlMs;
-    if (current && !options.fresh) return this.hosts!;
-    // A read already under way since the last invalidation serves this caller too.
+    if (this.hosts && this.readVersion === this.version && !options.fresh) {
+      const age = Date.now() - this.readAt;
+      if (age < this.o.ttlMs) return this.hosts;
+      if (age < this.o.ttlMs * STALE_SERVES_TTLS) {
+        void this.read().catch(() => {});
+        return this.hosts;
+      }
+    }
+    return this.read();
+  }
+
+  /** Reads the hosts; a read already under way since the last invalidation serves this caller too. */
+  private read(): Promise<HostState[]> {
     if (this.loading && this.loading.version === this.version) return this.loading.promise;
     const version = this.version;
     const promise = readHostStates(this.o.db, {

@@ -19,7 +19,7 @@ import type { Logger } from '@aster/log';
 import { defaultApiConfig } from '../context.ts';
 import { recordEvent, type InstanceRow } from '../compute/instances.ts';
 import { groupRequest, memberHosts, type InstanceGroup } from '../compute/group-placement.ts';
-import { failBuild, placeAndBuild } from './dispatch.ts';
+import { failBuild, placeAndBuild, type ImageDetails } from './dispatch.ts';
 import { HostStateCache } from './host-cache.ts';
 
 export interface SchedulerConfig {
@@ -63,6 +63,9 @@ export interface SchedulerDeps {
 }
 
 type Row = InstanceRow & {
+  image_disk_format: ImageDetails['disk_format'] | null;
+  image_checksum_sha256: string | null;
+  image_size_bytes: string | null;
   min_ram_mb: number | null;
   min_disk_gb: number | null;
   image_properties: Record<string, string> | null;
@@ -91,6 +94,7 @@ export async function scheduleOne(deps: SchedulerDeps, instanceId: string, reque
   const cache = (deps.hosts ??= cacheFor(deps));
   const { rows: found } = await db.query<Row>(
     `SELECT i.*, img.min_ram_mb, img.min_disk_gb, img.properties AS image_properties,
+            img.disk_format AS image_disk_format, img.checksum_sha256 AS image_checksum_sha256, img.size_bytes AS image_size_bytes,
             (SELECT a.id FROM instance_actions a WHERE a.instance_id = i.id AND a.action = 'create' ORDER BY a.started_at DESC LIMIT 1) AS action_id,
             g.id AS group_id, g.name AS group_name, g.policy AS group_policy, g.max_server_per_host
        FROM instances i LEFT JOIN images img ON img.id = i.image_id
@@ -134,6 +138,9 @@ export async function scheduleOne(deps: SchedulerDeps, instanceId: string, reque
         requestId,
         secret: config.serviceSecret ?? defaultApiConfig.serviceSecret,
         event: { actionId: row.action_id, startedAt: started },
+        image: row.image_disk_format
+          ? { disk_format: row.image_disk_format, checksum_sha256: row.image_checksum_sha256, size_bytes: row.image_size_bytes, properties: row.image_properties ?? {} }
+          : null,
       });
       if (outcome === 'placed' || outcome === 'gone') return;
       cache.consume(host, spec.resources, -1);

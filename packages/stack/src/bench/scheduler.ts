@@ -53,6 +53,8 @@ function options(args: string[]) {
       'multi-create-count': { type: 'string', default: '10' },
       plain: { type: 'boolean', default: false },
       'keep-logs': { type: 'boolean', default: false },
+      'cpu-profile': { type: 'string' },
+      split: { type: 'boolean', default: false },
     },
   });
   const whole = (name: keyof typeof values, min: number, max: number) => {
@@ -74,6 +76,10 @@ function options(args: string[]) {
     /** Without server groups and zones even when the API has them. */
     plain: values.plain,
     keepLogs: values['keep-logs'],
+    /** A folder for V8 CPU profiles of the API and scheduler processes (written when they stop). */
+    cpuProfile: values['cpu-profile'] ?? null,
+    /** The scheduler and conductor in a process of their own rather than in the API's (as operators split them). */
+    split: values.split,
   };
 }
 
@@ -120,10 +126,14 @@ export async function benchScheduler(args: string[]): Promise<number> {
       // Image URLs signed by one scheduler must verify in another.
       ASTER_SERVICE_SECRET: randomBytes(32).toString('base64url'),
     };
-    const tsx = (main: string) => ({ command: process.execPath, args: ['--import', 'tsx', join(root, main)] });
+    const profiling = o.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfile}`] : [];
+    const tsx = (main: string) => ({ command: process.execPath, args: [...profiling, '--import', 'tsx', join(root, main)] });
     const specs: ServiceSpec[] = [
-      { name: 'api', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_API_PORT: String(apiPort), ASTER_IMAGE_DIR: join(work, 'images'), ASTER_SERVICE_HOST: 'bench-api' }, logFile: join(work, 'logs/api.log'), ready: { log: true } },
+      { name: 'api', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_API_PORT: String(apiPort), ASTER_IMAGE_DIR: join(work, 'images'), ASTER_SERVICE_HOST: 'bench-api', ...(o.split ? { ASTER_ROLES: 'api' } : {}) }, logFile: join(work, 'logs/api.log'), ready: { log: true } },
     ];
+    if (o.split) {
+      specs.push({ name: 'workers', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_ROLES: 'scheduler,conductor', ASTER_SERVICE_HOST: 'bench-workers' }, logFile: join(work, 'logs/workers.log'), ready: { log: true } });
+    }
     for (let s = 2; s <= o.schedulers; s++) {
       specs.push({ name: `scheduler-${s}`, cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_ROLES: 'scheduler', ASTER_SERVICE_HOST: `bench-scheduler-${s}` }, logFile: join(work, `logs/scheduler-${s}.log`), ready: { log: true } });
     }
@@ -195,12 +205,14 @@ export async function benchScheduler(args: string[]): Promise<number> {
     say(`${o.servers} servers from ${o.clients} clients (${load.creates} creates, ${load.multiCreates} of ${o.multiCount}) onto ${o.hosts} hosts, ${o.schedulers} scheduler process(es) …`);
     await database.query('SELECT pg_stat_statements_reset()');
     const cpuBefore = cpu(services, pg);
+    const transactionsBefore = await commits(database);
     const started = Date.now();
     const sent = await runLoad(load, { clients: senders, flavorIds: setup.flavorIds, imageId: setup.imageId, groupIds, db: database, started });
     const settledAt = await lastSettledAt(database);
     const seconds = (settledAt - started) / 1000;
     const burstCpu = cpuDelta(cpuBefore, cpu(services, pg));
     const statements = await topStatements(database);
+    const statementTotals = { ...(await totalStatements(database, sent.accepted)), transactionsPerServer: round(((await commits(database)) - transactionsBefore) / Math.max(1, sent.accepted)) };
     say(`done: ${sent.accepted} servers in ${round(seconds)} s; cpu seconds ${JSON.stringify(burstCpu)}`);
 
     say('verifying …');
@@ -240,6 +252,7 @@ export async function benchScheduler(args: string[]): Promise<number> {
         clients: o.clients,
         projects: PROJECTS,
         schedulerProcesses: o.schedulers,
+        layout: o.split ? 'api | scheduler+conductor' : 'api+scheduler+conductor',
         creates: load.creates,
         multiCreate: { creates: load.multiCreates, count: o.multiCount, servers: load.multiCreates * o.multiCount },
         serverGroups: groups ? { antiAffinity: load.groups.length, size: load.groups[0]?.size ?? 0, withMaxServerPerHost2: load.groups.filter((g) => g.maxServerPerHost === 2).length } : 'not in the API',
@@ -259,6 +272,7 @@ export async function benchScheduler(args: string[]): Promise<number> {
         accepted: sent.accepted,
         createErrors: sent.errors,
         cpuSeconds: burstCpu,
+        postgresStatements: statementTotals,
         postgresTopStatements: statements,
       },
       ...times,
@@ -336,6 +350,18 @@ async function topStatements(db: Pool, limit = 12) {
     [limit],
   );
   return rows.map((r) => ({ totalMs: r.total_ms, calls: Number(r.calls), meanMs: r.mean_ms, query: r.query.slice(0, 160) }));
+}
+
+/** Every statement Postgres ran since the last reset: how many, and their time, in all and per server. */
+async function totalStatements(db: Pool, servers: number) {
+  const { rows } = await db.query<{ calls: string; exec_ms: number; plan_ms: number; commits: string }>(
+    `SELECT sum(calls) AS calls, round(sum(total_exec_time)::numeric, 1)::float AS exec_ms, round(sum(total_plan_time)::numeric, 1)::float AS plan_ms,
+            sum(calls) FILTER (WHERE query ILIKE 'commit%') AS commits
+       FROM pg_stat_statements`,
+  );
+  const r = rows[0]!;
+  const per = (n: number) => round(n / Math.max(1, servers), 2);
+  return { calls: Number(r.calls), execMs: r.exec_ms, planMs: r.plan_ms, perServer: { calls: per(Number(r.calls)), commits: per(Number(r.commits ?? 0)), execMs: per(r.exec_ms) } };
 }
 
 type Cpu = Record<string, number>;
