@@ -199,8 +199,8 @@ export class Jobs {
     });
     this.relaxed.on('error', () => {});
     const partitions = onItsPartition(options.schema ?? 'pgboss');
-    // Not prepared: a cached generic plan for "the next jobs" scans what the queue has done; planned each time
-    // on the one partition, it costs little and uses the pending-jobs index.
+    // Not prepared: a generic plan for "the next jobs" scans what the queue has done, and one for a completion
+    // by ids joins the whole partition; planned each time on the one partition, they use its indexes.
     this.relaxedDb = { executeSql: (text, values) => this.relaxed.query({ text: partitions(text, values), ...(values ? { values } : {}) }) };
   }
 
@@ -273,14 +273,17 @@ export class Jobs {
       payload: parsed,
       ...(options.reply ? { reply: true } : {}),
     };
-    // The wake-up goes in the insert's own statement (one round trip, and one transaction when not in the
-    // caller's); a job to start later wakes nobody now, unless it is sent inside the caller's transaction.
+    // In the caller's transaction the wake-up goes in the insert's own statement (one round trip less). A send
+    // of its own keeps them apart: Postgres holds its notification lock across the commit's disk flush, so a
+    // committing insert that notifies would make every other notifying commit wait for its flush. A job to
+    // start later wakes nobody now, unless it is sent inside the caller's transaction.
     const wake = options.startAfterSeconds && !options.db ? null : wakeChannel(queue);
+    const fuse = !!options.db;
     const run = options.db ? (text: string, values: unknown[]) => options.db!.query(text, values) : (text: string, values: unknown[]) => this.pool.query(text, values);
     let woken = false;
     const db = {
       executeSql: (text: string, values: unknown[]) => {
-        const fused = wake ? withWakeUp(this.options.schema ?? 'pgboss', text, values, wake) : null;
+        const fused = wake && fuse ? withWakeUp(this.options.schema ?? 'pgboss', text, values, wake) : null;
         if (fused) woken = true;
         return fused ? run(fused.text, fused.values) : run(text, values);
       },
@@ -357,6 +360,17 @@ export class Jobs {
       // wait, so fetching one per finished job would spend more on fetching as the queue grows.
       let behind = false;
       const batchWhenBehind = Math.max(1, Math.floor(concurrency / 4));
+      // A fetch is owed when a slot frees only if jobs may be waiting that no wake-up will announce again: the
+      // queue was behind, or a wake-up came while every slot was busy. Otherwise a finished job fetches nothing
+      // (an idle host would fetch an empty queue after every job), and the next job's wake-up comes on its own.
+      let owed = false;
+      const finished = (n: number) => {
+        active -= n;
+        if (owed) {
+          owed = false;
+          poke();
+        }
+      };
       while (!this.stopped) {
         const free = concurrency - active;
         if (free >= (behind ? batchWhenBehind : 1)) {
@@ -379,16 +393,10 @@ export class Jobs {
               together.set(name, [...(together.get(name) ?? []), job]);
               continue;
             }
-            void this.run(queue, job, handlers).finally(() => {
-              active--;
-              poke();
-            });
+            void this.run(queue, job, handlers).finally(() => finished(1));
           }
           for (const group of together.values()) {
-            void this.runMany(queue, group, handlers).finally(() => {
-              active -= group.length;
-              poke();
-            });
+            void this.runMany(queue, group, handlers).finally(() => finished(group.length));
           }
           behind = fetched.length === free;
           if (behind) continue;
@@ -397,6 +405,7 @@ export class Jobs {
         // Woken while a slot is free: fetch again. With every slot busy (or too few while behind), wait for a
         // finishing job's poke.
         if (woken && active < concurrency && !behind) continue;
+        owed = behind || woken || active >= concurrency;
         woken = false;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pollMs);
