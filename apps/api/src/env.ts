@@ -68,6 +68,8 @@ export const env = parseEnv(
       .transform((v) => v.split(',').map((f) => f.trim()).filter(Boolean))
       .optional(),
     ASTER_SCHEDULER_HOST_SUBSET_SIZE: positiveInt(1, 'hosts'),
+    /** Decisions one scheduler process makes at once; more wait their turn. */
+    ASTER_SCHEDULER_CONCURRENT_DECISIONS: positiveInt(2, 'decisions'),
     ASTER_SCHEDULER_MAX_INSTANCES_PER_HOST: positiveInt(50, 'instances'),
     /** How long one read of the hosts serves decisions, ms (changes to services and aggregates end it at once). */
     ASTER_SCHEDULER_HOST_STATE_TTL_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(60_000).default(1000),

@@ -76,6 +76,7 @@ const schedulerConfig: SchedulerConfig = {
   },
   hostSubsetSize: env.ASTER_SCHEDULER_HOST_SUBSET_SIZE,
   hostStateTtlMs: env.ASTER_SCHEDULER_HOST_STATE_TTL_MS,
+  concurrentDecisions: env.ASTER_SCHEDULER_CONCURRENT_DECISIONS,
   serviceSecret: config.serviceSecret,
 };
 // An unknown filter name stops the process here, naming the setting, rather than at the first build.

@@ -38,6 +38,12 @@ export interface SchedulerConfig {
   hostSubsetSize: number;
   /** How long a read of the hosts serves decisions before it is read again, ms (changes announced sooner end it). */
   hostStateTtlMs: number;
+  /**
+   * Decisions one scheduler process makes at once. Its queue is still fetched many jobs at a time; the rest wait
+   * their turn. A few at once keep the database busy; many at once only share the process, so that each
+   * decision takes as long as all of them.
+   */
+  concurrentDecisions: number;
   /** Signs the image URLs in the builds sent to hosts; the API's own (defaultApiConfig's) when not given. */
   serviceSecret?: string;
 }
@@ -52,6 +58,7 @@ export const defaultSchedulerConfig: SchedulerConfig = {
   weights: { ram: 1, cpu: 0, disk: 0, numInstances: 0, softAffinity: 1, softAntiAffinity: 1, buildFailure: 1_000_000 },
   hostSubsetSize: 1,
   hostStateTtlMs: 1000,
+  concurrentDecisions: 2,
 };
 
 export interface SchedulerDeps {
@@ -60,6 +67,28 @@ export interface SchedulerDeps {
   log: Logger;
   config: SchedulerConfig;
   hosts?: HostStateCache;
+  /** The process's turns at deciding (made by startScheduler); without it, decisions do not wait for one. */
+  turns?: Turns;
+}
+
+/** At most `limit` at once; the others wait in the order they came. */
+export class Turns {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // handed the turn of one that ended
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
 }
 
 type Row = InstanceRow & {
@@ -89,6 +118,12 @@ const LOST_CLAIMS_BEFORE_REREAD = 5;
  * server goes to ERROR with the reasons by filter (host names for administrators only).
  */
 export async function scheduleOne(deps: SchedulerDeps, instanceId: string, requestId: string): Promise<void> {
+  // The decision starts when it has its turn: until then it waits as jobs wait in the queue.
+  if (deps.turns) return deps.turns.run(() => decide(deps, instanceId, requestId));
+  return decide(deps, instanceId, requestId);
+}
+
+async function decide(deps: SchedulerDeps, instanceId: string, requestId: string): Promise<void> {
   const { db, config } = deps;
   const started = new Date();
   const cache = (deps.hosts ??= cacheFor(deps));
@@ -216,6 +251,7 @@ export async function startScheduler(
   options: { concurrency?: number } = {},
 ): Promise<{ stop(): Promise<void> }> {
   const hosts = (deps.hosts ??= cacheFor(deps));
+  deps.turns ??= new Turns(deps.config.concurrentDecisions);
   if (deps.connectionString) await hosts.listen(deps.connectionString, deps.log);
   await deps.jobs.ensureQueue(SCHEDULER_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
   deps.jobs.work(
