@@ -131,7 +131,8 @@ export async function recordEvent(
 
 /**
  * Records events of each instance's latest action of this name and finishes those actions, in one statement
- * for any number of instances. Events keep the order given.
+ * for any number of instances. Events keep the order given: each ends a microsecond after the one before it, as
+ * rows of a join come in no particular order.
  */
 export async function finishWithEvents(
   db: Queryable,
@@ -145,9 +146,10 @@ export async function finishWithEvents(
           a AS (SELECT t.instance_id, (SELECT id FROM instance_actions WHERE instance_id = t.instance_id AND action = $1
                                         ORDER BY finished_at IS NULL DESC, started_at DESC LIMIT 1) AS id
                   FROM (SELECT DISTINCT instance_id FROM e) t),
+          t AS (SELECT clock_timestamp() AS at),
           ev AS (INSERT INTO instance_action_events (action_id, event, host, result, details, finished_at)
-                 SELECT a.id, e.event, e.host, e.result, e.details, clock_timestamp()
-                   FROM e JOIN a USING (instance_id) WHERE a.id IS NOT NULL
+                 SELECT a.id, e.event, e.host, e.result, e.details, t.at + e.n * interval '1 microsecond'
+                   FROM e JOIN a USING (instance_id) CROSS JOIN t WHERE a.id IS NOT NULL
                   ORDER BY e.n)
      UPDATE instance_actions SET finished_at = COALESCE(finished_at, clock_timestamp()) WHERE id IN (SELECT id FROM a)`,
     [action, rows.map((r) => r.id), rows.map((r) => r.event), rows.map((r) => r.host), rows.map((r) => r.result), rows.map((r) => r.details ?? null)],
