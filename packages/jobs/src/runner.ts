@@ -78,15 +78,20 @@ export interface WorkOptions {
  * thousand hosts listening, one shared channel would wake them all for every job). Hashed: a queue name can
  * be longer than a channel name may be, and hold characters a channel name may not.
  */
-export function wakeChannel(queue: string): string {
-  let channel = channels.get(queue);
-  if (channel === undefined) {
-    channel = `aster_q_${createHash('sha256').update(queue).digest('hex').slice(0, 32)}`;
-    if (channels.size < 100_000) channels.set(queue, channel);
-  }
-  return channel;
+export const wakeChannel = hashedOnce((queue) => `aster_q_${createHash('sha256').update(queue).digest('hex').slice(0, 32)}`);
+
+/** `name` worked out once per queue and kept (up to a bound: queues are few, but nothing grows without end). */
+function hashedOnce(name: (queue: string) => string): (queue: string) => string {
+  const known = new Map<string, string>();
+  return (queue) => {
+    let answer = known.get(queue);
+    if (answer === undefined) {
+      answer = name(queue);
+      if (known.size < 100_000) known.set(queue, answer);
+    }
+    return answer;
+  };
 }
-const channels = new Map<string, string>();
 const DONE_CHANNEL = 'aster_job_done';
 
 /**
@@ -117,15 +122,7 @@ async function addFetchIndex(pool: pg.Pool, schema: string): Promise<void> {
  */
 export function onItsPartition(schema: string): (text: string, values?: unknown[]) => string {
   const parent = `${schema}.job`;
-  const partitions = new Map<string, string>();
-  const partitionOf = (queue: string) => {
-    let table = partitions.get(queue);
-    if (table === undefined) {
-      table = `${schema}.j${createHash('sha224').update(queue).digest('hex')}`;
-      if (partitions.size < 100_000) partitions.set(queue, table);
-    }
-    return table;
-  };
+  const partitionOf = hashedOnce((queue) => `${schema}.j${createHash('sha224').update(queue).digest('hex')}`);
   return (text, values) => {
     const queue = values?.[0];
     if (typeof queue !== 'string' || !text.includes('WHERE name = $1')) return text;
@@ -278,12 +275,11 @@ export class Jobs {
     // committing insert that notifies would make every other notifying commit wait for its flush. A job to
     // start later wakes nobody now, unless it is sent inside the caller's transaction.
     const wake = options.startAfterSeconds && !options.db ? null : wakeChannel(queue);
-    const fuse = !!options.db;
-    const run = options.db ? (text: string, values: unknown[]) => options.db!.query(text, values) : (text: string, values: unknown[]) => this.pool.query(text, values);
+    const run = (text: string, values: unknown[]) => (options.db ?? this.pool).query(text, values);
     let woken = false;
     const db = {
       executeSql: (text: string, values: unknown[]) => {
-        const fused = wake && fuse ? withWakeUp(this.options.schema ?? 'pgboss', text, values, wake) : null;
+        const fused = wake && options.db ? withWakeUp(this.options.schema ?? 'pgboss', text, values, wake) : null;
         if (fused) woken = true;
         return fused ? run(fused.text, fused.values) : run(text, values);
       },

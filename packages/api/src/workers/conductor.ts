@@ -170,7 +170,7 @@ export async function onBuildResults(deps: ConductorDeps, reports: { p: ParsedOf
       const strays: { p: ParsedOf<typeof buildResult>; requestId: string }[] = [];
       for (const [i, r] of built.entries()) {
         const { p } = r;
-        const row = byId.get(p.instanceId.toLowerCase()) ?? byId.get(p.instanceId);
+        const row = byId.get(p.instanceId.toLowerCase()); // Postgres answers ids in lower case
         if (!row) continue;
         const first = fresh.delete(keys[i]!);
         // Seen before, or given up on first (timed out, host taken for dead): a late copy nobody owns must go.
