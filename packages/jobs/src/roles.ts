@@ -20,7 +20,7 @@ export async function grantQueueRole(db: SqlRunner, options: { role: string; pas
   await db.query(`GRANT CONNECT ON DATABASE ${ident(options.database)} TO ${ident(options.role)}`);
   await db.query(`GRANT USAGE ON SCHEMA ${ident(schema)} TO ${ident(options.role)}`);
   await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${ident(schema)} TO ${ident(options.role)}`);
-  // Jobs are fetched from each queue's own partition (see onItsPartition), so the partitions made later for
+  // Jobs are fetched from each queue's own partition (see workerStatements), so the partitions made later for
   // new queues (by this connection's role, which runs the API) are granted as they are made.
   await db.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA ${ident(schema)} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${ident(options.role)}`);
 }

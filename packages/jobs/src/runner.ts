@@ -114,23 +114,58 @@ async function addFetchIndex(pool: pg.Pool, schema: string): Promise<void> {
 }
 
 /**
- * pg-boss 10 keeps each queue in a partition of its own, and asks for a queue's jobs through the parent table.
- * Postgres then plans every fetch and completion anew (a cached plan over a thousand host queues would cover
- * a thousand partitions), and planning was most of their cost. Those two statements are sent to the queue's
- * own partition instead (pg-boss names it `j` + sha224 of the queue's name): the same rows, planned once per
- * connection. Any other statement, or a text this does not recognise, goes through unchanged.
+ * The settings of the connections that take and finish jobs (workerStatements' statements, and nothing else):
+ * commits that do not wait for the disk (see `Jobs.lanes`), one generic plan per statement and connection,
+ * and no sequential scans, so that the plan made while a queue is still nearly empty reads rows by address and
+ * by index as it must once the queue holds a day of jobs.
  */
-export function onItsPartition(schema: string): (text: string, values?: unknown[]) => string {
-  const parent = `${schema}.job`;
+export const WORKER_SESSION = '-c synchronous_commit=off -c plan_cache_mode=force_generic_plan -c enable_seqscan=off';
+
+/** A job as a worker takes it: where its row is (for finishing it), its id, its envelope, its retries so far. */
+export interface TakenJob {
+  id: string;
+  /** The row's place in its partition when taken (its ctid); finishing the job looks there first. */
+  tid: string;
+  data: Envelope;
+  retryCount: number;
+}
+
+/**
+ * A worker's two statements, taking a queue's next jobs and finishing them, Aster's own on pg-boss's tables.
+ * pg-boss 10 keeps each queue in a partition of its own (`j` + sha224 of the queue's name) and asks for a
+ * queue's jobs through the parent table, so Postgres planned every fetch anew (a cached plan over a thousand
+ * host queues would cover a thousand partitions), and planning was most of the cost. These name the partition,
+ * and are written so that one generic plan, made once per connection, is right whatever a queue holds:
+ *  - taking: the next rows in pg-boss's order through the partition's `aster_job_next` index, locked, skipping
+ *    rows another worker holds; then updated in place by their row address (a TID scan, no choice of index
+ *    left to statistics that a queue made empty a minute ago does not have yet). They take the rows pg-boss's
+ *    fetch would for the standard policy, the only one `ensureQueue` makes (no singleton keys to hold back).
+ *  - finishing: by row address again, each row checked to hold the same job, still active. A row that moved
+ *    since it was taken (expired and retried, say) is not there: the caller finishes it by id instead.
+ */
+export function workerStatements(schema: string): { take: (queue: string) => string; finish: (queue: string) => string } {
   const partitionOf = hashedOnce((queue) => `${schema}.j${createHash('sha224').update(queue).digest('hex')}`);
-  return (text, values) => {
-    const queue = values?.[0];
-    if (typeof queue !== 'string' || !text.includes('WHERE name = $1')) return text;
-    const fetch = text.includes('WITH next as (') && text.includes('FOR UPDATE SKIP LOCKED');
-    const complete = text.includes('WITH results AS (') && text.includes('SET completed_on = now()');
-    if (!fetch && !complete) return text;
-    const table = partitionOf(queue);
-    return text.replaceAll(`${parent}\n`, `${table}\n`).replaceAll(`${parent} j `, `${table} j `);
+  return {
+    // $1 queue, $2 how many.
+    take: hashedOnce(
+      (queue) => `UPDATE ${partitionOf(queue)} j SET state = 'active', started_on = now(),
+        retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+      WHERE j.ctid = ANY (ARRAY(
+        SELECT ctid FROM ${partitionOf(queue)}
+        WHERE name = $1 AND state < 'active' AND start_after < now()
+        ORDER BY priority DESC, created_on, id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+      ))
+      RETURNING j.ctid::text AS tid, j.id, j.data, j.retry_count AS "retryCount"`,
+    ),
+    // $1 row addresses, $2 ids in the same order, $3 the output. The partition holds this queue's jobs alone.
+    finish: hashedOnce(
+      (queue) => `UPDATE ${partitionOf(queue)} j SET completed_on = now(), state = 'completed', output = $3::jsonb
+      FROM unnest($1::tid[], $2::uuid[]) AS t(tid, id)
+      WHERE j.ctid = t.tid AND j.id = t.id AND j.state = 'active'
+      RETURNING j.id`,
+    ),
   };
 }
 
@@ -164,8 +199,10 @@ export class Jobs {
    * may be handed out again (every handler is idempotent), but nothing is lost or half-written. Sends keep
    * waiting: a lost send would be a lost message.
    */
-  private readonly relaxed: pg.Pool;
-  private readonly relaxedDb: { executeSql: (text: string, values: unknown[]) => Promise<{ rows: unknown[] }> };
+  private readonly lanes: pg.Pool[];
+  /** Each queue this process works keeps to one lane (see `laneOf`). */
+  private readonly lanesOfQueues = new Map<string, pg.Pool>();
+  private readonly statements: ReturnType<typeof workerStatements>;
 
   private constructor(
     private readonly options: { connectionString: string; log: Logger; applicationName: string; schema?: string | undefined },
@@ -188,17 +225,19 @@ export class Jobs {
         for (const set of this.wakers.values()) for (const poke of set) poke();
       },
     });
-    this.relaxed = new pg.Pool({
-      connectionString: options.connectionString,
-      application_name: `${options.applicationName}-work`,
-      max: 4,
-      options: '-c synchronous_commit=off',
+    // Prepared, with one generic plan per connection: these run only workerStatements' statements, made for it
+    // (left to choose, Postgres would plan each anew for its first five calls on each connection). Four lanes of
+    // one connection each, every queue keeping to one of them: a connection then plans and caches the statements
+    // of its own queues only, once (a fleet of hosts in one process works hundreds of queues, each a few times a
+    // minute, and the first use of a queue's partition on a connection costs more than taking its jobs).
+    this.lanes = Array.from({ length: 4 }, () => {
+      const lane = preparingStatements(
+        new pg.Pool({ connectionString: options.connectionString, application_name: `${options.applicationName}-work`, max: 1, options: WORKER_SESSION }),
+      );
+      lane.on('error', () => {});
+      return lane;
     });
-    this.relaxed.on('error', () => {});
-    const partitions = onItsPartition(options.schema ?? 'pgboss');
-    // Not prepared: a generic plan for "the next jobs" scans what the queue has done, and one for a completion
-    // by ids joins the whole partition; planned each time on the one partition, they use its indexes.
-    this.relaxedDb = { executeSql: (text, values) => this.relaxed.query({ text: partitions(text, values), ...(values ? { values } : {}) }) };
+    this.statements = workerStatements(options.schema ?? 'pgboss');
   }
 
   /**
@@ -371,9 +410,9 @@ export class Jobs {
         const free = concurrency - active;
         if (free >= (behind ? batchWhenBehind : 1)) {
           woken = false;
-          let fetched: PgBoss.JobWithMetadata<Envelope>[] = [];
+          let fetched: TakenJob[] = [];
           try {
-            fetched = await this.boss.fetch<Envelope>(queue, { batchSize: free, includeMetadata: true, db: this.relaxedDb });
+            fetched = (await this.laneOf(queue).query<TakenJob>(this.statements.take(queue), [queue, free])).rows;
           } catch (error) {
             if (this.stopped) break;
             this.options.log.warn('fetching jobs failed', { queue, error });
@@ -381,7 +420,7 @@ export class Jobs {
             continue;
           }
           // Jobs whose handler takes many at once go together, by name; the others run each on its own.
-          const together = new Map<string, PgBoss.JobWithMetadata<Envelope>[]>();
+          const together = new Map<string, TakenJob[]>();
           for (const job of fetched) {
             active++;
             const name = job.data && typeof job.data === 'object' ? job.data.job : undefined;
@@ -424,7 +463,7 @@ export class Jobs {
    */
   private async accept(
     queue: string,
-    job: PgBoss.JobWithMetadata<Envelope>,
+    job: TakenJob,
     handlers: Record<string, HandlerEntry>,
   ): Promise<{ entry: HandlerEntry; payload: unknown; ctx: JobContext } | null> {
     const envelope = job.data;
@@ -446,8 +485,36 @@ export class Jobs {
     return { entry, payload: parsed.data, ctx: { requestId: envelope.requestId, jobId: job.id, queue, retryCount: job.retryCount } };
   }
 
+  /** The lane of a queue: the queues this process works are dealt to the lanes in turn. */
+  private laneOf(queue: string): pg.Pool {
+    let lane = this.lanesOfQueues.get(queue);
+    if (!lane) {
+      lane = this.lanes[this.lanesOfQueues.size % this.lanes.length]!;
+      this.lanesOfQueues.set(queue, lane);
+    }
+    return lane;
+  }
+
+  /**
+   * Marks jobs this worker took as completed, with `output`: where each row was taken from, and any row no
+   * longer there (moved since) through pg-boss by id, which finishes it only if it is still active.
+   */
+  private async complete(queue: string, jobs: TakenJob[], output: object | null): Promise<void> {
+    const { rows } = await this.laneOf(queue).query<{ id: string }>(this.statements.finish(queue), [
+      jobs.map((j) => j.tid),
+      jobs.map((j) => j.id),
+      output === null ? null : JSON.stringify(output),
+    ]);
+    if (rows.length === jobs.length) return;
+    const finished = new Set(rows.map((r) => r.id));
+    const moved = jobs.filter((j) => !finished.has(j.id)).map((j) => j.id);
+    // pg-boss's signature is (name, ids, data); its typings leave out data for many ids.
+    const complete = this.boss.complete.bind(this.boss) as unknown as (name: string, ids: string[], data: object | null) => Promise<unknown>;
+    await complete(queue, moved, output);
+  }
+
   /** Jobs of one name handled at once, completed in one statement; after a throw, each on its own. */
-  private async runMany(queue: string, jobs: PgBoss.JobWithMetadata<Envelope>[], handlers: Record<string, HandlerEntry>): Promise<void> {
+  private async runMany(queue: string, jobs: TakenJob[], handlers: Record<string, HandlerEntry>): Promise<void> {
     const accepted = (await Promise.all(jobs.map(async (job) => ({ job, ok: await this.accept(queue, job, handlers) })))).filter((a) => a.ok !== null);
     if (accepted.length === 0) return;
     const entry = accepted[0]!.ok!.entry;
@@ -459,21 +526,19 @@ export class Jobs {
       return;
     }
     try {
-      // pg-boss's signature is (name, ids, data, options); its typings leave out data for many ids.
-      const complete = this.boss.complete.bind(this.boss) as unknown as (name: string, ids: string[], data: null, options: { db: unknown }) => Promise<unknown>;
-      await complete(queue, accepted.map((a) => a.job.id), null, { db: this.relaxedDb });
+      await this.complete(queue, accepted.map((a) => a.job), null);
       for (const a of accepted) if (a.job.data.reply) await this.boss.getDb().executeSql('SELECT pg_notify($1, $2)', [DONE_CHANNEL, a.job.id]);
     } catch (error) {
       this.options.log.warn('recording job results failed', { queue, jobs: accepted.length, error });
     }
   }
 
-  private async run(queue: string, job: PgBoss.JobWithMetadata<Envelope>, handlers: Record<string, HandlerEntry>): Promise<void> {
+  private async run(queue: string, job: TakenJob, handlers: Record<string, HandlerEntry>): Promise<void> {
     const envelope = job.data;
     const finish = async (ok: boolean, data: unknown) => {
       try {
-        if (ok) await this.boss.complete(queue, job.id, data as object, { db: this.relaxedDb });
-        else await this.boss.fail(queue, job.id, data as object, { db: this.relaxedDb });
+        if (ok) await this.complete(queue, [job], data as object | null);
+        else await this.boss.fail(queue, job.id, data as object);
         if (envelope?.reply) await this.boss.getDb().executeSql('SELECT pg_notify($1, $2)', [DONE_CHANNEL, job.id]);
       } catch (error) {
         this.options.log.warn('recording a job result failed', { queue, jobId: job.id, error });
@@ -500,7 +565,7 @@ export class Jobs {
     await Promise.race([Promise.all(this.loops), sleep(graceMs)]);
     await this.listener.stop();
     await this.boss.stop({ graceful: false, wait: true, timeout: 1000 }).catch(() => {});
-    await this.relaxed.end().catch(() => {});
+    await Promise.all(this.lanes.map((lane) => lane.end().catch(() => {})));
     await this.pool.end().catch(() => {});
   }
 }
