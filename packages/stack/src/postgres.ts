@@ -1,16 +1,24 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, mkdirSync, chownSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 
 /**
  * A Postgres cluster of Aster's own in a folder, run from the machine's PostgreSQL binaries as a child of the
  * launcher (as user postgres when the launcher is root, since Postgres refuses to run as root).
- * It listens on 127.0.0.1 only, with a generated password kept beside it.
+ * It listens on 127.0.0.1 only, and on a Unix socket in the folder (`run/`), with a generated password kept
+ * beside it.
  */
 export interface LocalPostgres {
+  /**
+   * For clients on this machine: through the Unix socket, which costs both ends about a third less per
+   * statement than TCP on 127.0.0.1 (no TCP, no packet filter); the TCP address when the folder's path is too
+   * long for a socket's.
+   */
   url: string;
+  /** Through TCP on 127.0.0.1. */
+  tcpUrl: string;
   pid: number | undefined;
   /** The cluster folder: the text that identifies this server in its command line. */
   pgdata: string;
@@ -116,6 +124,11 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
     }
   }
 
+  const sockets = socketDir(options.dir, options.port);
+  if (sockets) {
+    mkdirSync(sockets, { recursive: true, mode: 0o755 });
+    if (who) chownSync(sockets, who.uid, who.gid);
+  }
   const logFd = openSync(options.logFile, 'a');
   if (who) chownSync(options.logFile, who.uid, who.gid);
   const child: ChildProcess = spawn(
@@ -128,7 +141,7 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
-      'unix_socket_directories=',
+      `unix_socket_directories=${sockets ?? ''}`,
       ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     ],
     // Its own process group: Ctrl-C reaches the launcher, which stops Postgres last, after the services using it.
@@ -143,7 +156,7 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
     }),
   );
 
-  const base = serverUrl(options.dir, options.port);
+  const base = serverUrl(options.dir, options.port, { tcp: true });
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited !== undefined) {
@@ -170,8 +183,10 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
     }
   }
 
+  const database = options.database ?? 'aster';
   return {
-    url: `${base}/${options.database ?? 'aster'}`,
+    url: `${serverUrl(options.dir, options.port)}/${database}`,
+    tcpUrl: `${base}/${database}`,
     pid: child.pid,
     pgdata,
     async stop() {
@@ -184,8 +199,20 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
   };
 }
 
-/** The URL of the cluster in `dir` listening on `port`, without a database name. */
-export function serverUrl(dir: string, port: number): string {
+/**
+ * The URL of the cluster in `dir` listening on `port`, without a database name: through its Unix socket when
+ * it has one (unless `tcp`), else TCP on 127.0.0.1.
+ */
+export function serverUrl(dir: string, port: number, o: { tcp?: boolean } = {}): string {
   const password = readFileSync(join(dir, 'postgres.password'), 'utf8').trim();
-  return `postgresql://aster:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const sockets = o.tcp ? null : socketDir(dir, port);
+  const host = sockets && existsSync(join(sockets, `.s.PGSQL.${port}`)) ? encodeURIComponent(sockets) : '127.0.0.1';
+  return `postgresql://aster:${encodeURIComponent(password)}@${host}:${port}`;
+}
+
+/** Where the cluster in `dir` puts its Unix socket; null when that path would be too long for a socket's. */
+function socketDir(dir: string, port: number): string | null {
+  const folder = join(resolve(dir), 'run');
+  // A socket's path holds at most 107 bytes on Linux.
+  return Buffer.byteLength(join(folder, `.s.PGSQL.${port}.lock`)) <= 100 ? folder : null;
 }

@@ -81,10 +81,14 @@ describe('npm start', () => {
     // The guest image is there to launch at once.
     expect((await aster.images.list.query({})).filter((i) => i.name === 'aster-tiny').map((i) => `${i.status} ${i.visibility}`)).toEqual(['active public']);
     // The compute agent connects with its own role, which reaches the job queues and nothing else.
-    const pg = createPool({ connectionString: `${serverUrl(dataDir, ports.ASTER_PG_PORT)}/aster`, max: 1 });
+    expect(serverUrl(dataDir, ports.ASTER_PG_PORT)).toContain(encodeURIComponent(join(dataDir, 'run')));
+    const pg = createPool({ connectionString: `${serverUrl(dataDir, ports.ASTER_PG_PORT, { tcp: true })}/aster`, max: 1 });
     try {
       const { rows } = await pg.query<{ usename: string }>(`SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name LIKE 'aster-compute-%'`);
       expect(rows.map((r) => r.usename)).toEqual(['aster_compute']);
+      // Every process on this machine talks to Postgres through its Unix socket (no client address), not TCP.
+      const ways = await pg.query<{ socket: boolean }>(`SELECT DISTINCT client_addr IS NULL AS socket FROM pg_stat_activity WHERE application_name LIKE 'aster-%'`);
+      expect(ways.rows).toEqual([{ socket: true }]);
     } finally {
       await pg.end();
     }
