@@ -71,6 +71,11 @@ export interface WorkOptions {
   concurrency?: number;
   /** Fallback poll when no wake-up arrives (a lost notification, a job whose start time came). */
   pollSeconds?: number;
+  /**
+   * Waits this long before taking jobs, unless the queue is behind, so that jobs sent close together are taken
+   * together (and handled together by a batch handler): a little latency for fewer, larger batches.
+   */
+  gatherMs?: number;
 }
 
 /**
@@ -374,6 +379,7 @@ export class Jobs {
   private async loop(queue: string, handlers: Record<string, HandlerEntry>, options: WorkOptions): Promise<void> {
     const concurrency = options.concurrency ?? 8;
     const pollMs = (options.pollSeconds ?? 2) * 1000;
+    const gatherMs = options.gatherMs ?? 0;
     let active = 0;
     let woken = false;
     let wake: (() => void) | null = null;
@@ -409,6 +415,8 @@ export class Jobs {
       while (!this.stopped) {
         const free = concurrency - active;
         if (free >= (behind ? batchWhenBehind : 1)) {
+          // Wake-ups while gathering are answered by this fetch.
+          if (gatherMs > 0 && !behind) await sleep(gatherMs);
           woken = false;
           let fetched: TakenJob[] = [];
           try {

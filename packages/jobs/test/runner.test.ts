@@ -100,6 +100,29 @@ describe('the job runner', () => {
       .toEqual([{ state: 'completed', n: 12 }]);
   });
 
+  it('gathers jobs sent close together for a moment, and hands them to the batch handler at once', async () => {
+    await sender.ensureQueue('gather', { retryLimit: 0 });
+    const batches: number[][] = [];
+    worker.work(
+      'gather',
+      {
+        ping: {
+          contract: ping,
+          handle: async (p) => void batches.push([(p as { n: number }).n]),
+          handleMany: async (jobs) => void batches.push(jobs.map((j) => (j.payload as { n: number }).n).sort((a, b) => a - b)),
+        },
+      },
+      { concurrency: 8, pollSeconds: 30, gatherMs: 400 },
+    );
+    // An idle worker woken by the first waits for the other two, sent a little later each.
+    for (let n = 1; n <= 3; n++) {
+      await sender.send(ping, 'gather', { n }, { requestId: `g-${n}` });
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    await expect.poll(() => batches.flat().length, { timeout: 5000 }).toBe(3);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
   it('sends inside the caller’s transaction: a rolled-back send leaves no job', async () => {
     await sender.ensureQueue('tx');
     const client = await db.pool.connect();

@@ -212,6 +212,7 @@ export async function benchScheduler(args: string[]): Promise<number> {
     const seconds = (settledAt - started) / 1000;
     const burstCpu = cpuDelta(cpuBefore, cpu(services, pg));
     const statements = await topStatements(database);
+    const mostPlanned = await topStatements(database, 8, 'plans');
     const statementTotals = { ...(await totalStatements(database, sent.accepted)), transactionsPerServer: round(((await commits(database)) - transactionsBefore) / Math.max(1, sent.accepted)) };
     say(`done: ${sent.accepted} servers in ${round(seconds)} s; cpu seconds ${JSON.stringify(burstCpu)}`);
 
@@ -274,6 +275,7 @@ export async function benchScheduler(args: string[]): Promise<number> {
         cpuSeconds: burstCpu,
         postgresStatements: statementTotals,
         postgresTopStatements: statements,
+        postgresMostPlanned: mostPlanned,
       },
       ...times,
       allocationCandidates: candidates,
@@ -345,14 +347,14 @@ async function startPostgres(work: string, bin: string | undefined): Promise<Loc
 }
 
 /** The statements that took Postgres the most time since the last reset, shortened. */
-async function topStatements(db: Pool, limit = 12) {
-  const { rows } = await db.query<{ query: string; calls: string; total_ms: number; mean_ms: number; plan_ms: number; rows: string }>(
-    `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls, round(total_exec_time::numeric, 1)::float AS total_ms,
+async function topStatements(db: Pool, limit = 12, by: 'time' | 'plans' = 'time') {
+  const { rows } = await db.query<{ query: string; calls: string; plans: string; total_ms: number; mean_ms: number; plan_ms: number; rows: string }>(
+    `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls, plans, round(total_exec_time::numeric, 1)::float AS total_ms,
             round(mean_exec_time::numeric, 3)::float AS mean_ms, round(total_plan_time::numeric, 1)::float AS plan_ms, rows
-       FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT $1`,
+       FROM pg_stat_statements ORDER BY ${by === 'plans' ? 'plans' : 'total_exec_time + total_plan_time'} DESC LIMIT $1`,
     [limit],
   );
-  return rows.map((r) => ({ totalMs: r.total_ms, planMs: r.plan_ms, calls: Number(r.calls), meanMs: r.mean_ms, query: r.query.slice(0, 160) }));
+  return rows.map((r) => ({ totalMs: r.total_ms, planMs: r.plan_ms, calls: Number(r.calls), plans: Number(r.plans), meanMs: r.mean_ms, query: r.query.slice(0, 160) }));
 }
 
 /** Every statement Postgres ran since the last reset: how many, and their time, in all and per server. */
