@@ -137,7 +137,8 @@ export class ComputeAgent {
     });
     const beat = async () => {
       const running = (await driver.list()).filter((i) => i.powerState === power.RUNNING).length;
-      await this.report(hostHeartbeat, { host, runningVms: running }, `heartbeat-${host}`);
+      // Quiet: the conductor takes it at its next poll, within seconds, far inside the time a host may be silent.
+      await this.report(hostHeartbeat, { host, runningVms: running }, `heartbeat-${host}`, { quiet: true });
     };
     const sync = async () => {
       const before = [...this.known];
@@ -162,8 +163,8 @@ export class ComputeAgent {
     log.info('compute host started', { queue: this.queue, driver: driver.name, ...inventory, hypervisor: capabilities.hypervisorType });
   }
 
-  private report<C extends JobContract>(contract: C, payload: PayloadOf<C>, requestId: string) {
-    return this.o.jobs.send(contract, CONDUCTOR_QUEUE, payload, { requestId });
+  private report<C extends JobContract>(contract: C, payload: PayloadOf<C>, requestId: string, o: { quiet?: boolean } = {}) {
+    return this.o.jobs.send(contract, CONDUCTOR_QUEUE, payload, { requestId, ...o });
   }
 
   /** Runs `fn` after whatever is already running for this instance. */

@@ -123,6 +123,27 @@ describe('the job runner', () => {
     expect(batches).toEqual([[1, 2, 3]]);
   });
 
+  it('sends a quiet job without waking anyone, and the worker’s poll takes it', async () => {
+    await sender.ensureQueue('quiet');
+    const heard: string[] = [];
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    try {
+      listener.on('notification', (n) => heard.push(n.channel));
+      await listener.query(`LISTEN ${wakeChannel('quiet')}`);
+      const got: number[] = [];
+      worker.work('quiet', { ping: { contract: ping, handle: async (p) => void got.push((p as { n: number }).n) } }, { concurrency: 2, pollSeconds: 1 });
+      await new Promise((r) => setTimeout(r, 300)); // the worker's first (empty) fetch is behind it
+      await sender.send(ping, 'quiet', { n: 7 }, { requestId: 'q-7', quiet: true });
+      await expect.poll(() => got, { timeout: 5000 }).toEqual([7]);
+      await sender.send(ping, 'quiet', { n: 8 }, { requestId: 'q-8' });
+      await expect.poll(() => got, { timeout: 5000 }).toEqual([7, 8]);
+      expect(heard).toEqual([wakeChannel('quiet')]); // the second send's wake-up only
+    } finally {
+      await listener.end();
+    }
+  });
+
   it('sends inside the caller’s transaction: a rolled-back send leaves no job', async () => {
     await sender.ensureQueue('tx');
     const client = await db.pool.connect();

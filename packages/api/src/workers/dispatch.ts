@@ -182,15 +182,20 @@ export async function placeAndBuild(
       if (claimed !== 'claimed') throw new Undo(claimed);
       // The decision ends here, with the claim held; what follows is dispatching it.
       const decided = new Date();
+      // The host recorded and the `schedule` event written, in one statement.
       const { rows } = await client.query<InstanceRow>(
-        `UPDATE instances SET host = $2, alternates = $3, attempts = 1, task_state = 'spawning', task_started_at = clock_timestamp()
-          WHERE id = $1 AND deleted_at IS NULL AND vm_state = 'building' AND task_state = 'scheduling' RETURNING *`,
-        [p.instanceId, p.host, p.alternates],
+        `WITH placed AS (
+           UPDATE instances SET host = $2, alternates = $3, attempts = 1, task_state = 'spawning', task_started_at = clock_timestamp()
+            WHERE id = $1 AND deleted_at IS NULL AND vm_state = 'building' AND task_state = 'scheduling' RETURNING *),
+         event AS (
+           INSERT INTO instance_action_events (action_id, event, host, result, started_at, finished_at)
+           SELECT $4::uuid, 'schedule', $2, 'Success', $5, $6 FROM placed WHERE $4::uuid IS NOT NULL)
+         SELECT * FROM placed`,
+        [p.instanceId, p.host, p.alternates, p.event.actionId, p.event.startedAt, decided],
       );
       const row = rows[0];
       if (!row) throw new Undo('gone');
       await sendBuild(client, jobs, row, await allocatePorts(client, row.id, row.requested_networks), { ...p, attempt: 1 });
-      await recordEvent(client, { actionId: p.event.actionId, event: 'schedule', host: p.host, result: 'Success', startedAt: p.event.startedAt, finishedAt: decided });
       return 'placed' as const;
     });
   } catch (error) {
