@@ -40,6 +40,8 @@ interface TokenRow {
   credential_role: Role | null;
   credential_revoked_at: Date | null;
   credential_expires_at: Date | null;
+  /** The roles the user holds on the project, highest first. */
+  roles: Role[];
 }
 
 const unauthorized = (message: string) => new AsterError('Unauthorized', message);
@@ -54,7 +56,9 @@ export async function resolveToken(db: Queryable, token: string, now: Date): Pro
             u.id AS user_id, u.name AS user_name, u.enabled AS user_enabled,
             p.id AS project_id, p.name AS project_name, p.is_admin AS project_is_admin,
             c.id AS credential_id, c.name AS credential_name, c.role AS credential_role,
-            c.revoked_at AS credential_revoked_at, c.expires_at AS credential_expires_at
+            c.revoked_at AS credential_revoked_at, c.expires_at AS credential_expires_at,
+            ARRAY(SELECT ra.role FROM role_assignments ra WHERE ra.user_id = t.user_id AND ra.project_id = t.project_id
+                   ORDER BY array_position(ARRAY['admin','member','reader'], ra.role)) AS roles
        FROM tokens t
        JOIN users u ON u.id = t.user_id
        JOIN projects p ON p.id = t.project_id
@@ -72,7 +76,8 @@ export async function resolveToken(db: Queryable, token: string, now: Date): Pro
     throw unauthorized(`Application credential ${row.credential_name} expired`);
   }
 
-  const held = await rolesOn(db, row.user_id, row.project_id);
+  // Read with the token, in the same statement.
+  const held = row.roles;
   let effective: Role[] = held;
   if (row.credential_role) {
     // A credential carries at most its own role, and only while its user still holds it.
