@@ -184,25 +184,31 @@ export class ComputeAgent {
     // Steps are reported live only once a build has run for a while (people watch slow builds); a fast build
     // carries its steps in its result, which saves the conductor a job per step.
     const started = Date.now();
-    const pending: string[] = [];
+    const pending: { step: string; at: string }[] = [];
+    // Live steps are sent one after the other, each once the one before is in the queue, so that they reach the
+    // conductor in the order they happened; the result goes after them.
+    let sent = Promise.resolve();
     const flush = () => {
-      for (const step of pending.splice(0)) {
-        void this.report(buildProgress, { instanceId: id, host, attempt: p.attempt, step }, requestId).catch(() => {});
+      for (const { step, at } of pending.splice(0)) {
+        sent = sent.then(() => this.report(buildProgress, { instanceId: id, host, attempt: p.attempt, step, at }, requestId).then(() => {}, () => {}));
       }
     };
     const timer = setTimeout(flush, LIVE_PROGRESS_AFTER_MS);
     try {
       const info = await driver.spawn(p.instance, (step) => {
-        pending.push(step);
+        pending.push({ step, at: new Date().toISOString() });
         if (Date.now() - started >= LIVE_PROGRESS_AFTER_MS) flush();
       });
       clearTimeout(timer);
       this.known.add(id);
-      await this.report(buildResult, { instanceId: id, host, attempt: p.attempt, ok: true, powerState: info.powerState, steps: pending.splice(0) }, requestId);
+      await sent;
+      const steps = pending.splice(0).map((s) => s.step);
+      await this.report(buildResult, { instanceId: id, host, attempt: p.attempt, ok: true, powerState: info.powerState, steps }, requestId);
       log.info('instance built', { instanceId: id, attempt: p.attempt });
     } catch (error) {
       clearTimeout(timer);
       pending.length = 0;
+      await sent;
       log.warn('build failed', { instanceId: id, attempt: p.attempt, error });
       // The driver's contract: a failed spawn leaves nothing. Destroy anyway, in case a driver broke it.
       await driver.destroy(id).catch(() => {});

@@ -1,7 +1,7 @@
 import { useTestDatabase } from '@aster/db/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { computeQueue } from '@aster/jobs';
-import { onActionResult, onBuildResult, onBuildResults } from '../src/workers/conductor.ts';
+import { onActionResult, onBuildProgress, onBuildResult, onBuildResults } from '../src/workers/conductor.ts';
 import { sweep } from '../src/index.ts';
 import { computeStack, waitFor, waitForStatus, type ComputeStack } from './compute-harness.ts';
 import { userSession } from './harness.ts';
@@ -231,6 +231,31 @@ describe('reports delivered twice', () => {
     const after = await api.servers.get({ id: server.id });
     expect(after.status).toBe('ACTIVE');
     expect((await held(server.id)).ports).toBe(1);
+  });
+});
+
+describe('live build steps', () => {
+  const steps = async (id: string) => (await createAction(id)).events.filter((e) => e.event.startsWith('build')).map((e) => e.event);
+
+  it('of a slow build are listed in the order they happened', async () => {
+    await stack.addHost('sch-live', { spawnDelayMs: 700 });
+    const server = await launch('live-steps');
+    await waitForStatus(api, server.id, 'ACTIVE');
+    expect(await steps(server.id)).toEqual(['build_creating_disk', 'build_defining_domain', 'build_starting_domain', 'build']);
+  });
+
+  it('taken together out of order are written in the order their host stamped', async () => {
+    await stack.addHost('sch-live-slow', { spawnDelayMs: 60_000 });
+    const server = await launch('live-steps-together');
+    // Its first steps are reported live once it has run 300 ms.
+    await waitFor(async () => (await steps(server.id)).length === 2, 'the first steps to be reported');
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const step = (name: string, s: number) => ({ instanceId: server.id, host: 'sch-live-slow', attempt: 1, step: name, at: at(s) });
+    await onBuildProgress(stack.conductorDeps, [step('third', 3), step('first', 1), step('second', 2), { ...step('late', 4), attempt: 2 }]);
+    // The report of another attempt is dropped.
+    expect(await steps(server.id)).toEqual(['build_creating_disk', 'build_defining_domain', 'build_first', 'build_second', 'build_third']);
+    const service = (await stack.admin.api.services.list()).find((s) => s.host === 'sch-live-slow' && s.binary === 'aster-compute')!;
+    await stack.admin.api.services.forceDown({ id: service.id, forcedDown: true });
   });
 });
 

@@ -147,7 +147,12 @@ export const hostStarted = job(
 export const hostHeartbeat = job('hostHeartbeat', 1, z.object({ host: z.string(), runningVms: z.number().int().nonnegative() }));
 export const hostStopped = job('hostStopped', 1, z.object({ host: z.string() }));
 export const powerStates = job('powerStates', 1, z.object({ host: z.string(), instances: z.array(instanceState) }));
-export const buildProgress = job('buildProgress', 1, z.object({ instanceId: uuid, host: z.string(), attempt: z.number().int(), step: z.string() }));
+export const buildProgress = job(
+  'buildProgress',
+  1,
+  // `at`: when the step happened on the host, which puts steps taken together back in their order.
+  z.object({ instanceId: uuid, host: z.string(), attempt: z.number().int(), step: z.string(), at: z.iso.datetime().optional() }),
+);
 export const buildResult = job(
   'buildResult',
   1,

@@ -352,6 +352,24 @@ const entry = <C extends JobContract>(contract: C, handle: (p: ParsedOf<C>, requ
   handle: (p, ctx) => handle(p as ParsedOf<C>, ctx.requestId),
 });
 
+/**
+ * Live build steps, written in the order they happened (each event's id then follows that order, as the action
+ * log lists them). Progress of the current attempt only: a late report from an earlier host, or after the
+ * build ended, is dropped.
+ */
+export async function onBuildProgress(deps: ConductorDeps, steps: ParsedOf<typeof buildProgress>[]): Promise<void> {
+  const ordered = steps.map((s, n) => ({ ...s, n })).sort((a, b) => (a.at ?? '').localeCompare(b.at ?? '') || a.n - b.n);
+  await deps.db.query(
+    `INSERT INTO instance_action_events (action_id, event, host, result, finished_at)
+     SELECT a.id, s.event, s.host, 'Success', clock_timestamp()
+       FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS s(instance_id, host, attempt, event, n)
+       JOIN instances i ON i.id = s.instance_id AND i.host = s.host AND i.attempts = s.attempt AND i.vm_state = 'building'
+       JOIN LATERAL (SELECT id FROM instance_actions WHERE instance_id = i.id AND action = 'create' ORDER BY started_at DESC LIMIT 1) a ON true
+      ORDER BY s.n`,
+    [ordered.map((s) => s.instanceId), ordered.map((s) => s.host), ordered.map((s) => s.attempt), ordered.map((s) => `build_${s.step.replaceAll(' ', '_')}`)],
+  );
+}
+
 /** How long the conductor lets reports gather before it takes them, ms: little beside a build's seconds. */
 const REPORT_GATHER_MS = 20;
 
@@ -371,17 +389,11 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
         if (rows[0]) await markStopped(deps.db, [rows[0].id], new Date());
       }),
       powerStates: entry(powerStates, (p) => applyPowerStates(deps, p.host, p.instances)),
-      // Progress of the current attempt only: a late report from an earlier host or after the end is dropped.
-      buildProgress: entry(buildProgress, async (p) => {
-        await deps.db.query(
-          `INSERT INTO instance_action_events (action_id, event, host, result, finished_at)
-           SELECT a.id, $4, $2, 'Success', clock_timestamp()
-             FROM instances i JOIN LATERAL (SELECT id FROM instance_actions WHERE instance_id = i.id AND action = 'create'
-                                             ORDER BY started_at DESC LIMIT 1) a ON true
-            WHERE i.id = $1 AND i.host = $2 AND i.attempts = $3 AND i.vm_state = 'building'`,
-          [p.instanceId, p.host, p.attempt, `build_${p.step.replaceAll(' ', '_')}`],
-        );
-      }),
+      // Steps taken together are written together, in the order they happened on their host.
+      buildProgress: {
+        ...entry(buildProgress, (p) => onBuildProgress(deps, [p])),
+        handleMany: (jobs) => onBuildProgress(deps, jobs.map((j) => j.payload as ParsedOf<typeof buildProgress>)),
+      },
       // Reports that arrive together are applied together: under load, one transaction for many builds.
       buildResult: {
         ...entry(buildResult, (p, requestId) => onBuildResult(deps, p, requestId)),
