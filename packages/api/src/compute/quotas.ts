@@ -106,7 +106,12 @@ export async function enforceQuota(
   options: { excludeReservation?: string } = {},
 ): Promise<void> {
   // NO KEY UPDATE serialises the checks without holding up inserts elsewhere that merely reference the project.
-  const project = await client.query('SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE', [projectId]);
+  // The project's limits come with the lock, in the same statement.
+  const project = await client.query<{ limits: { resource: QuotaResource; hard_limit: number }[] }>(
+    `SELECT ARRAY(SELECT json_build_object('resource', q.resource, 'hard_limit', q.hard_limit) FROM quotas q WHERE q.project_id = p.id) AS limits
+       FROM projects p WHERE p.id = $1 FOR NO KEY UPDATE OF p`,
+    [projectId],
+  );
   if (!project.rowCount) throw new AsterError('NotFound', `Project ${projectId} not found`);
   // Members are counted per group, by enforceGroupMembers.
   const wanted = quotaResources.filter((r) => r !== 'serverGroupMembers' && (request[r] ?? 0) > 0);
@@ -115,7 +120,8 @@ export async function enforceQuota(
     if (!userId) throw new Error('enforceQuota: a key pair request needs the user it is for');
     await client.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
   }
-  const limits = await quotaLimits(client, projectId, defaults);
+  const limits: QuotaLimits = { ...defaults };
+  for (const row of project.rows[0]!.limits) limits[row.resource] = row.hard_limit;
   const counted = wanted.some((r) => r !== 'keypairs' && limits[r] !== UNLIMITED);
   const usage = {
     ...(counted ? await quotaUsage(client, projectId, options) : { instances: 0, cores: 0, ramMb: 0, serverGroups: 0 }),
