@@ -117,27 +117,36 @@ const LOST_CLAIMS_BEFORE_REREAD = 5;
  * next best as alternates. Nothing fits: the hosts are read fresh and the decision made once more before the
  * server goes to ERROR with the reasons by filter (host names for administrators only).
  */
-export async function scheduleOne(deps: SchedulerDeps, instanceId: string, requestId: string): Promise<void> {
+export async function scheduleOne(deps: SchedulerDeps, instanceId: string, requestId: string, read?: Row | null): Promise<void> {
   // The decision starts when it has its turn: until then it waits as jobs wait in the queue.
-  if (deps.turns) return deps.turns.run(() => decide(deps, instanceId, requestId));
-  return decide(deps, instanceId, requestId);
+  if (deps.turns) return deps.turns.run(() => decide(deps, instanceId, requestId, read));
+  return decide(deps, instanceId, requestId, read);
 }
 
-async function decide(deps: SchedulerDeps, instanceId: string, requestId: string): Promise<void> {
-  const { db, config } = deps;
-  const started = new Date();
-  const cache = (deps.hosts ??= cacheFor(deps));
-  const { rows: found } = await db.query<Row>(
+/** What a decision needs of its instances: each with its image's details, its create action and its group. */
+async function readInstances(db: Pool, ids: string[]): Promise<Map<string, Row>> {
+  const { rows } = await db.query<Row>(
     `SELECT i.*, img.min_ram_mb, img.min_disk_gb, img.properties AS image_properties,
             img.disk_format AS image_disk_format, img.checksum_sha256 AS image_checksum_sha256, img.size_bytes AS image_size_bytes,
             (SELECT a.id FROM instance_actions a WHERE a.instance_id = i.id AND a.action = 'create' ORDER BY a.started_at DESC LIMIT 1) AS action_id,
             g.id AS group_id, g.name AS group_name, g.policy AS group_policy, g.max_server_per_host
        FROM instances i LEFT JOIN images img ON img.id = i.image_id
        LEFT JOIN server_group_members gm ON gm.instance_id = i.id LEFT JOIN server_groups g ON g.id = gm.group_id
-      WHERE i.id = $1`,
-    [instanceId],
+      WHERE ${ids.length === 1 ? 'i.id = $1::uuid' : 'i.id = ANY($1::uuid[])'}`,
+    [ids.length === 1 ? ids[0] : ids],
   );
-  const row = found[0];
+  return new Map(rows.map((r) => [r.id.toLowerCase(), r]));
+}
+
+/**
+ * `read`: the instance as read with the others of its request, before their decisions. What changed since (a
+ * delete, say) the placement's own update sees: it then finds the instance gone.
+ */
+async function decide(deps: SchedulerDeps, instanceId: string, requestId: string, read?: Row | null): Promise<void> {
+  const { db, config } = deps;
+  const started = new Date();
+  const cache = (deps.hosts ??= cacheFor(deps));
+  const row = read === undefined ? (await readInstances(db, [instanceId])).get(instanceId.toLowerCase()) : read;
   if (!row || row.deleted_at || row.vm_state !== 'building' || row.task_state !== 'scheduling') return; // done already, or deleted
   const group: InstanceGroup | null =
     row.group_id && row.group_policy ? { id: row.group_id, name: row.group_name ?? '', policy: row.group_policy, maxServerPerHost: row.max_server_per_host } : null;
@@ -265,8 +274,11 @@ export async function startScheduler(
       [scheduleInstances.name]: {
         contract: scheduleInstances,
         handle: async (payload, ctx) => {
-          // One after the other: each decision sees the claims of those before it (a group's members, too).
-          for (const id of (payload as { instanceIds: string[] }).instanceIds) await scheduleOne(deps, id, ctx.requestId);
+          // The request's instances read at once; then decided one after the other, so that each decision sees the
+          // claims of those before it (a group's members, too).
+          const ids = (payload as { instanceIds: string[] }).instanceIds;
+          const read = await readInstances(deps.db, ids);
+          for (const id of ids) await scheduleOne(deps, id, ctx.requestId, read.get(id.toLowerCase()) ?? null);
         },
       },
     },
