@@ -103,6 +103,8 @@ function hashedOnce(name: (queue: string) => string): (queue: string) => string 
   };
 }
 const DONE_CHANNEL = 'aster_job_done';
+/** Postgres's code for a table that does not exist. */
+const UNDEFINED_TABLE = '42P01';
 
 /**
  * The next jobs of a queue in the order pg-boss takes them, so that a fetch reads as many index entries as it
@@ -428,9 +430,14 @@ export class Jobs {
             fetched = (await this.laneOf(queue).query<TakenJob>(this.statements.take(queue), [queue, free])).rows;
           } catch (error) {
             if (this.stopped) break;
-            this.options.log.warn('fetching jobs failed', { queue, error });
-            await sleep(1000);
-            continue;
+            // A queue not made yet has no partition (a new host works its queue before the conductor makes it on
+            // hearing it started): nothing to take yet, as with an empty queue. Its first job's wake-up, or the
+            // poll, looks again.
+            if ((error as { code?: string }).code !== UNDEFINED_TABLE) {
+              this.options.log.warn('fetching jobs failed', { queue, error });
+              await sleep(1000);
+              continue;
+            }
           }
           // Jobs whose handler takes many at once go together, by name; the others run each on its own.
           const together = new Map<string, TakenJob[]>();

@@ -144,6 +144,26 @@ describe('the job runner', () => {
     }
   });
 
+  it('works a queue made after its worker started, quietly, from the first job sent to it', async () => {
+    const warnings: string[] = [];
+    const early = await Jobs.start({
+      connectionString: db.url,
+      schema: `${db.schema}_boss`,
+      log: createLogger('jobs-test', { write: (line: string) => void (line.includes('"warn"') && warnings.push(line)) }),
+    });
+    try {
+      const got: number[] = [];
+      early.work('late-made', { ping: { contract: ping, handle: async (p) => void got.push((p as { n: number }).n) } }, { concurrency: 2, pollSeconds: 30 });
+      await new Promise((r) => setTimeout(r, 300)); // its first fetch finds no queue
+      await sender.ensureQueue('late-made');
+      await sender.send(ping, 'late-made', { n: 1 }, { requestId: 'late-1' });
+      await expect.poll(() => got, { timeout: 5000 }).toEqual([1]);
+      expect(warnings).toEqual([]);
+    } finally {
+      await early.stop(500);
+    }
+  });
+
   it('sends inside the caller’s transaction: a rolled-back send leaves no job', async () => {
     await sender.ensureQueue('tx');
     const client = await db.pool.connect();
