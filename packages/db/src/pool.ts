@@ -19,6 +19,15 @@ export interface PoolOptions {
   synchronousCommit?: boolean;
 }
 
+/**
+ * `column` matched against `ids` as parameter `$n`: `= $n` for one id, `= ANY($n)` for several, with the value to
+ * pass. Postgres keeps one plan for a statement matching one id, where for a list it plans again at every call
+ * (its plan for a list of unknown length looks dearer than one made for the list given).
+ */
+export function matchIds(column: string, ids: string[], n: number): { sql: string; value: string | string[] } {
+  return ids.length === 1 ? { sql: `${column} = $${n}::uuid`, value: ids[0]! } : { sql: `${column} = ANY($${n}::uuid[])`, value: ids };
+}
+
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }

@@ -12,6 +12,16 @@ const ping: JobContract<'ping', z.ZodObject<{ n: z.ZodNumber }>> = { name: 'ping
 let sender: Jobs;
 let worker: Jobs;
 
+/** A connection listening on `channel`, and the channels of what it heard. */
+async function listening(channel: string): Promise<{ heard: string[]; listener: pg.Client }> {
+  const heard: string[] = [];
+  const listener = new pg.Client({ connectionString: db.url });
+  await listener.connect();
+  listener.on('notification', (n) => heard.push(n.channel));
+  await listener.query(`LISTEN ${channel}`);
+  return { heard, listener };
+}
+
 beforeAll(async () => {
   const schema = `${db.schema}_boss`;
   sender = await Jobs.start({ connectionString: db.url, log, schema });
@@ -125,12 +135,8 @@ describe('the job runner', () => {
 
   it('sends a quiet job without waking anyone, and the worker’s poll takes it', async () => {
     await sender.ensureQueue('quiet');
-    const heard: string[] = [];
-    const listener = new pg.Client({ connectionString: db.url });
-    await listener.connect();
+    const { heard, listener } = await listening(wakeChannel('quiet'));
     try {
-      listener.on('notification', (n) => heard.push(n.channel));
-      await listener.query(`LISTEN ${wakeChannel('quiet')}`);
       const got: number[] = [];
       worker.work('quiet', { ping: { contract: ping, handle: async (p) => void got.push((p as { n: number }).n) } }, { concurrency: 2, pollSeconds: 1 });
       await new Promise((r) => setTimeout(r, 300)); // the worker's first (empty) fetch is behind it
@@ -274,12 +280,8 @@ describe('a send and its wake-up', () => {
 
     // Sent for real: every job is there, and a listener hears one wake-up per job on the queue's channel.
     await sender.ensureQueue('fused');
-    const heard: string[] = [];
-    const listener = new pg.Client({ connectionString: db.url });
-    await listener.connect();
+    const { heard, listener } = await listening(wakeChannel('fused'));
     try {
-      listener.on('notification', (n) => heard.push(n.channel));
-      await listener.query(`LISTEN ${wakeChannel('fused')}`);
       for (let n = 1; n <= 3; n++) await sender.send(ping, 'fused', { n }, { requestId: `f-${n}` });
       const client = await db.pool.connect();
       try {

@@ -17,8 +17,6 @@ export interface LocalPostgres {
    * long for a socket's.
    */
   url: string;
-  /** Through TCP on 127.0.0.1. */
-  tcpUrl: string;
   pid: number | undefined;
   /** The cluster folder: the text that identifies this server in its command line. */
   pgdata: string;
@@ -183,10 +181,8 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
     }
   }
 
-  const database = options.database ?? 'aster';
   return {
-    url: `${serverUrl(options.dir, options.port)}/${database}`,
-    tcpUrl: `${base}/${database}`,
+    url: `${serverUrl(options.dir, options.port)}/${options.database ?? 'aster'}`,
     pid: child.pid,
     pgdata,
     async stop() {

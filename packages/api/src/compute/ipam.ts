@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import type { PoolClient, Queryable } from '@aster/db';
+import { matchIds, type PoolClient, type Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 
 // IPv4 address arithmetic on unsigned 32-bit numbers, and the subnet plan checked before anything is written.
@@ -185,9 +185,8 @@ export async function allocatePorts(client: PoolClient, instanceId: string, netw
   // In id order, so that two allocations waiting on each other's addresses cannot wait in a circle.
   const wanted = [...new Set(networkIds.map((id) => id.toLowerCase()))].sort();
   if (wanted.length === 0) return [];
-  // The networks, their subnets and any port the instance already has on them, in one read. One network (the
-  // common case) is asked for by itself: Postgres then keeps one plan for the statement, where for a list it
-  // plans again at every call.
+  // The networks, their subnets and any port the instance already has on them, in one read.
+  const byNetwork = matchIds('n.id', wanted, 1);
   const { rows: networks } = await client.query<NetworkForPorts>(
     `SELECT n.id, n.name, n.bridge,
             (SELECT p.id FROM ports p WHERE p.instance_id = $2 AND p.network_id = n.id ORDER BY p.created_at LIMIT 1) AS existing,
@@ -195,8 +194,8 @@ export async function allocatePorts(client: PoolClient, instanceId: string, netw
                                            'gateway', host(s.gateway),
                                            'dnsServers', ARRAY(SELECT host(d.ip) FROM unnest(s.dns_servers) WITH ORDINALITY AS d(ip, i) ORDER BY d.i))
                     FROM subnets s WHERE s.network_id = n.id ORDER BY s.created_at, s.id) AS subnets
-       FROM networks n WHERE ${wanted.length === 1 ? 'n.id = $1::uuid' : 'n.id = ANY($1::uuid[])'}`,
-    [wanted.length === 1 ? wanted[0] : wanted, instanceId],
+       FROM networks n WHERE ${byNetwork.sql}`,
+    [byNetwork.value, instanceId],
   );
   const byId = new Map<string, PortRow>();
   for (const networkId of wanted) {

@@ -21,6 +21,11 @@ export async function quotaLimits(db: Queryable, projectId: string, defaults: Qu
     'SELECT resource, hard_limit FROM quotas WHERE project_id = $1',
     [projectId],
   );
+  return limitsOver(defaults, rows);
+}
+
+/** The configured defaults, with a project's own rows of `quotas` over them. */
+function limitsOver(defaults: QuotaLimits, rows: { resource: QuotaResource; hard_limit: number }[]): QuotaLimits {
   const limits: QuotaLimits = { ...defaults };
   for (const row of rows) limits[row.resource] = row.hard_limit;
   return limits;
@@ -120,8 +125,7 @@ export async function enforceQuota(
     if (!userId) throw new Error('enforceQuota: a key pair request needs the user it is for');
     await client.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
   }
-  const limits: QuotaLimits = { ...defaults };
-  for (const row of project.rows[0]!.limits) limits[row.resource] = row.hard_limit;
+  const limits = limitsOver(defaults, project.rows[0]!.limits);
   const counted = wanted.some((r) => r !== 'keypairs' && limits[r] !== UNLIMITED);
   const usage = {
     ...(counted ? await quotaUsage(client, projectId, options) : { instances: 0, cores: 0, ramMb: 0, serverGroups: 0 }),

@@ -14,7 +14,7 @@ import {
   type WeightMultipliers,
 } from '@aster/compute';
 import { SCHEDULER_QUEUE, scheduleInstance, scheduleInstances, type Jobs } from '@aster/jobs';
-import type { Pool } from '@aster/db';
+import { matchIds, type Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
 import { defaultApiConfig } from '../context.ts';
 import { recordEvent, type InstanceRow } from '../compute/instances.ts';
@@ -125,6 +125,7 @@ export async function scheduleOne(deps: SchedulerDeps, instanceId: string, reque
 
 /** What a decision needs of its instances: each with its image's details, its create action and its group. */
 async function readInstances(db: Pool, ids: string[]): Promise<Map<string, Row>> {
+  const byId = matchIds('i.id', ids, 1);
   const { rows } = await db.query<Row>(
     `SELECT i.*, img.min_ram_mb, img.min_disk_gb, img.properties AS image_properties,
             img.disk_format AS image_disk_format, img.checksum_sha256 AS image_checksum_sha256, img.size_bytes AS image_size_bytes,
@@ -132,8 +133,8 @@ async function readInstances(db: Pool, ids: string[]): Promise<Map<string, Row>>
             g.id AS group_id, g.name AS group_name, g.policy AS group_policy, g.max_server_per_host
        FROM instances i LEFT JOIN images img ON img.id = i.image_id
        LEFT JOIN server_group_members gm ON gm.instance_id = i.id LEFT JOIN server_groups g ON g.id = gm.group_id
-      WHERE ${ids.length === 1 ? 'i.id = $1::uuid' : 'i.id = ANY($1::uuid[])'}`,
-    [ids.length === 1 ? ids[0] : ids],
+      WHERE ${byId.sql}`,
+    [byId.value],
   );
   return new Map(rows.map((r) => [r.id.toLowerCase(), r]));
 }
