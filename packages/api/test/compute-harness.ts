@@ -37,7 +37,14 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
   await seedFlavors(db.pool);
   await seedPublicNetwork(db.pool, publicNetworkDefaults);
   // Every decision reads the hosts afresh unless a test asks otherwise: tests change hosts and build at once.
-  const scheduler = await startScheduler({ db: db.pool, jobs, log: silentLog, config: { ...defaultSchedulerConfig, hostStateTtlMs: 0, ...options.scheduler } });
+  // It hears host changes as a deployed one does, so that a test keeping the view longer sees hosts come and go.
+  const scheduler = await startScheduler({
+    db: db.pool,
+    jobs,
+    log: silentLog,
+    connectionString: db.url,
+    config: { ...defaultSchedulerConfig, hostStateTtlMs: 0, ...options.scheduler },
+  });
   const conductorConfig: ConductorConfig = {
     ratios: { cpu: 4, ram: 1, disk: 1 },
     buildTimeoutSeconds: 600,

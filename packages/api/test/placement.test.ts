@@ -4,7 +4,7 @@ import { createPool, transaction, type Pool } from '@aster/db';
 import { useTestDatabase } from '@aster/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocationCandidates, readHostStates } from '../src/compute/host-states.ts';
-import { claim, claimIn, freeAllocations, providerIdOf, upsertProvider, type Inventory, type Ratios } from '../src/compute/placement.ts';
+import { claim, claimIn, claimManyIn, freeAllocations, providerIdOf, upsertProvider, type Inventory, type Ratios } from '../src/compute/placement.ts';
 import { markStopped, registerService } from '../src/index.ts';
 
 const db = useTestDatabase();
@@ -241,5 +241,63 @@ describe('claims under concurrency', () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => claim(wide, id, consumer, small)));
     expect(results).toEqual(Array(10).fill(true));
     expect((await usage(id)).used).toEqual({ DISK_GB: 20, MEMORY_MB: 2048, VCPU: 1 });
+  });
+});
+
+describe('claims for several consumers at once', () => {
+  it('grant a provider all its consumers ask for together, or nothing, giving back what only some classes took', async () => {
+    const roomy = await provider('many-roomy', { ramMb: 3 * 2048 + 512 }); // room for three m1.small
+    const tight = await provider('many-tight', { ramMb: 4096 + 512, diskGb: 30 }); // RAM for two, disk for one
+    const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const tightBefore = await usage(tight);
+    const granted = await transaction(db.pool, (client) =>
+      claimManyIn(client, [
+        { providerId: roomy, consumerId: a, request: small },
+        { providerId: tight, consumerId: b, request: small },
+        { providerId: roomy, consumerId: c, request: small },
+        { providerId: tight, consumerId: d, request: small },
+      ]),
+    );
+    expect(granted).toEqual(new Set([roomy]));
+    const after = await usage(roomy);
+    expect(after.used).toEqual({ DISK_GB: 40, MEMORY_MB: 4096, VCPU: 2 });
+    expect(after.allocated).toEqual(after.used);
+    expect(after.generation).toBeGreaterThan(0);
+    // The RAM and CPU two would take were given back with the disk they lacked.
+    expect(await usage(tight)).toEqual(tightBefore);
+    // A consumer already holding a place on a provider: that provider grants nothing more.
+    const again = await transaction(db.pool, (client) =>
+      claimManyIn(client, [
+        { providerId: roomy, consumerId: a, request: small },
+        { providerId: roomy, consumerId: randomUUID(), request: small },
+      ]),
+    );
+    expect(again).toEqual(new Set());
+    expect((await usage(roomy)).used).toEqual({ DISK_GB: 40, MEMORY_MB: 4096, VCPU: 2 });
+  });
+
+  it('never over-fill a provider nor wait for one another in a circle when racing over the same hosts', async () => {
+    const hosts = await Promise.all([0, 1, 2, 3].map((i) => provider(`many-race-${i}`, { ramMb: 5 * 2048 + 512 }))); // five each
+    // Twenty transactions, each claiming two per host in its own order of hosts.
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, t) =>
+        transaction(wide, (client) =>
+          claimManyIn(
+            client,
+            [...hosts.slice(t % 4), ...hosts.slice(0, t % 4)].flatMap((providerId) => [
+              { providerId, consumerId: randomUUID(), request: small },
+              { providerId, consumerId: randomUUID(), request: small },
+            ]),
+          ),
+        ),
+      ),
+    );
+    // Five slots a host, taken two at a time: two claims of two each, the fifth slot left.
+    for (const host of hosts) {
+      expect(results.filter((granted) => granted.has(host))).toHaveLength(2);
+      const after = await usage(host);
+      expect(after.used).toEqual({ DISK_GB: 80, MEMORY_MB: 8192, VCPU: 4 });
+      expect(after.allocated).toEqual(after.used);
+    }
   });
 });

@@ -192,6 +192,21 @@ export function withWakeUp(schema: string, text: string, values: unknown[], chan
 }
 
 /**
+ * pg-boss's insert of many jobs (to one queue or several), with the wake-up of each queue in the same statement,
+ * answering the queues the jobs went to (a job to a queue that does not exist is not inserted). Null for any
+ * other statement.
+ */
+export function withWakeUps(schema: string, text: string, values: unknown[], channels: string[]): { text: string; values: unknown[] } | null {
+  if (!text.includes(`INSERT INTO ${schema}.job (`) || !/ON CONFLICT DO NOTHING\s*$/.test(text)) return null;
+  return {
+    text: `WITH sent AS (${text} RETURNING name),
+      woken AS MATERIALIZED (SELECT pg_notify(c, '') FROM unnest($${values.length + 1}::text[]) AS c WHERE EXISTS (SELECT FROM sent))
+      SELECT (SELECT array_agg(name) FROM sent) AS queues, (SELECT count(*) FROM woken)::int AS woken`,
+    values: [...values, channels],
+  };
+}
+
+/**
  * pg-boss with wake-ups: a send announces its queue over LISTEN/NOTIFY, so a waiting worker fetches at once
  * instead of sleeping its polling interval; a job's completion is announced too, so `call` can wait for an
  * answer. pg-boss keeps the jobs, their retries and the expiry of jobs whose worker died.
@@ -311,16 +326,20 @@ export class Jobs {
     this.knownQueues.add(name);
   }
 
-  /** Sends a job; answers its id. The payload is checked against the contract before it leaves. */
-  async send<C extends JobContract>(contract: C, queue: string, payload: PayloadOf<C>, options: SendOptions): Promise<string> {
-    const parsed = contract.schema.parse(payload);
-    const envelope: Envelope = {
+  /** What a job carries: its contract's name and version, the request it serves, and the payload once checked. */
+  private envelope(contract: JobContract, payload: unknown, options: { requestId: string; reply?: boolean }): Envelope {
+    return {
       job: contract.name,
       v: contract.version,
       requestId: options.requestId,
-      payload: parsed,
+      payload: contract.schema.parse(payload),
       ...(options.reply ? { reply: true } : {}),
     };
+  }
+
+  /** Sends a job; answers its id. The payload is checked against the contract before it leaves. */
+  async send<C extends JobContract>(contract: C, queue: string, payload: PayloadOf<C>, options: SendOptions): Promise<string> {
+    const envelope = this.envelope(contract, payload, options);
     // In the caller's transaction the wake-up goes in the insert's own statement (one round trip less). A send
     // of its own keeps them apart: Postgres holds its notification lock across the commit's disk flush, so a
     // committing insert that notifies would make every other notifying commit wait for its flush. A job to
@@ -346,6 +365,38 @@ export class Jobs {
     // pg-boss sent a statement this does not recognise: the wake-up on its own, as before.
     if (wake && !woken) await run('SELECT pg_notify($1, $2)', [wake, '']);
     return id ?? options.id!;
+  }
+
+  /**
+   * Sends jobs, to one queue or several, inside the caller's transaction and in one statement: pg-boss's insert
+   * of many jobs with the wake-up of every queue in it (one notifying commit, however many queues). Every payload
+   * is checked against its contract before any leaves; a job to a queue that does not exist throws, naming it, and
+   * the caller's transaction then leaves no job.
+   */
+  async sendMany(items: { contract: JobContract; queue: string; payload: unknown }[], options: { requestId: string; db: SqlRunner }): Promise<void> {
+    if (items.length === 0) return;
+    const jobs = items.map((item) => ({ name: item.queue, data: this.envelope(item.contract, item.payload, options) }));
+    const channels = [...new Set(items.map((item) => wakeChannel(item.queue)))];
+    let sent: string[] | null = null;
+    await this.boss.insert(jobs, {
+      db: {
+        executeSql: async (text: string, values: unknown[]) => {
+          const fused = withWakeUps(this.options.schema ?? 'pgboss', text, values, channels);
+          if (!fused) return options.db.query(text, values);
+          const result = await options.db.query(fused.text, fused.values);
+          sent = ((result.rows[0] as { queues: string[] | null } | undefined)?.queues ?? []) as string[];
+          return { rows: [] };
+        },
+      },
+    });
+    if (sent === null) {
+      // pg-boss sent a statement this does not recognise: it inserted the jobs; the wake-ups on their own.
+      await options.db.query('SELECT pg_notify(c, $2) FROM unnest($1::text[]) AS c', [channels, '']);
+      return;
+    }
+    const arrived = new Set(sent as string[]);
+    const missing = [...new Set(items.map((item) => item.queue))].filter((queue) => !arrived.has(queue));
+    if (missing.length) throw new Error(`queue ${missing.join(', ')} does not exist`);
   }
 
   /**

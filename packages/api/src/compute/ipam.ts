@@ -182,41 +182,63 @@ export function randomMac(): string {
  * fails the insert's foreign key and answers NotFound.
  */
 export async function allocatePorts(client: PoolClient, instanceId: string, networkIds: string[]): Promise<PortRow[]> {
-  // In id order, so that two allocations waiting on each other's addresses cannot wait in a circle.
-  const wanted = [...new Set(networkIds.map((id) => id.toLowerCase()))].sort();
-  if (wanted.length === 0) return [];
-  // The networks, their subnets and any port the instance already has on them, in one read.
+  return (await allocatePortsMany(client, [{ instanceId, networkIds }])).get(instanceId)!;
+}
+
+/**
+ * `allocatePorts` for several instances (a request's, placed together), with one read of their networks: each
+ * instance's ports in the order it asked for its networks, keyed as the caller spelled its id.
+ */
+export async function allocatePortsMany(client: PoolClient, wants: { instanceId: string; networkIds: string[] }[]): Promise<Map<string, PortRow[]>> {
+  const result = new Map<string, PortRow[]>(wants.map((w) => [w.instanceId, []]));
+  // Network by network in id order, so that two allocations waiting on each other's addresses cannot wait in a circle.
+  const wanted = [...new Set(wants.flatMap((w) => w.networkIds.map((id) => id.toLowerCase())))].sort();
+  if (wanted.length === 0) return result;
+  // The networks, their subnets and any port the instances already have on them, in one read.
   const byNetwork = matchIds('n.id', wanted, 1);
+  const byInstance = matchIds('p.instance_id', wants.map((w) => w.instanceId), 2);
   const { rows: networks } = await client.query<NetworkForPorts>(
     `SELECT n.id, n.name, n.bridge,
-            (SELECT p.id FROM ports p WHERE p.instance_id = $2 AND p.network_id = n.id ORDER BY p.created_at LIMIT 1) AS existing,
+            ARRAY(SELECT DISTINCT ON (p.instance_id) json_build_object('instanceId', p.instance_id, 'id', p.id)
+                    FROM ports p WHERE ${byInstance.sql} AND p.network_id = n.id ORDER BY p.instance_id, p.created_at, p.id) AS existing,
             ARRAY(SELECT json_build_object('id', s.id, 'cidr', s.cidr::text, 'size', (s.allocation_end - s.allocation_start + 1)::text,
                                            'gateway', host(s.gateway),
                                            'dnsServers', ARRAY(SELECT host(d.ip) FROM unnest(s.dns_servers) WITH ORDINALITY AS d(ip, i) ORDER BY d.i))
                     FROM subnets s WHERE s.network_id = n.id ORDER BY s.created_at, s.id) AS subnets
        FROM networks n WHERE ${byNetwork.sql}`,
-    [byNetwork.value, instanceId],
+    [byNetwork.value, byInstance.value],
   );
-  const byId = new Map<string, PortRow>();
+  const made = new Map<string, PortRow>(); // instance id (lower case) + network id → port
   for (const networkId of wanted) {
     const network = networks.find((n) => n.id === networkId);
     if (!network) throw new AsterError('NotFound', `Network ${networkId} not found`);
-    if (network.existing) {
-      const { rows } = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.id = $1`, [network.existing]);
-      byId.set(networkId, toPort(rows[0]!));
-    } else {
-      byId.set(networkId, await allocateOn(client, instanceId, network));
+    const existing = new Map(network.existing.map((e) => [e.instanceId, e.id]));
+    for (const w of wants) {
+      const instance = w.instanceId.toLowerCase();
+      if (!w.networkIds.some((id) => id.toLowerCase() === networkId)) continue;
+      const portId = existing.get(instance);
+      if (portId) {
+        const { rows } = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.id = $1`, [portId]);
+        made.set(`${instance} ${networkId}`, toPort(rows[0]!));
+      } else {
+        made.set(`${instance} ${networkId}`, await allocateOn(client, w.instanceId, network));
+      }
     }
   }
-  // In the order asked for.
-  return [...new Set(networkIds.map((id) => id.toLowerCase()))].map((id) => byId.get(id)!);
+  // Each in the order asked for.
+  for (const w of wants) {
+    const instance = w.instanceId.toLowerCase();
+    result.set(w.instanceId, [...new Set(w.networkIds.map((id) => id.toLowerCase()))].map((id) => made.get(`${instance} ${id}`)!));
+  }
+  return result;
 }
 
 interface NetworkForPorts {
   id: string;
   name: string;
   bridge: string | null;
-  existing: string | null;
+  /** Ports the instances already have here, the first of each. */
+  existing: { instanceId: string; id: string }[];
   subnets: { id: string; cidr: string; size: string; gateway: string | null; dnsServers: string[] }[];
 }
 

@@ -1,11 +1,11 @@
-import type { Explanation } from '@aster/compute';
+import { groupRefusal, type Explanation, type ResourceRequest } from '@aster/compute';
 import { buildInstance, computeQueue, type InstanceSpecPayload, type Jobs } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 import { finishAction, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
-import { allocatePorts, freePorts, type PortRow } from '../compute/ipam.ts';
-import { freeAllocations } from '../compute/placement.ts';
-import { claimForInstance, type ClaimOutcome, type InstanceGroup } from '../compute/group-placement.ts';
+import { allocatePorts, allocatePortsMany, freePorts, type PortRow } from '../compute/ipam.ts';
+import { claimManyIn, freeAllocations } from '../compute/placement.ts';
+import { claimForInstance, groupRequest, memberHosts, type ClaimOutcome, type InstanceGroup } from '../compute/group-placement.ts';
 import { signImagePath } from '../images/signed.ts';
 
 export interface ImageDetails {
@@ -207,3 +207,112 @@ export async function placeAndBuild(
   }
 }
 
+/** One instance of a request, on the host its decision chose. */
+export interface Placement {
+  instanceId: string;
+  providerId: string;
+  host: string;
+  resources: ResourceRequest;
+  alternates: string[];
+  /** The create action, and when the instance's decision began. */
+  event: { actionId: string | null; startedAt: Date };
+  /** The image as read with the instance, when it was. */
+  image?: ImageDetails | null;
+}
+
+export type PlacementOutcome = Exclude<ClaimOutcome, 'claimed'> | 'placed';
+
+/** Undoes a request's placement: one of its instances changed meanwhile. */
+class Changed extends Error {}
+
+/**
+ * The scheduler's placement of a request's instances (Nova's multi-create), each on its chosen host, in one
+ * transaction: the claims in one statement (after the group's lock when the group has a hard policy), every
+ * host recorded with its `schedule` event in one statement, the ports, and the builds sent in one statement.
+ * An instance whose host has no room left for it, or which its group's policy no longer allows there, is left
+ * out ('no-room', 'group': the caller decides it again); the others are 'placed'. Answers null, with nothing
+ * done, when an instance was deleted (or placed by another worker) meanwhile, and throws what ports or the
+ * image refuse (an AsterError), undoing all of it: the caller then places the instances one by one, where such
+ * a refusal ends only the build it concerns.
+ */
+export async function placeTogether(
+  db: Pool,
+  jobs: Jobs,
+  p: { placements: Placement[]; group: InstanceGroup | null; requestId: string; secret: string },
+): Promise<Map<string, PlacementOutcome> | null> {
+  const outcomes = new Map<string, PlacementOutcome>();
+  try {
+    await transaction(db, async (client) => {
+      outcomes.clear();
+      const g = p.group;
+      // A hard policy: the group's lock first (as every claim takes it), then where its other members are now.
+      let members: Record<string, number> | null = null;
+      if (g && (g.policy === 'affinity' || g.policy === 'anti-affinity')) {
+        const { rowCount } = await client.query('SELECT 1 FROM server_groups WHERE id = $1 FOR UPDATE', [g.id]);
+        // A group deleted meanwhile no longer binds its former members. Those of this request hold no place yet.
+        if (rowCount) members = await memberHosts(client, g.id, p.placements[0]!.instanceId);
+      }
+      const asked: Placement[] = [];
+      for (const placement of p.placements) {
+        if (g && members && groupRefusal(groupRequest(g, members), placement.host)) {
+          outcomes.set(placement.instanceId, 'group');
+          continue;
+        }
+        if (members) members[placement.host] = (members[placement.host] ?? 0) + 1;
+        asked.push(placement);
+      }
+      const granted = await claimManyIn(
+        client,
+        asked.map((a) => ({ providerId: a.providerId, consumerId: a.instanceId, request: a.resources })),
+      );
+      const claimed = asked.filter((a) => granted.has(a.providerId.toLowerCase()));
+      for (const a of asked) if (!granted.has(a.providerId.toLowerCase())) outcomes.set(a.instanceId, 'no-room');
+      if (claimed.length === 0) return;
+      // The decisions end here, with the claims held; what follows is dispatching them.
+      const decided = new Date();
+      const { rows } = await client.query<InstanceRow>(
+        `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::uuid[], $5::timestamptz[]) AS r(id, host, alternates, action_id, started_at)),
+         placed AS (
+           UPDATE instances i SET host = r.host, attempts = 1, task_state = 'spawning', task_started_at = clock_timestamp(),
+                  alternates = ARRAY(SELECT a FROM jsonb_array_elements_text(r.alternates) WITH ORDINALITY AS x(a, k) ORDER BY k)
+             FROM r WHERE i.id = r.id AND i.deleted_at IS NULL AND i.vm_state = 'building' AND i.task_state = 'scheduling' RETURNING i.*),
+         event AS (
+           INSERT INTO instance_action_events (action_id, event, host, result, started_at, finished_at)
+           SELECT r.action_id, 'schedule', r.host, 'Success', r.started_at, $6 FROM placed JOIN r ON r.id = placed.id WHERE r.action_id IS NOT NULL)
+         SELECT * FROM placed`,
+        [
+          claimed.map((c) => c.instanceId),
+          claimed.map((c) => c.host),
+          claimed.map((c) => JSON.stringify(c.alternates)),
+          claimed.map((c) => c.event.actionId),
+          claimed.map((c) => c.event.startedAt),
+          decided,
+        ],
+      );
+      if (rows.length < claimed.length) throw new Changed();
+      const byId = new Map(rows.map((r) => [r.id.toLowerCase(), r]));
+      const ports = await allocatePortsMany(
+        client,
+        claimed.map((c) => ({ instanceId: c.instanceId, networkIds: byId.get(c.instanceId.toLowerCase())!.requested_networks })),
+      );
+      const now = new Date();
+      const builds = [];
+      for (const c of claimed) {
+        const row = byId.get(c.instanceId.toLowerCase())!;
+        const instance = await instanceSpecFor(client, row, ports.get(c.instanceId)!, {
+          image: { id: row.image_id, name: row.image.name },
+          secret: p.secret,
+          now,
+          details: c.image ?? null,
+        });
+        builds.push({ contract: buildInstance, queue: computeQueue(c.host), payload: { attempt: 1, instance } });
+        outcomes.set(c.instanceId, 'placed');
+      }
+      await jobs.sendMany(builds, { requestId: p.requestId, db: client });
+    });
+  } catch (error) {
+    if (error instanceof Changed) return null;
+    throw error;
+  }
+  return outcomes;
+}

@@ -9,7 +9,9 @@ import {
   weighersFromMultipliers,
   weighHosts,
   type HostFilter,
+  type HostState,
   type RequestSpec,
+  type ResourceRequest,
   type WeighedBy,
   type WeightMultipliers,
 } from '@aster/compute';
@@ -19,7 +21,8 @@ import type { Logger } from '@aster/log';
 import { defaultApiConfig } from '../context.ts';
 import { recordEvent, type InstanceRow } from '../compute/instances.ts';
 import { groupRequest, memberHosts, type InstanceGroup } from '../compute/group-placement.ts';
-import { failBuild, placeAndBuild, type ImageDetails } from './dispatch.ts';
+import { AsterError } from '../errors.ts';
+import { failBuild, placeAndBuild, placeTogether, type ImageDetails, type Placement, type PlacementOutcome } from './dispatch.ts';
 import { HostStateCache } from './host-cache.ts';
 
 export interface SchedulerConfig {
@@ -148,18 +151,9 @@ async function decide(deps: SchedulerDeps, instanceId: string, requestId: string
   const started = new Date();
   const cache = (deps.hosts ??= cacheFor(deps));
   const row = read === undefined ? (await readInstances(db, [instanceId])).get(instanceId.toLowerCase()) : read;
-  if (!row || row.deleted_at || row.vm_state !== 'building' || row.task_state !== 'scheduling') return; // done already, or deleted
-  const group: InstanceGroup | null =
-    row.group_id && row.group_policy ? { id: row.group_id, name: row.group_name ?? '', policy: row.group_policy, maxServerPerHost: row.max_server_per_host } : null;
-  const spec: RequestSpec = {
-    resources: { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb },
-    image: { minRamMb: row.min_ram_mb ?? 0, minDiskGb: row.min_disk_gb ?? 0, properties: row.image_properties ?? {} },
-    flavorExtraSpecs: row.flavor.extraSpecs ?? {},
-    availabilityZone: row.availability_zone,
-    group: group ? groupRequest(group, await memberHosts(db, group.id, instanceId)) : null,
-    hints: await resolveHints(db, row),
-    ignoreHosts: [],
-  };
+  if (!row || !waiting(row)) return; // done already, or deleted
+  const group = groupOfRow(row);
+  const spec = await specFor(db, row, group ? await memberHosts(db, group.id, instanceId) : null);
   const { filters, weighers } = pipelineOf(config);
 
   // A first pass on the hosts as last read; when it places nothing, one more on a fresh read before anyone is
@@ -181,11 +175,9 @@ async function decide(deps: SchedulerDeps, instanceId: string, requestId: string
         group,
         alternates: ordered.slice(i + 1, i + config.maxAttempts).map((h) => h.host),
         requestId,
-        secret: config.serviceSecret ?? defaultApiConfig.serviceSecret,
+        secret: secretOf(config),
         event: { actionId: row.action_id, startedAt: started },
-        image: row.image_disk_format
-          ? { disk_format: row.image_disk_format, checksum_sha256: row.image_checksum_sha256, size_bytes: row.image_size_bytes, properties: row.image_properties ?? {} }
-          : null,
+        image: imageOf(row),
       });
       if (outcome === 'placed' || outcome === 'gone') return;
       cache.consume(host, spec.resources, -1);
@@ -217,6 +209,112 @@ async function decide(deps: SchedulerDeps, instanceId: string, requestId: string
   await failBuild(db, instanceId, message, details, null, explanation);
   deps.log.info('no valid host', { instanceId, reason: details });
 }
+
+/** Whether the instance still waits for a host (not placed by an earlier try, nor deleted). */
+const waiting = (row: Row) => !row.deleted_at && row.vm_state === 'building' && row.task_state === 'scheduling';
+
+function groupOfRow(row: Row): InstanceGroup | null {
+  return row.group_id && row.group_policy
+    ? { id: row.group_id, name: row.group_name ?? '', policy: row.group_policy, maxServerPerHost: row.max_server_per_host }
+    : null;
+}
+
+/** What the filters and weighers ask of the hosts for this instance; `members`: where its group's other members are. */
+async function specFor(db: Pool, row: Row, members: Record<string, number> | null): Promise<RequestSpec> {
+  const group = groupOfRow(row);
+  return {
+    resources: { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb },
+    image: { minRamMb: row.min_ram_mb ?? 0, minDiskGb: row.min_disk_gb ?? 0, properties: row.image_properties ?? {} },
+    flavorExtraSpecs: row.flavor.extraSpecs ?? {},
+    availabilityZone: row.availability_zone,
+    group: group && members ? groupRequest(group, members) : null,
+    hints: await resolveHints(db, row),
+    ignoreHosts: [],
+  };
+}
+
+const imageOf = (row: Row): ImageDetails | null =>
+  row.image_disk_format
+    ? { disk_format: row.image_disk_format, checksum_sha256: row.image_checksum_sha256, size_bytes: row.image_size_bytes, properties: row.image_properties ?? {} }
+    : null;
+
+/**
+ * A request's instances (Nova's select_destinations for num_instances), decided one after the other on the
+ * hosts as this scheduler knows them, each decision seeing the places taken by those before it (its group's
+ * members among them), then placed in one transaction. An instance left without a place there (its host
+ * filled meanwhile, its group moved, no host at all on this view, or a refusal of its ports or image) is
+ * decided again on its own, as a single create is.
+ */
+export async function scheduleTogether(deps: SchedulerDeps, rows: Row[], requestId: string): Promise<void> {
+  if (deps.turns) return deps.turns.run(() => decideTogether(deps, rows, requestId));
+  return decideTogether(deps, rows, requestId);
+}
+
+async function decideTogether(deps: SchedulerDeps, all: Row[], requestId: string): Promise<void> {
+  const { db, config } = deps;
+  const cache = (deps.hosts ??= cacheFor(deps));
+  const rows = all.filter(waiting);
+  const group = rows[0] ? groupOfRow(rows[0]) : null;
+  // One request, one group: anything else (never sent so) is decided instance by instance.
+  const alone = rows.length < 2 || rows.some((r) => groupOfRow(r)?.id !== group?.id);
+  const later: Row[] = alone ? rows : [];
+  if (!alone) {
+    const { filters, weighers } = pipelineOf(config);
+    const hosts = await cache.get();
+    // Where the group's other members are, and then this request's members too, as each is decided.
+    const members = group ? await memberHosts(db, group.id, rows[0]!.id) : null;
+    const chosen: { row: Row; host: HostState; resources: ResourceRequest; placement: Placement }[] = [];
+    for (const row of rows) {
+      const startedAt = new Date();
+      const spec = await specFor(db, row, members ? { ...members } : null);
+      const ordered = pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize);
+      const host = ordered[0];
+      if (!host) {
+        later.push(row);
+        continue;
+      }
+      cache.consume(host, spec.resources);
+      if (members) members[host.host] = (members[host.host] ?? 0) + 1;
+      chosen.push({
+        row,
+        host,
+        resources: spec.resources,
+        placement: {
+          instanceId: row.id,
+          providerId: host.providerId,
+          host: host.host,
+          resources: spec.resources,
+          alternates: ordered.slice(1, config.maxAttempts).map((h) => h.host),
+          event: { actionId: row.action_id, startedAt },
+          image: imageOf(row),
+        },
+      });
+    }
+    let outcomes: Map<string, PlacementOutcome> | null = null;
+    try {
+      if (chosen.length) outcomes = await placeTogether(db, deps.jobs, { placements: chosen.map((c) => c.placement), group, requestId, secret: secretOf(config) });
+    } catch (error) {
+      for (const c of chosen) cache.consume(c.host, c.resources, -1);
+      if (!(error instanceof AsterError)) throw error;
+      // A port or image refusal undid them all: one by one, it ends only the build it concerns.
+      outcomes = new Map();
+    }
+    for (const c of chosen) {
+      // Undone because an instance changed meanwhile (null), or refused: given back, and decided on its own.
+      const outcome = outcomes === null ? 'changed' : outcomes.get(c.row.id);
+      if (outcome === 'placed') continue;
+      if (outcome !== undefined) cache.consume(c.host, c.resources, -1);
+      // No room where this view saw some: it is out of date.
+      if (outcome === 'no-room') cache.invalidate();
+      later.push(c.row);
+    }
+  }
+  // In launch order, each seeing the places of those before it.
+  later.sort((a, b) => a.launch_index - b.launch_index);
+  for (const row of later) await decide(deps, row.id, requestId, row);
+}
+
+const secretOf = (config: SchedulerConfig) => config.serviceSecret ?? defaultApiConfig.serviceSecret;
 
 /** Scheduler hints name servers; the filters need the hosts those servers are on. */
 async function resolveHints(db: Pool, row: InstanceRow): Promise<RequestSpec['hints']> {
@@ -275,11 +373,10 @@ export async function startScheduler(
       [scheduleInstances.name]: {
         contract: scheduleInstances,
         handle: async (payload, ctx) => {
-          // The request's instances read at once; then decided one after the other, so that each decision sees the
-          // claims of those before it (a group's members, too).
+          // The request's instances read at once, then decided and placed together.
           const ids = (payload as { instanceIds: string[] }).instanceIds;
           const read = await readInstances(deps.db, ids);
-          for (const id of ids) await scheduleOne(deps, id, ctx.requestId, read.get(id.toLowerCase()) ?? null);
+          await scheduleTogether(deps, ids.map((id) => read.get(id.toLowerCase())).filter((r): r is Row => !!r), ctx.requestId);
         },
       },
     },
