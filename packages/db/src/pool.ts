@@ -81,8 +81,40 @@ function prepareStatements(client: pg.PoolClient): void {
       const config = { name: statementName(text), text, values };
       return callback === undefined ? query(config) : query(config, callback);
     }
+    // A query given as a config (rows as arrays, say) is prepared the same way, unless it names itself.
+    if (isUnnamedConfig(text)) return query({ ...text, name: statementName(text.text) }, values, callback);
     return query(text, values, callback);
   };
+}
+
+function isUnnamedConfig(q: unknown): q is { text: string; values: unknown[]; name?: undefined } {
+  if (typeof q !== 'object' || q === null) return false;
+  const c = q as { text?: unknown; values?: unknown; name?: unknown };
+  return typeof c.text === 'string' && Array.isArray(c.values) && c.values.length > 0 && c.name === undefined;
+}
+
+/**
+ * Runs a statement that selects whole rows of several tables side by side (`SELECT a.*, b.* FROM … LEFT JOIN
+ * …`), answering each result row as one object per table, in the order selected, its columns parsed as pg
+ * parses them; an object is null where that table's part of the row is all null (an outer join that found
+ * nothing). Lookups that would each cost a round trip are then one, and each part maps as its own query's row.
+ */
+export async function queryTables(db: Queryable, text: string, values: unknown[]): Promise<(Record<string, unknown> | null)[][]> {
+  const result = await db.query<unknown[]>({ text, values, rowMode: 'array' });
+  // A new table's columns start where the source table changes, or where its column numbers start again.
+  const groups: { start: number; end: number }[] = [];
+  result.fields.forEach((f, i) => {
+    const prev = result.fields[i - 1];
+    if (!prev || prev.tableID !== f.tableID || f.columnID <= prev.columnID) groups.push({ start: i, end: i + 1 });
+    else groups[groups.length - 1]!.end = i + 1;
+  });
+  return result.rows.map((row) =>
+    groups.map(({ start, end }) => {
+      const part = row.slice(start, end);
+      if (part.every((v) => v === null)) return null;
+      return Object.fromEntries(result.fields.slice(start, end).map((f, i) => [f.name, part[i]]));
+    }),
+  );
 }
 
 /** Runs `fn` in one transaction; rolls back on a throw and rethrows. */

@@ -51,7 +51,7 @@ export interface NetworkView extends NetworkRef {
   createdAt: Date;
 }
 
-type NetworkRow = { id: string; name: string; project_id: string | null; shared: boolean; bridge: string | null; created_at: Date };
+export type NetworkRow = { id: string; name: string; project_id: string | null; shared: boolean; bridge: string | null; created_at: Date };
 type SubnetRow = {
   id: string;
   network_id: string;
@@ -229,21 +229,45 @@ export async function resolveNetworks(
   auth: { project: { id: string }; isAdmin: boolean },
   requested: string[] | undefined,
 ): Promise<NetworkRef[]> {
-  if (requested && requested.length > 0) {
-    const ids = requested.map((id) => id.trim().toLowerCase());
-    const twice = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (twice) throw new AsterError('InvalidInput', `networks: network ${twice} is asked for twice; a server has one port per network`);
-    const { rows } = await db.query<NetworkRow>(
-      `SELECT * FROM networks WHERE id = ANY($1::uuid[]) AND ($2 OR project_id = $3 OR shared)`,
-      [ids.filter((id) => UUID.test(id)), auth.isAdmin, auth.project.id],
-    );
-    return ids.map((id) => {
+  const asked = networksAsked(requested);
+  const { rows } = await db.query<NetworkRow>(`SELECT n.* FROM networks n WHERE ${networksUsable('$1', '$2', '$3')} ORDER BY ${NETWORK_ORDER}`, [
+    uuidsOnly(asked),
+    auth.isAdmin,
+    auth.project.id,
+  ]);
+  return pickNetworks(auth, asked, rows);
+}
+
+/** `networksAsked`'s answer as the query takes it: an id that is no uuid names no network. */
+export const uuidsOnly = (asked: string[] | null) => asked && asked.filter((id) => UUID.test(id));
+
+/** The network ids asked for, in lower case (null for none), refusing one asked for twice. */
+export function networksAsked(requested: string[] | undefined): string[] | null {
+  if (!requested || requested.length === 0) return null;
+  const ids = requested.map((id) => id.trim().toLowerCase());
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice) throw new AsterError('InvalidInput', `networks: network ${twice} is asked for twice; a server has one port per network`);
+  return ids;
+}
+
+/**
+ * SQL condition on networks `n` for `networksAsked`'s answer in parameter `asked` (uuid[]): with ids, those of
+ * them the project may use (own or shared; administrators any); without, the project's own and the shared.
+ */
+export const networksUsable = (asked: string, admin: string, project: string) =>
+  `CASE WHEN ${asked}::uuid[] IS NULL THEN n.project_id = ${project} OR n.shared
+        ELSE n.id = ANY(${asked}::uuid[]) AND (${admin} OR n.project_id = ${project} OR n.shared) END`;
+export const NETWORK_ORDER = 'n.created_at, n.name, n.id';
+
+/** From the networks `networksUsable` found (in NETWORK_ORDER), those the server gets, or why not. */
+export function pickNetworks(auth: { project: { id: string } }, asked: string[] | null, rows: NetworkRow[]): NetworkRef[] {
+  if (asked) {
+    return asked.map((id) => {
       const found = rows.find((r) => r.id === id);
       if (!found) throw new AsterError('NotFound', `Network ${id} not found`);
       return toRef(found);
     });
   }
-  const { rows } = await db.query<NetworkRow>('SELECT * FROM networks WHERE project_id = $1 OR shared ORDER BY created_at, name, id', [auth.project.id]);
   const own = rows.filter((r) => r.project_id === auth.project.id);
   const shared = rows.filter((r) => r.project_id !== auth.project.id);
   if (own.length === 1) return [toRef(own[0]!)];

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { SCHEDULER_QUEUE, scheduleInstances } from '@aster/jobs';
-import { transaction } from '@aster/db';
+import { queryTables, transaction } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
-import { flavorForProject } from '../compute/flavors.ts';
+import { toFlavor, visibleTo as flavorVisibleTo, type FlavorRow } from '../compute/flavors.ts';
 import { keypairForUser } from '../compute/keypairs.ts';
-import { resolveNetworks } from '../compute/networks.ts';
+import { NETWORK_ORDER, networksAsked, networksUsable, pickNetworks, uuidsOnly, type NetworkRow } from '../compute/networks.ts';
 import { enforceGroupMembers, enforceQuota } from '../compute/quotas.ts';
 import type { InstanceRow } from '../compute/instances.ts';
-import { findVisibleImage } from '../images/access.ts';
+import { findVisibleImage, imageNotFound, visibleTo as imageVisibleTo } from '../images/access.ts';
+import { isUuid } from '../identity/lookup.ts';
 import type { ImageRow } from '../images/schema.ts';
 import { checkPlacementRequest } from '../scheduling/request.ts';
 import type { CreateInput } from './create.schema.ts';
@@ -16,9 +17,42 @@ import { toServer, type Server } from './view.ts';
 
 /** An image the project may boot: one it may see (own, public, shared with it) whose data is uploaded. */
 export async function bootableImage(ctx: Context, auth: Auth, imageId: string): Promise<ImageRow> {
-  const image = await findVisibleImage(ctx.db, auth, imageId);
+  return checkBootable(await findVisibleImage(ctx.db, auth, imageId));
+}
+
+function checkBootable(image: ImageRow): ImageRow {
   if (image.status !== 'active') throw new AsterError('InvalidState', `Image ${image.name} is ${image.status}, not active: upload its data first`);
   return image;
+}
+
+/**
+ * What a create names, read in one statement: the flavor and the image if the project may use them (null
+ * otherwise, as for one that does not exist), and the networks it may use of those asked for (or, with none
+ * asked for, all it may use). Refuses a network asked for twice.
+ */
+async function lookUpForCreate(
+  ctx: Context,
+  auth: Auth,
+  input: CreateInput,
+): Promise<{ flavor: FlavorRow | null; image: ImageRow | null; networks: NetworkRow[]; asked: string[] | null }> {
+  const asked = networksAsked(input.networks);
+  const rows = await queryTables(
+    ctx.db,
+    `SELECT f.*, i.*, n.*
+       FROM (SELECT 1) one
+       LEFT JOIN flavors f ON f.id = $1::uuid AND ${flavorVisibleTo('$3', '$4')}
+       LEFT JOIN images i ON i.id = $2::uuid AND ($4 OR ${imageVisibleTo('$3')})
+       LEFT JOIN networks n ON ${networksUsable('$5', '$4', '$3')}
+      ORDER BY ${NETWORK_ORDER}`,
+    [isUuid(input.flavorId) ? input.flavorId : null, isUuid(input.imageId) ? input.imageId : null, auth.project.id, auth.isAdmin, uuidsOnly(asked)],
+  );
+  const first = rows[0] ?? [null, null, null];
+  return {
+    flavor: first[0] as FlavorRow | null,
+    image: first[1] as ImageRow | null,
+    networks: rows.map((r) => r[2] as NetworkRow | null).filter((n): n is NetworkRow => n !== null),
+    asked,
+  };
 }
 
 /** Refuses a flavor too small for the image: its minimum RAM and disk, and the disk the image itself needs. */
@@ -65,14 +99,15 @@ export function hostnameFor(name: string): string {
 export async function createServers(ctx: Context, auth: Auth, input: CreateInput): Promise<Server[]> {
   if (!ctx.jobs) throw new Error('this API process has no job queue');
   // The lookups run together; their refusals are then given in this order, as if one after the other.
-  const [flavorFound, imageFound, keyFound, networksFound] = await Promise.allSettled([
-    flavorForProject(ctx.db, input.flavorId, auth.project.id, auth.isAdmin),
-    bootableImage(ctx, auth, input.imageId),
+  const [found, keyFound] = await Promise.allSettled([
+    lookUpForCreate(ctx, auth, input),
     input.keyName ? keypairForUser(ctx.db, auth.user.id, input.keyName) : Promise.resolve(null),
-    resolveNetworks(ctx.db, auth, input.networks),
   ]);
-  const flavor = settled(flavorFound);
-  const image = settled(imageFound);
+  const { flavor: flavorRow, image: imageRow, networks: networkRows, asked } = settled(found);
+  if (!flavorRow) throw new AsterError('NotFound', `Flavor ${input.flavorId} not found`);
+  const flavor = toFlavor(flavorRow);
+  if (!imageRow) throw imageNotFound(input.imageId);
+  const image = checkBootable(imageRow);
   checkImageFitsFlavor(image, flavor);
   const maxUserData = ctx.config.maxUserDataBytes;
   if (input.userData !== undefined && Buffer.byteLength(input.userData) > maxUserData) {
@@ -82,7 +117,7 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
     );
   }
   const key = settled(keyFound);
-  const networks = settled(networksFound);
+  const networks = pickNetworks(auth, asked, networkRows);
   const placement = await checkPlacementRequest(ctx.db, auth, input, ctx.config.defaultAvailabilityZone);
 
   const count = input.count;
