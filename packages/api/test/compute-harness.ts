@@ -1,6 +1,6 @@
 import { ComputeAgent } from '@aster/compute-agent';
 import type { TestDatabase } from '@aster/db/testing';
-import { Jobs } from '@aster/jobs';
+import { Jobs, SCHEDULER_QUEUE } from '@aster/jobs';
 import { FakeDriver, type FakeDriverOptions } from '@aster/virt';
 import { afterAll, beforeAll, expect } from 'vitest';
 import {
@@ -29,7 +29,10 @@ export interface Host {
  * A whole control plane in the test process: the scheduler and conductor roles on the file's own schema and
  * pg-boss schema, real job queues, and compute agents with FakeDrivers.
  */
-export async function computeStack(db: TestDatabase, options: { conductor?: Partial<ConductorConfig>; scheduler?: Partial<SchedulerConfig> } = {}) {
+export async function computeStack(
+  db: TestDatabase,
+  options: { conductor?: Partial<ConductorConfig>; scheduler?: Partial<SchedulerConfig>; /** false: no scheduler works its queue (a test drives it). */ scheduling?: boolean } = {},
+) {
   const bossSchema = `${db.schema}_boss`;
   const jobs = await Jobs.start({ connectionString: db.url, log: silentLog, schema: bossSchema, supervise: false, max: 8 });
   const changes = new InstanceChanges({ connectionString: db.url, log: silentLog, db: db.pool });
@@ -38,13 +41,11 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
   await seedPublicNetwork(db.pool, publicNetworkDefaults);
   // Every decision reads the hosts afresh unless a test asks otherwise: tests change hosts and build at once.
   // It hears host changes as a deployed one does, so that a test keeping the view longer sees hosts come and go.
-  const scheduler = await startScheduler({
-    db: db.pool,
-    jobs,
-    log: silentLog,
-    connectionString: db.url,
-    config: { ...defaultSchedulerConfig, hostStateTtlMs: 0, ...options.scheduler },
-  });
+  const schedulerConfig: SchedulerConfig = { ...defaultSchedulerConfig, hostStateTtlMs: 0, ...options.scheduler };
+  const scheduler =
+    options.scheduling === false
+      ? await jobs.ensureQueue(SCHEDULER_QUEUE).then(() => ({ stop: async () => {} }))
+      : await startScheduler({ db: db.pool, jobs, log: silentLog, connectionString: db.url, config: schedulerConfig });
   const conductorConfig: ConductorConfig = {
     ratios: { cpu: 4, ram: 1, disk: 1 },
     buildTimeoutSeconds: 600,
@@ -66,6 +67,7 @@ export async function computeStack(db: TestDatabase, options: { conductor?: Part
     changes,
     hosts,
     conductorDeps: { db: db.pool, jobs, log: silentLog, config: conductorConfig },
+    schedulerDeps: { db: db.pool, jobs, log: silentLog, config: schedulerConfig },
     admin: { ...admin, api: api(admin.token) },
     api,
     async addHost(name: string, driverOptions: FakeDriverOptions = {}): Promise<Host> {

@@ -369,13 +369,17 @@ export class Jobs {
 
   /**
    * Sends jobs, to one queue or several, inside the caller's transaction and in one statement: pg-boss's insert
-   * of many jobs with the wake-up of every queue in it (one notifying commit, however many queues). Every payload
+   * of many jobs with the wake-up of every queue in it (one notifying commit, however many queues). Each job
+   * serves `options.requestId` unless it names its own. Every payload
    * is checked against its contract before any leaves; a job to a queue that does not exist throws, naming it, and
    * the caller's transaction then leaves no job.
    */
-  async sendMany(items: { contract: JobContract; queue: string; payload: unknown }[], options: { requestId: string; db: SqlRunner }): Promise<void> {
+  async sendMany(
+    items: { contract: JobContract; queue: string; payload: unknown; requestId?: string }[],
+    options: { requestId: string; db: SqlRunner },
+  ): Promise<void> {
     if (items.length === 0) return;
-    const jobs = items.map((item) => ({ name: item.queue, data: this.envelope(item.contract, item.payload, options) }));
+    const jobs = items.map((item) => ({ name: item.queue, data: this.envelope(item.contract, item.payload, { requestId: item.requestId ?? options.requestId }) }));
     const channels = [...new Set(items.map((item) => wakeChannel(item.queue)))];
     let sent: string[] | null = null;
     await this.boss.insert(jobs, {

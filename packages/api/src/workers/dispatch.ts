@@ -1,11 +1,11 @@
-import { groupRefusal, type Explanation, type ResourceRequest } from '@aster/compute';
+import type { Explanation, ResourceRequest } from '@aster/compute';
 import { buildInstance, computeQueue, type InstanceSpecPayload, type Jobs } from '@aster/jobs';
 import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 import { finishAction, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
 import { allocatePorts, allocatePortsMany, freePorts, type PortRow } from '../compute/ipam.ts';
 import { claimManyIn, freeAllocations } from '../compute/placement.ts';
-import { claimForInstance, groupRequest, memberHosts, type ClaimOutcome, type InstanceGroup } from '../compute/group-placement.ts';
+import { claimForInstance, memberHosts, type ClaimOutcome, type InstanceGroup } from '../compute/group-placement.ts';
 import { signImagePath } from '../images/signed.ts';
 
 export interface ImageDetails {
@@ -218,58 +218,66 @@ export interface Placement {
   event: { actionId: string | null; startedAt: Date };
   /** The image as read with the instance, when it was. */
   image?: ImageDetails | null;
+  /** The request that created the instance, carried by its build. */
+  requestId: string;
 }
 
-export type PlacementOutcome = Exclude<ClaimOutcome, 'claimed'> | 'placed';
+export type PlacementOutcome = 'no-room' | 'placed';
 
 /** Undoes a request's placement: one of its instances changed meanwhile. */
 class Changed extends Error {}
 
 /**
- * The scheduler's placement of a request's instances (Nova's multi-create), each on its chosen host, in one
- * transaction: the claims in one statement (after the group's lock when the group has a hard policy), every
- * host recorded with its `schedule` event in one statement, the ports, and the builds sent in one statement.
- * An instance whose host has no room left for it, or which its group's policy no longer allows there, is left
- * out ('no-room', 'group': the caller decides it again); the others are 'placed'. Answers null, with nothing
- * done, when an instance was deleted (or placed by another worker) meanwhile, and throws what ports or the
- * image refuse (an AsterError), undoing all of it: the caller then places the instances one by one, where such
- * a refusal ends only the build it concerns.
+ * The scheduler's placement of several instances (a request's, as Nova's multi-create, or of requests taken
+ * together from its queue), in one transaction: under the
+ * group's lock when the group has a hard policy, the instances' ports first; then `choose` decides each
+ * instance's host (given where the group's other members are, read under that lock), and its claims follow at
+ * once, in one statement, so that a decision ends as soon as it can and the hosts' rows are locked only for
+ * the rest: every host recorded with its `schedule` event in one statement, and the builds sent in one
+ * statement. An instance whose host has no room left for it is left out ('no-room': the caller decides it
+ * again, and its ports stay for that); the others are 'placed'. Answers null, with nothing done, when an
+ * instance was deleted (or placed by another worker) meanwhile, and throws what ports or the image refuse (an
+ * AsterError), undoing all of it: the caller then places the instances one by one, where such a refusal ends
+ * only the build it concerns.
  */
 export async function placeTogether(
   db: Pool,
   jobs: Jobs,
-  p: { placements: Placement[]; group: InstanceGroup | null; requestId: string; secret: string },
+  p: {
+    instances: { id: string; networkIds: string[] }[];
+    group: InstanceGroup | null;
+    choose: (members: Record<string, number> | null) => Placement[];
+    secret: string;
+  },
 ): Promise<Map<string, PlacementOutcome> | null> {
   const outcomes = new Map<string, PlacementOutcome>();
   try {
     await transaction(db, async (client) => {
       outcomes.clear();
       const g = p.group;
-      // A hard policy: the group's lock first (as every claim takes it), then where its other members are now.
       let members: Record<string, number> | null = null;
-      if (g && (g.policy === 'affinity' || g.policy === 'anti-affinity')) {
-        const { rowCount } = await client.query('SELECT 1 FROM server_groups WHERE id = $1 FOR UPDATE', [g.id]);
-        // A group deleted meanwhile no longer binds its former members. Those of this request hold no place yet.
-        if (rowCount) members = await memberHosts(client, g.id, p.placements[0]!.instanceId);
+      if (g) {
+        // A hard policy: the group's lock first (as every claim takes it). A group deleted meanwhile no longer
+        // binds its former members. Those of this request hold no place yet.
+        const hard = g.policy === 'affinity' || g.policy === 'anti-affinity';
+        const locked = hard ? ((await client.query('SELECT 1 FROM server_groups WHERE id = $1 FOR UPDATE', [g.id])).rowCount ?? 0) > 0 : true;
+        if (locked) members = await memberHosts(client, g.id, p.instances[0]!.id);
       }
-      const asked: Placement[] = [];
-      for (const placement of p.placements) {
-        if (g && members && groupRefusal(groupRequest(g, members), placement.host)) {
-          outcomes.set(placement.instanceId, 'group');
-          continue;
-        }
-        if (members) members[placement.host] = (members[placement.host] ?? 0) + 1;
-        asked.push(placement);
-      }
+      const ports = await allocatePortsMany(
+        client,
+        p.instances.map((i) => ({ instanceId: i.id, networkIds: i.networkIds })),
+      );
+      const asked = p.choose(members);
+      if (asked.length === 0) return;
       const granted = await claimManyIn(
         client,
         asked.map((a) => ({ providerId: a.providerId, consumerId: a.instanceId, request: a.resources })),
       );
+      // The decisions end here, with the claims held; what follows is dispatching them.
+      const decided = new Date();
       const claimed = asked.filter((a) => granted.has(a.providerId.toLowerCase()));
       for (const a of asked) if (!granted.has(a.providerId.toLowerCase())) outcomes.set(a.instanceId, 'no-room');
       if (claimed.length === 0) return;
-      // The decisions end here, with the claims held; what follows is dispatching them.
-      const decided = new Date();
       const { rows } = await client.query<InstanceRow>(
         `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::uuid[], $5::timestamptz[]) AS r(id, host, alternates, action_id, started_at)),
          placed AS (
@@ -291,10 +299,6 @@ export async function placeTogether(
       );
       if (rows.length < claimed.length) throw new Changed();
       const byId = new Map(rows.map((r) => [r.id.toLowerCase(), r]));
-      const ports = await allocatePortsMany(
-        client,
-        claimed.map((c) => ({ instanceId: c.instanceId, networkIds: byId.get(c.instanceId.toLowerCase())!.requested_networks })),
-      );
       const now = new Date();
       const builds = [];
       for (const c of claimed) {
@@ -305,10 +309,10 @@ export async function placeTogether(
           now,
           details: c.image ?? null,
         });
-        builds.push({ contract: buildInstance, queue: computeQueue(c.host), payload: { attempt: 1, instance } });
+        builds.push({ contract: buildInstance, queue: computeQueue(c.host), payload: { attempt: 1, instance }, requestId: c.requestId });
         outcomes.set(c.instanceId, 'placed');
       }
-      await jobs.sendMany(builds, { requestId: p.requestId, db: client });
+      await jobs.sendMany(builds, { requestId: claimed[0]!.requestId, db: client });
     });
   } catch (error) {
     if (error instanceof Changed) return null;

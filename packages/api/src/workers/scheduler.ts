@@ -238,48 +238,69 @@ const imageOf = (row: Row): ImageDetails | null =>
     ? { disk_format: row.image_disk_format, checksum_sha256: row.image_checksum_sha256, size_bytes: row.image_size_bytes, properties: row.image_properties ?? {} }
     : null;
 
-/**
- * A request's instances (Nova's select_destinations for num_instances), decided one after the other on the
- * hosts as this scheduler knows them, each decision seeing the places taken by those before it (its group's
- * members among them), then placed in one transaction. An instance left without a place there (its host
- * filled meanwhile, its group moved, no host at all on this view, or a refusal of its ports or image) is
- * decided again on its own, as a single create is.
- */
-export async function scheduleTogether(deps: SchedulerDeps, rows: Row[], requestId: string): Promise<void> {
-  if (deps.turns) return deps.turns.run(() => decideTogether(deps, rows, requestId));
-  return decideTogether(deps, rows, requestId);
+/** Instances placed in one transaction at most: more would delay the first one's decision, and hold hosts' rows longer. */
+export const PLACED_TOGETHER = 16;
+
+/** An instance waiting for a host, and the request that asked for it. */
+interface Waiting {
+  row: Row;
+  requestId: string;
 }
 
-async function decideTogether(deps: SchedulerDeps, all: Row[], requestId: string): Promise<void> {
+/**
+ * Requests taken together from the queue (each Nova's select_destinations, for one instance or many), read
+ * in one statement and placed a few instances at a time: consecutive instances without a group, or of the
+ * same group, up to PLACED_TOGETHER, each such set decided and placed together. A request's instances stay in
+ * launch order, and requests in the order they came.
+ */
+export async function scheduleRequests(deps: SchedulerDeps, requests: { instanceIds: string[]; requestId: string }[]): Promise<void> {
+  const read = await readInstances(deps.db, requests.flatMap((r) => r.instanceIds));
+  const sets: Waiting[][] = [];
+  for (const request of requests) {
+    for (const id of request.instanceIds) {
+      const row = read.get(id.toLowerCase());
+      if (!row || !waiting(row)) continue; // done already, or deleted
+      const last = sets[sets.length - 1];
+      if (last && last.length < PLACED_TOGETHER && groupOfRow(last[0]!.row)?.id === groupOfRow(row)?.id) last.push({ row, requestId: request.requestId });
+      else sets.push([{ row, requestId: request.requestId }]);
+    }
+  }
+  for (const set of sets) {
+    if (deps.turns) await deps.turns.run(() => decideTogether(deps, set));
+    else await decideTogether(deps, set);
+  }
+}
+
+/**
+ * Instances of one group (or none) decided one after the other on the hosts as this scheduler knows them, each
+ * decision seeing the places taken by those before it (its group's members among them), then placed in one
+ * transaction. An instance left without a place there (its host filled meanwhile, no host at all on this
+ * view, or a refusal of its ports or image) is decided again on its own, as a single create is.
+ */
+async function decideTogether(deps: SchedulerDeps, set: Waiting[]): Promise<void> {
   const { db, config } = deps;
   const cache = (deps.hosts ??= cacheFor(deps));
-  const rows = all.filter(waiting);
-  const group = rows[0] ? groupOfRow(rows[0]) : null;
-  // One request, one group: anything else (never sent so) is decided instance by instance.
-  const alone = rows.length < 2 || rows.some((r) => groupOfRow(r)?.id !== group?.id);
-  const later: Row[] = alone ? rows : [];
-  if (!alone) {
+  const group = set[0] ? groupOfRow(set[0].row) : null;
+  const later: Waiting[] = set.length < 2 ? set : [];
+  if (set.length >= 2) {
     const { filters, weighers } = pipelineOf(config);
     const hosts = await cache.get();
-    // Where the group's other members are, and then this request's members too, as each is decided.
-    const members = group ? await memberHosts(db, group.id, rows[0]!.id) : null;
-    const chosen: { row: Row; host: HostState; resources: ResourceRequest; placement: Placement }[] = [];
-    for (const row of rows) {
-      const startedAt = new Date();
-      const spec = await specFor(db, row, members ? { ...members } : null);
-      const ordered = pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize);
-      const host = ordered[0];
-      if (!host) {
-        later.push(row);
-        continue;
-      }
-      cache.consume(host, spec.resources);
-      if (members) members[host.host] = (members[host.host] ?? 0) + 1;
-      chosen.push({
-        row,
-        host,
-        resources: spec.resources,
-        placement: {
+    const specs = await Promise.all(set.map((w) => specFor(db, w.row, null)));
+    const chosen: { row: Row; host: HostState; resources: ResourceRequest }[] = [];
+    // Decided in the placement's transaction, each decision seeing the places taken by those before it.
+    const choose = (members: Record<string, number> | null): Placement[] => {
+      const placements: Placement[] = [];
+      set.forEach(({ row, requestId }, i) => {
+        const startedAt = new Date();
+        const spec = specs[i]!;
+        spec.group = group && members ? groupRequest(group, { ...members }) : null;
+        const ordered = pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize);
+        const host = ordered[0];
+        if (!host) return;
+        cache.consume(host, spec.resources);
+        if (members) members[host.host] = (members[host.host] ?? 0) + 1;
+        chosen.push({ row, host, resources: spec.resources });
+        placements.push({
           instanceId: row.id,
           providerId: host.providerId,
           host: host.host,
@@ -287,31 +308,38 @@ async function decideTogether(deps: SchedulerDeps, all: Row[], requestId: string
           alternates: ordered.slice(1, config.maxAttempts).map((h) => h.host),
           event: { actionId: row.action_id, startedAt },
           image: imageOf(row),
-        },
+          requestId,
+        });
       });
-    }
+      return placements;
+    };
     let outcomes: Map<string, PlacementOutcome> | null = null;
     try {
-      if (chosen.length) outcomes = await placeTogether(db, deps.jobs, { placements: chosen.map((c) => c.placement), group, requestId, secret: secretOf(config) });
+      outcomes = await placeTogether(db, deps.jobs, {
+        instances: set.map((w) => ({ id: w.row.id, networkIds: w.row.requested_networks })),
+        group,
+        choose,
+        secret: secretOf(config),
+      });
     } catch (error) {
-      for (const c of chosen) cache.consume(c.host, c.resources, -1);
+      for (const c of chosen.splice(0)) cache.consume(c.host, c.resources, -1);
       if (!(error instanceof AsterError)) throw error;
       // A port or image refusal undid them all: one by one, it ends only the build it concerns.
       outcomes = new Map();
     }
-    for (const c of chosen) {
-      // Undone because an instance changed meanwhile (null), or refused: given back, and decided on its own.
-      const outcome = outcomes === null ? 'changed' : outcomes.get(c.row.id);
-      if (outcome === 'placed') continue;
-      if (outcome !== undefined) cache.consume(c.host, c.resources, -1);
+    for (const w of set) {
+      // Undone because an instance changed meanwhile (null), refused by its host, or without one on this view:
+      // what it took from the view is given back, and it is decided on its own.
+      if (outcomes?.get(w.row.id) === 'placed') continue;
+      const c = chosen.find((x) => x.row === w.row);
+      if (c) cache.consume(c.host, c.resources, -1);
       // No room where this view saw some: it is out of date.
-      if (outcome === 'no-room') cache.invalidate();
-      later.push(c.row);
+      if (outcomes?.get(w.row.id) === 'no-room') cache.invalidate();
+      later.push(w);
     }
   }
-  // In launch order, each seeing the places of those before it.
-  later.sort((a, b) => a.launch_index - b.launch_index);
-  for (const row of later) await decide(deps, row.id, requestId, row);
+  // In the order they came, each seeing the places of those before it.
+  for (const w of later) await decide(deps, w.row.id, w.requestId, w.row);
 }
 
 const secretOf = (config: SchedulerConfig) => config.serviceSecret ?? defaultApiConfig.serviceSecret;
@@ -372,12 +400,13 @@ export async function startScheduler(
       },
       [scheduleInstances.name]: {
         contract: scheduleInstances,
-        handle: async (payload, ctx) => {
-          // The request's instances read at once, then decided and placed together.
-          const ids = (payload as { instanceIds: string[] }).instanceIds;
-          const read = await readInstances(deps.db, ids);
-          await scheduleTogether(deps, ids.map((id) => read.get(id.toLowerCase())).filter((r): r is Row => !!r), ctx.requestId);
-        },
+        handle: (payload, ctx) => scheduleRequests(deps, [{ instanceIds: (payload as { instanceIds: string[] }).instanceIds, requestId: ctx.requestId }]),
+        // Requests taken together are placed together (a few instances per transaction).
+        handleMany: (jobs) =>
+          scheduleRequests(
+            deps,
+            jobs.map((j) => ({ instanceIds: (j.payload as { instanceIds: string[] }).instanceIds, requestId: j.ctx.requestId })),
+          ),
       },
     },
     { concurrency: options.concurrency ?? 16 },
