@@ -279,4 +279,22 @@ describe('the cached view of hosts', () => {
     await new Promise((r) => setTimeout(r, ttlMs * 5 + 50));
     expect(await failed(cache.get())).toBe(4);
   });
+
+  it('puts last the hosts this process is claiming on, until those claims end, and drops none', async () => {
+    const cache = new HostStateCache({ db: db.pool, ttlMs: 60_000, downAfterSeconds: 60, defaultZone: 'nova' });
+    const hosts = ['busy-a', 'busy-b', 'busy-c'].map((host) => ({ host }) as Parameters<HostStateCache['idleFirst']>[0][number]);
+    const names = () => cache.idleFirst(hosts).map((h) => h.host);
+    expect(names()).toEqual(['busy-a', 'busy-b', 'busy-c']);
+    const first = cache.claimingOn(['busy-a']);
+    const second = cache.claimingOn(['busy-a', 'busy-b']);
+    expect(names()).toEqual(['busy-c', 'busy-a', 'busy-b']);
+    second();
+    second(); // ending twice counts once
+    expect(names()).toEqual(['busy-b', 'busy-c', 'busy-a']);
+    const third = cache.claimingOn(['busy-b', 'busy-c']);
+    expect(names()).toEqual(['busy-a', 'busy-b', 'busy-c']); // every host busy: the order as it was
+    first();
+    third();
+    expect(names()).toEqual(['busy-a', 'busy-b', 'busy-c']);
+  });
 });

@@ -84,6 +84,35 @@ export class HostStateCache {
     this.version++;
   }
 
+  /** Hosts this process's open transactions are claiming on, and how many of them: those hosts' rows are locked. */
+  private readonly claiming = new Map<string, number>();
+
+  /** Marks hosts as being claimed on, until the answered function is called (when the transaction has ended). */
+  claimingOn(hosts: string[]): () => void {
+    for (const h of hosts) this.claiming.set(h, (this.claiming.get(h) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const h of hosts) {
+        const n = (this.claiming.get(h) ?? 1) - 1;
+        if (n > 0) this.claiming.set(h, n);
+        else this.claiming.delete(h);
+      }
+    };
+  }
+
+  /**
+   * The hosts in the order given, but those this process is claiming on right now moved last: a claim there would
+   * wait for the other transaction's end, and the next best host is as good but for a little. Nothing is dropped.
+   */
+  idleFirst(ordered: HostState[]): HostState[] {
+    if (this.claiming.size === 0) return ordered;
+    const busy = ordered.filter((h) => this.claiming.has(h.host));
+    if (busy.length === 0 || busy.length === ordered.length) return ordered;
+    return [...ordered.filter((h) => !this.claiming.has(h.host)), ...busy];
+  }
+
   /** Counts this process's own claim (or, with -1, a claim it gave back) on the host it read. */
   consume(host: HostState, r: ResourceRequest, sign: 1 | -1 = 1): void {
     host.vcpu.used += sign * r.vcpus;

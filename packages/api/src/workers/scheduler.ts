@@ -161,12 +161,13 @@ async function decide(deps: SchedulerDeps, instanceId: string, requestId: string
   let fresh = false;
   for (let round = 0; round <= GROUP_ROUNDS; round++) {
     const hosts = await cache.get({ fresh });
-    const ordered = pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize);
+    const ordered = placeAmong(cache, spec, pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize));
     let groupMoved = false;
     let lost = 0;
     for (let i = 0; i < ordered.length; i++) {
       const host = ordered[i]!;
       cache.consume(host, spec.resources);
+      const claimed = cache.claimingOn([host.host]);
       const outcome = await placeAndBuild(db, deps.jobs, {
         instanceId,
         providerId: host.providerId,
@@ -178,7 +179,7 @@ async function decide(deps: SchedulerDeps, instanceId: string, requestId: string
         secret: secretOf(config),
         event: { actionId: row.action_id, startedAt: started },
         image: imageOf(row),
-      });
+      }).finally(claimed);
       if (outcome === 'placed' || outcome === 'gone') return;
       cache.consume(host, spec.resources, -1);
       if (outcome === 'group') {
@@ -294,7 +295,7 @@ async function decideTogether(deps: SchedulerDeps, set: Waiting[]): Promise<void
         const startedAt = new Date();
         const spec = specs[i]!;
         spec.group = group && members ? groupRequest(group, { ...members }) : null;
-        const ordered = pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize);
+        const ordered = placeAmong(cache, spec, pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize));
         const host = ordered[0];
         if (!host) return;
         cache.consume(host, spec.resources);
@@ -311,8 +312,11 @@ async function decideTogether(deps: SchedulerDeps, set: Waiting[]): Promise<void
           requestId,
         });
       });
+      // Claimed on from here to the transaction's end.
+      claimed = cache.claimingOn(placements.map((p) => p.host));
       return placements;
     };
+    let claimed = () => {};
     let outcomes: Map<string, PlacementOutcome> | null = null;
     try {
       outcomes = await placeTogether(db, deps.jobs, {
@@ -320,7 +324,7 @@ async function decideTogether(deps: SchedulerDeps, set: Waiting[]): Promise<void
         group,
         choose,
         secret: secretOf(config),
-      });
+      }).finally(() => claimed());
     } catch (error) {
       for (const c of chosen.splice(0)) cache.consume(c.host, c.resources, -1);
       if (!(error instanceof AsterError)) throw error;
@@ -343,6 +347,16 @@ async function decideTogether(deps: SchedulerDeps, set: Waiting[]): Promise<void
 }
 
 const secretOf = (config: SchedulerConfig) => config.serviceSecret ?? defaultApiConfig.serviceSecret;
+
+/**
+ * The hosts a decision claims down, best first, but those this process is claiming on right now moved last, so
+ * that its decisions at once do not queue for one host's lock. Not for a group that packs its members together:
+ * there the host matters more than the wait.
+ */
+function placeAmong(cache: HostStateCache, spec: RequestSpec, ordered: HostState[]): HostState[] {
+  const policy = spec.group?.policy;
+  return policy === 'affinity' || policy === 'soft-affinity' ? ordered : cache.idleFirst(ordered);
+}
 
 /** Scheduler hints name servers; the filters need the hosts those servers are on. */
 async function resolveHints(db: Pool, row: InstanceRow): Promise<RequestSpec['hints']> {
