@@ -265,15 +265,17 @@ describe('claims for several consumers at once', () => {
     expect(after.generation).toBeGreaterThan(0);
     // The RAM and CPU two would take were given back with the disk they lacked.
     expect(await usage(tight)).toEqual(tightBefore);
-    // A consumer already holding a place on a provider: that provider grants nothing more.
-    const again = await transaction(db.pool, (client) =>
-      claimManyIn(client, [
-        { providerId: roomy, consumerId: a, request: small },
-        { providerId: roomy, consumerId: randomUUID(), request: small },
-      ]),
-    );
-    expect(again).toEqual(new Set());
+    // A consumer already holding a place on a provider: refused, and its transaction undone.
+    await expect(
+      transaction(db.pool, (client) =>
+        claimManyIn(client, [
+          { providerId: roomy, consumerId: a, request: small }, // roomy has room for it: the claim is made, then met
+          { providerId: tight, consumerId: randomUUID(), request: small },
+        ]),
+      ),
+    ).rejects.toThrow('some of these consumers already hold allocations on the providers claimed on');
     expect((await usage(roomy)).used).toEqual({ DISK_GB: 40, MEMORY_MB: 4096, VCPU: 2 });
+    expect(await usage(tight)).toEqual(tightBefore);
   });
 
   it('never over-fill a provider nor wait for one another in a circle when racing over the same hosts', async () => {

@@ -125,9 +125,8 @@ export async function claimIn(client: PoolClient, providerId: string, consumerId
  * other such claims lock them, so that none waits for another in a circle), then, provider by provider, what
  * its consumers ask for together. A provider grants all of it or nothing: answers the providers that granted
  * (every consumer on one of them holds its allocations). Where only some classes fitted, a second statement
- * gives back what the first took. For consumers that hold nothing yet: a provider where one of them already
- * holds allocations grants nothing, and a claim of theirs committed meanwhile throws (the caller's transaction
- * must then be undone).
+ * gives back what the first took. For consumers that hold nothing yet (new instances): one that holds
+ * allocations on its provider already throws, and the caller's transaction must then be undone.
  */
 export async function claimManyIn(client: PoolClient, claims: { providerId: string; consumerId: string; request: ResourceRequest }[]): Promise<Set<string>> {
   const rows = claims.flatMap((c) => amounts(c.request).map(([rc, n]) => [c.providerId, c.consumerId, rc, n] as const));
@@ -139,15 +138,13 @@ export async function claimManyIn(client: PoolClient, claims: { providerId: stri
     expected: number;
   }>(
     `WITH w AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[]) AS w(provider_id, consumer_id, rc, n)),
-          p AS (SELECT id FROM resource_providers WHERE id IN (SELECT provider_id FROM w) ORDER BY id FOR UPDATE),
-          held AS (SELECT DISTINCT a.provider_id FROM allocations a JOIN w ON a.consumer_id = w.consumer_id AND a.provider_id = w.provider_id),
+          p AS (SELECT id FROM resource_providers WHERE id = ANY($5::uuid[]) ORDER BY id FOR UPDATE),
           want AS (
             SELECT w.provider_id, w.rc, sum(w.n)::int AS n, max(w.n) AS most, min(w.n) AS least
-              FROM w JOIN p ON p.id = w.provider_id WHERE w.provider_id NOT IN (SELECT provider_id FROM held)
-             GROUP BY w.provider_id, w.rc),
+              FROM w JOIN p ON p.id = w.provider_id GROUP BY w.provider_id, w.rc),
           upd AS (
             UPDATE inventories i SET used = i.used + want.n FROM want
-             WHERE i.provider_id = want.provider_id AND i.resource_class = want.rc
+             WHERE i.provider_id = want.provider_id AND i.provider_id = ANY($5::uuid[]) AND i.resource_class = want.rc
                AND i.used + want.n <= floor((i.total - i.reserved) * i.allocation_ratio) AND i.max_unit >= want.most AND i.min_unit <= want.least
             RETURNING i.provider_id, i.resource_class, want.n),
           fitted AS (
@@ -157,22 +154,24 @@ export async function claimManyIn(client: PoolClient, claims: { providerId: stri
             INSERT INTO allocations (consumer_id, provider_id, resource_class, used)
             SELECT w.consumer_id, w.provider_id, w.rc, w.n FROM w WHERE w.provider_id IN (SELECT provider_id FROM fitted)
             ON CONFLICT DO NOTHING RETURNING 1),
-          gen AS (UPDATE resource_providers SET generation = generation + 1 WHERE id IN (SELECT provider_id FROM fitted) RETURNING 1)
+          gen AS (UPDATE resource_providers SET generation = generation + 1 WHERE id = ANY($5::uuid[]) AND id IN (SELECT provider_id FROM fitted) RETURNING 1)
      SELECT (SELECT array_agg(provider_id) FROM fitted) AS fitted,
             (SELECT json_agg(json_build_object('provider', provider_id, 'rc', resource_class, 'n', n))
                FROM upd WHERE provider_id NOT IN (SELECT provider_id FROM fitted)) AS back,
             (SELECT count(*) FROM ins)::int AS inserted,
             (SELECT count(*) FROM w WHERE w.provider_id IN (SELECT provider_id FROM fitted))::int AS expected,
             (SELECT count(*) FROM gen)::int AS bumped`,
-    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])],
+    // The providers and consumers also as plain lists, matched against the tables' indexes whatever the planner
+    // thinks of the lists' lengths (a join with them scanned whole tables when their statistics were behind).
+    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), [...new Set(rows.map((r) => r[0]))]],
   );
   const r = result[0]!;
-  if (r.inserted !== r.expected) throw new Error('a claim for the same consumers committed while these were being made');
+  if (r.inserted !== r.expected) throw new Error('some of these consumers already hold allocations on the providers claimed on');
   const back = r.back ?? [];
   if (back.length > 0) {
     await client.query(
       `UPDATE inventories i SET used = i.used - w.n FROM unnest($1::uuid[], $2::text[], $3::int[]) AS w(provider_id, rc, n)
-        WHERE i.provider_id = w.provider_id AND i.resource_class = w.rc`,
+        WHERE i.provider_id = w.provider_id AND i.provider_id = ANY($1::uuid[]) AND i.resource_class = w.rc`,
       [back.map((b) => b.provider), back.map((b) => b.rc), back.map((b) => b.n)],
     );
   }

@@ -111,7 +111,7 @@ async function applyPowerStates(deps: ConductorDeps, host: string, reported: { i
     `UPDATE instances i SET power_state = r.power,
             vm_state = CASE WHEN i.vm_state = 'active' AND r.power IN (${power.SHUTDOWN}, ${power.CRASHED}) THEN 'stopped' ELSE i.vm_state END
        FROM (SELECT * FROM unnest($1::uuid[], $2::smallint[]) AS t(id, power)) r
-      WHERE i.id = r.id AND i.host = $3 AND i.task_state IS NULL AND i.deleted_at IS NULL AND i.vm_state <> 'building'
+      WHERE i.id = r.id AND i.id = ANY($1::uuid[]) AND i.host = $3 AND i.task_state IS NULL AND i.deleted_at IS NULL AND i.vm_state <> 'building'
         AND (i.power_state <> r.power OR (i.vm_state = 'active' AND r.power IN (${power.SHUTDOWN}, ${power.CRASHED})))`,
     [instances.map((i) => i.id), instances.map((i) => i.powerState), host],
   );
@@ -188,7 +188,7 @@ export async function onBuildResults(deps: ConductorDeps, reports: { p: ParsedOf
       if (active.length) {
         await client.query(
           `UPDATE instances i SET vm_state = 'active', task_state = NULL, power_state = r.power, launched_at = clock_timestamp()
-             FROM unnest($1::uuid[], $2::smallint[]) AS r(id, power) WHERE i.id = r.id`,
+             FROM unnest($1::uuid[], $2::smallint[]) AS r(id, power) WHERE i.id = r.id AND i.id = ANY($1::uuid[])`,
           [active.map((r) => r.p.instanceId), active.map((r) => r.p.powerState ?? power.RUNNING)],
         );
         await client.query('UPDATE compute_nodes SET failed_builds = 0 WHERE host = ANY($1::text[]) AND failed_builds > 0', [[...new Set(active.map((r) => r.p.host))]]);
@@ -363,7 +363,7 @@ export async function onBuildProgress(deps: ConductorDeps, steps: ParsedOf<typeo
     `INSERT INTO instance_action_events (action_id, event, host, result, finished_at)
      SELECT a.id, s.event, s.host, 'Success', clock_timestamp()
        FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS s(instance_id, host, attempt, event, n)
-       JOIN instances i ON i.id = s.instance_id AND i.host = s.host AND i.attempts = s.attempt AND i.vm_state = 'building'
+       JOIN instances i ON i.id = s.instance_id AND i.id = ANY($1::uuid[]) AND i.host = s.host AND i.attempts = s.attempt AND i.vm_state = 'building'
        JOIN LATERAL (SELECT id FROM instance_actions WHERE instance_id = i.id AND action = 'create' ORDER BY started_at DESC LIMIT 1) a ON true
       ORDER BY s.n`,
     [ordered.map((s) => s.instanceId), ordered.map((s) => s.host), ordered.map((s) => s.attempt), ordered.map((s) => `build_${s.step.replaceAll(' ', '_')}`)],

@@ -283,7 +283,8 @@ export async function placeTogether(
          placed AS (
            UPDATE instances i SET host = r.host, attempts = 1, task_state = 'spawning', task_started_at = clock_timestamp(),
                   alternates = ARRAY(SELECT a FROM jsonb_array_elements_text(r.alternates) WITH ORDINALITY AS x(a, k) ORDER BY k)
-             FROM r WHERE i.id = r.id AND i.deleted_at IS NULL AND i.vm_state = 'building' AND i.task_state = 'scheduling' RETURNING i.*),
+             FROM r WHERE i.id = r.id AND i.id = ANY($1::uuid[]) AND i.deleted_at IS NULL AND i.vm_state = 'building' AND i.task_state = 'scheduling'
+           RETURNING i.*),
          event AS (
            INSERT INTO instance_action_events (action_id, event, host, result, started_at, finished_at)
            SELECT r.action_id, 'schedule', r.host, 'Success', r.started_at, $6 FROM placed JOIN r ON r.id = placed.id WHERE r.action_id IS NOT NULL)
