@@ -379,6 +379,12 @@ export class Jobs {
     options: { requestId: string; db: SqlRunner },
   ): Promise<void> {
     if (items.length === 0) return;
+    // One job: pg-boss's insert of one, which costs Postgres less than its insert of many.
+    if (items.length === 1) {
+      const [item] = items as [(typeof items)[number]];
+      await this.send(item.contract, item.queue, item.payload as never, { requestId: item.requestId ?? options.requestId, db: options.db });
+      return;
+    }
     const jobs = items.map((item) => ({ name: item.queue, data: this.envelope(item.contract, item.payload, { requestId: item.requestId ?? options.requestId }) }));
     const channels = [...new Set(items.map((item) => wakeChannel(item.queue)))];
     let sent: string[] | null = null;

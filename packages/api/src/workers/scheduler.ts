@@ -275,15 +275,16 @@ export async function scheduleRequests(deps: SchedulerDeps, requests: { instance
 /**
  * Instances of one group (or none) decided one after the other on the hosts as this scheduler knows them, each
  * decision seeing the places taken by those before it (its group's members among them), then placed in one
- * transaction. An instance left without a place there (its host filled meanwhile, no host at all on this
- * view, or a refusal of its ports or image) is decided again on its own, as a single create is.
+ * transaction; one instance alone, too, so that its decision ends with its claim. An instance left without a
+ * place there (its host filled meanwhile, no host at all on this view, or a refusal of its ports or image) is
+ * decided again on its own, down its list of hosts, and told why when none fits.
  */
 async function decideTogether(deps: SchedulerDeps, set: Waiting[]): Promise<void> {
   const { db, config } = deps;
   const cache = (deps.hosts ??= cacheFor(deps));
   const group = set[0] ? groupOfRow(set[0].row) : null;
-  const later: Waiting[] = set.length < 2 ? set : [];
-  if (set.length >= 2) {
+  const later: Waiting[] = [];
+  if (set.length > 0) {
     const { filters, weighers } = pipelineOf(config);
     const hosts = await cache.get();
     const specs = await Promise.all(set.map((w) => specFor(db, w.row, null)));
