@@ -1,35 +1,22 @@
 import { useTestDatabase } from '@aster/db/testing';
 import type { FakeDriver } from '@aster/virt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sweep } from '../src/index.ts';
-import { computeStack, waitFor, waitForStatus, type ComputeStack } from './compute-harness.ts';
-import { userSession } from './harness.ts';
+import { useComputeStack, waitFor, waitForStatus } from './compute-harness.ts';
 
 // A build or an action that takes longer than a second is taken as lost, and the sweep is run by hand.
 const db = useTestDatabase();
-let stack: ComputeStack;
-let imageId: string;
-let tiny: string;
-let api: ReturnType<ComputeStack['api']>;
-
-beforeAll(async () => {
-  stack = await computeStack(db, { conductor: { buildTimeoutSeconds: 1 } });
-  imageId = await stack.image('bt-image');
-  tiny = await stack.flavor('m1.tiny');
-  const tenant = await userSession(db.pool, stack.admin.api, { name: 'bt-bob', project: 'bt-project', role: 'member' });
-  api = stack.api(tenant.token);
-}, 30_000);
-afterAll(() => stack?.stop());
-afterEach(() => stack.retireAll());
+const env = useComputeStack(db, { image: 'bt-image', stack: { conductor: { buildTimeoutSeconds: 1 } }, tenant: { name: 'bt-bob', project: 'bt-project' } });
+afterEach(() => env.stack.retireAll());
 
 async function launch(name: string) {
-  const [server] = await api.servers.create({ name, flavorId: tiny, imageId });
+  const [server] = await env.api.servers.create({ name, flavorId: env.tiny, imageId: env.imageId });
   return server!;
 }
 
 async function spawningOn(id: string, host: string) {
   await waitFor(async () => {
-    const s = await stack.admin.api.servers.get({ id });
+    const s = await env.stack.admin.api.servers.get({ id });
     return s.host === host && s.taskState === 'spawning';
   }, `the build to be spawning on ${host}`);
 }
@@ -62,17 +49,17 @@ async function held(id: string) {
 
 describe('a build that runs past the timeout', () => {
   it('is moved to an alternate, and the late copy on the slow host is removed without touching the server', async () => {
-    const slow = await stack.addHost('bt-slow-a', { ramMb: 131072, spawnDelayMs: 2000 });
-    const fast = await stack.addHost('bt-fast-b');
+    const slow = await env.stack.addHost('bt-slow-a', { ramMb: 131072, spawnDelayMs: 2000 });
+    const fast = await env.stack.addHost('bt-fast-b');
     const spawned = countSpawns(slow.driver);
     const server = await launch('patient');
     await spawningOn(server.id, 'bt-slow-a');
     await overdue(server.id);
 
-    await sweep(stack.conductorDeps);
-    await waitForStatus(api, server.id, 'ACTIVE');
-    expect((await stack.admin.api.servers.get({ id: server.id })).host).toBe('bt-fast-b');
-    const create = (await stack.admin.api.servers.actions({ id: server.id })).find((a) => a.action === 'create')!;
+    await sweep(env.stack.conductorDeps);
+    await waitForStatus(env.api, server.id, 'ACTIVE');
+    expect((await env.stack.admin.api.servers.get({ id: server.id })).host).toBe('bt-fast-b');
+    const create = (await env.stack.admin.api.servers.actions({ id: server.id })).find((a) => a.action === 'create')!;
     expect(create.events).toContainEqual(
       expect.objectContaining({ event: 'build', result: 'Error', host: 'bt-slow-a', details: 'the build did not finish within 1 s' }),
     );
@@ -81,62 +68,62 @@ describe('a build that runs past the timeout', () => {
     await expect.poll(spawned, { timeout: 10_000, interval: 20 }).toBe(1);
     await expect.poll(async () => (await slow.driver.list()).length, { timeout: 10_000, interval: 50 }).toBe(0);
     await new Promise((r) => setTimeout(r, 300)); // the teardown's own report has been applied
-    const after = await stack.admin.api.servers.get({ id: server.id });
+    const after = await env.stack.admin.api.servers.get({ id: server.id });
     expect({ status: after.status, host: after.host }).toEqual({ status: 'ACTIVE', host: 'bt-fast-b' });
     expect(await held(server.id)).toEqual({ allocations: 3, ports: 1, hosts: ['bt-fast-b'] });
     expect((await fast.driver.list()).map((i) => i.id)).toEqual([server.id]);
   });
 
   it('puts the server in ERROR when no alternate is left, and removes the copy that finishes later', async () => {
-    const slow = await stack.addHost('bt-slow-c', { spawnDelayMs: 2000 });
+    const slow = await env.stack.addHost('bt-slow-c', { spawnDelayMs: 2000 });
     const spawned = countSpawns(slow.driver);
     const server = await launch('too slow');
     await spawningOn(server.id, 'bt-slow-c');
     await overdue(server.id);
 
-    await sweep(stack.conductorDeps);
-    const failed = await waitForStatus(api, server.id, 'ERROR');
+    await sweep(env.stack.conductorDeps);
+    const failed = await waitForStatus(env.api, server.id, 'ERROR');
     expect(failed.fault?.message).toBe('Build failed on 1 host; the last said: the build did not finish within 1 s');
     expect(await held(server.id)).toEqual({ allocations: 0, ports: 0, hosts: [] });
 
     await expect.poll(spawned, { timeout: 10_000, interval: 20 }).toBe(1);
     await expect.poll(async () => (await slow.driver.list()).length, { timeout: 10_000, interval: 50 }).toBe(0);
     await new Promise((r) => setTimeout(r, 300));
-    const after = await api.servers.get({ id: server.id });
+    const after = await env.api.servers.get({ id: server.id });
     expect({ status: after.status, fault: after.fault?.message }).toEqual({ status: 'ERROR', fault: failed.fault?.message });
 
     // Deleting it later still works, though its host no longer has it.
-    await api.servers.delete({ id: server.id });
+    await env.api.servers.delete({ id: server.id });
     await expect
       .poll(async () => (await db.pool.query('SELECT vm_state FROM instances WHERE id = $1', [server.id])).rows[0]?.vm_state, { timeout: 10_000, interval: 50 })
       .toBe('deleted');
   });
 
   it('fails a build that never reached a host', async () => {
-    await stack.addHost('bt-idle');
+    await env.stack.addHost('bt-idle');
     const server = await launch('lost');
-    await waitForStatus(api, server.id, 'ACTIVE');
+    await waitForStatus(env.api, server.id, 'ACTIVE');
     // As if the build had hung while its ports were made.
     await db.pool.query(`UPDATE instances SET vm_state = 'building', task_state = 'networking', task_started_at = now() - interval '5 seconds' WHERE id = $1`, [server.id]);
-    await sweep(stack.conductorDeps);
-    const failed = await waitForStatus(api, server.id, 'ERROR');
+    await sweep(env.stack.conductorDeps);
+    const failed = await waitForStatus(env.api, server.id, 'ERROR');
     expect(failed.fault?.message).toBe('Build timed out after 1 s while networking');
   });
 });
 
 describe('an action that never gets an answer', () => {
   it('has its task reverted, with a timeout event in its action', async () => {
-    await stack.addHost('bt-lazy', { actionDelayMs: 60_000 });
+    await env.stack.addHost('bt-lazy', { actionDelayMs: 60_000 });
     const server = await launch('sleepy');
-    await waitForStatus(api, server.id, 'ACTIVE');
-    await api.servers.stop({ id: server.id });
-    expect((await api.servers.get({ id: server.id })).taskState).toBe('powering_off');
+    await waitForStatus(env.api, server.id, 'ACTIVE');
+    await env.api.servers.stop({ id: server.id });
+    expect((await env.api.servers.get({ id: server.id })).taskState).toBe('powering_off');
     await overdue(server.id);
 
-    await sweep(stack.conductorDeps);
-    const after = await api.servers.get({ id: server.id });
+    await sweep(env.stack.conductorDeps);
+    const after = await env.api.servers.get({ id: server.id });
     expect({ status: after.status, taskState: after.taskState }).toEqual({ status: 'ACTIVE', taskState: null });
-    const stop = (await api.servers.actions({ id: server.id })).find((a) => a.action === 'stop')!;
+    const stop = (await env.api.servers.actions({ id: server.id })).find((a) => a.action === 'stop')!;
     expect(stop.finishedAt).not.toBeNull();
     expect(stop.events).toContainEqual(expect.objectContaining({ event: 'timeout', result: 'Error', details: 'no answer from the host within 1 s' }));
     expect(JSON.stringify(stop)).not.toContain('bt-lazy');

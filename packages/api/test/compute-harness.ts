@@ -16,7 +16,7 @@ import {
   startScheduler,
   type ConductorConfig,
 } from '../src/index.ts';
-import { adminSession, silentLog } from './harness.ts';
+import { adminSession, silentLog, userSession } from './harness.ts';
 
 export interface Host {
   name: string;
@@ -170,15 +170,32 @@ export async function waitForStatus(api: ReturnType<ComputeStack['api']>, id: st
 
 /**
  * A test file's control plane: started before its tests (with one FakeDriver host when `host` is named, an
- * active public image and m1.tiny at hand) and stopped after them.
+ * active public image and m1.tiny at hand, and a member of a project of its own as `tenant` asks, its quotas
+ * lifted when `unlimited`) and stopped after them.
  */
-export function useComputeStack(db: TestDatabase, options: { host?: string; image: string }) {
-  const env = {} as { stack: ComputeStack; imageId: string; tiny: string };
+export function useComputeStack(
+  db: TestDatabase,
+  options: {
+    host?: string;
+    image: string;
+    stack?: Parameters<typeof computeStack>[1];
+    tenant?: { name: string; project: string; unlimited?: boolean };
+  },
+) {
+  const env = {} as { stack: ComputeStack; imageId: string; tiny: string; api: ReturnType<ComputeStack['api']> };
   beforeAll(async () => {
-    env.stack = await computeStack(db);
+    env.stack = await computeStack(db, options.stack);
     if (options.host) await env.stack.addHost(options.host);
     env.imageId = await env.stack.image(options.image);
     env.tiny = await env.stack.flavor('m1.tiny');
+    const t = options.tenant;
+    if (t) {
+      const tenant = await userSession(db.pool, env.stack.admin.api, { name: t.name, project: t.project, role: 'member' });
+      env.api = env.stack.api(tenant.token);
+      if (t.unlimited) {
+        await env.stack.admin.api.quotas.set({ project: t.project, limits: { instances: -1, cores: -1, ramMb: -1, serverGroups: -1, serverGroupMembers: -1 } });
+      }
+    }
   }, 30_000);
   afterAll(() => env.stack?.stop());
   return env;

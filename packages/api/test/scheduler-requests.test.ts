@@ -1,31 +1,23 @@
 import { useTestDatabase } from '@aster/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PLACED_TOGETHER, scheduleRequests } from '../src/workers/scheduler.ts';
-import { computeStack, waitForStatus, type ComputeStack } from './compute-harness.ts';
-import { userSession } from './harness.ts';
+import { useComputeStack, waitForStatus } from './compute-harness.ts';
 
 // Requests the scheduler takes from its queue together are placed a few instances per transaction. No scheduler
 // works the queue here: the test hands requests to it as its queue would.
 const db = useTestDatabase();
-let stack: ComputeStack;
-let imageId: string;
-let tiny: string;
-let api: ReturnType<ComputeStack['api']>;
-
+const env = useComputeStack(db, {
+  image: 'req-image',
+  stack: { scheduling: false },
+  tenant: { name: 'req-alice', project: 'req-project', unlimited: true },
+});
 beforeAll(async () => {
-  stack = await computeStack(db, { scheduling: false });
-  imageId = await stack.image('req-image');
-  tiny = await stack.flavor('m1.tiny');
-  const tenant = await userSession(db.pool, stack.admin.api, { name: 'req-alice', project: 'req-project', role: 'member' });
-  api = stack.api(tenant.token);
-  await stack.admin.api.quotas.set({ project: 'req-project', limits: { instances: -1, cores: -1, ramMb: -1, serverGroups: -1, serverGroupMembers: -1 } });
-  for (const h of ['req-a', 'req-b', 'req-c']) await stack.addHost(h);
-}, 30_000);
-afterAll(() => stack?.stop());
+  for (const h of ['req-a', 'req-b', 'req-c']) await env.stack.addHost(h);
+});
 
 /** A create as a request: its servers, and the request id its `scheduleInstances` job carries. */
 async function request(name: string, extra: { count?: number; serverGroupId?: string } = {}) {
-  const servers = await api.servers.create({ name, flavorId: tiny, imageId, ...extra });
+  const servers = await env.api.servers.create({ name, flavorId: env.tiny, imageId: env.imageId, ...extra });
   const { rows } = await db.pool.query<{ request_id: string }>('SELECT request_id FROM instances WHERE id = $1', [servers[0]!.id]);
   return { servers, requestId: rows[0]!.request_id, instanceIds: servers.map((s) => s.id) };
 }
@@ -43,9 +35,9 @@ async function decidedAt(ids: string[]): Promise<Map<string, number>> {
 describe('requests taken together', () => {
   it('are placed in one transaction, each build carrying its own request id', async () => {
     const requests = [await request('req-one'), await request('req-three', { count: 3 }), await request('req-last')];
-    await scheduleRequests(stack.schedulerDeps, requests);
+    await scheduleRequests(env.stack.schedulerDeps, requests);
     const ids = requests.flatMap((r) => r.instanceIds);
-    for (const id of ids) await waitForStatus(api, id, 'ACTIVE');
+    for (const id of ids) await waitForStatus(env.api, id, 'ACTIVE');
     const decided = await decidedAt(ids);
     expect(decided.size).toBe(5);
     expect(new Set(decided.values()).size).toBe(1);
@@ -61,12 +53,12 @@ describe('requests taken together', () => {
 
   it(`place at most ${PLACED_TOGETHER} instances in one transaction, and a group's members apart from the others`, async () => {
     const many = await request('req-many', { count: PLACED_TOGETHER + 2 });
-    const group = await api.serverGroups.create({ name: 'req-spread', policy: 'anti-affinity' });
+    const group = await env.api.serverGroups.create({ name: 'req-spread', policy: 'anti-affinity' });
     const grouped = await request('req-grouped', { count: 3, serverGroupId: group.id });
     const after = await request('req-after');
-    await scheduleRequests(stack.schedulerDeps, [many, grouped, after]);
+    await scheduleRequests(env.stack.schedulerDeps, [many, grouped, after]);
     const ids = [many, grouped, after].flatMap((r) => r.instanceIds);
-    for (const id of ids) await waitForStatus(api, id, 'ACTIVE');
+    for (const id of ids) await waitForStatus(env.api, id, 'ACTIVE');
     const decided = await decidedAt(ids);
     const at = (list: string[]) => new Set(list.map((id) => decided.get(id)));
     // The first sixteen together; the two left of that request alone together; the group's three together, on
@@ -75,7 +67,7 @@ describe('requests taken together', () => {
     expect(at(many.instanceIds.slice(PLACED_TOGETHER)).size).toBe(1);
     expect(at(grouped.instanceIds).size).toBe(1);
     expect(new Set([...at(many.instanceIds.slice(0, PLACED_TOGETHER)), ...at(many.instanceIds.slice(PLACED_TOGETHER)), ...at(grouped.instanceIds), ...at(after.instanceIds)]).size).toBe(4);
-    const hosts = await Promise.all(grouped.instanceIds.map(async (id) => (await stack.admin.api.servers.get({ id })).host));
+    const hosts = await Promise.all(grouped.instanceIds.map(async (id) => (await env.stack.admin.api.servers.get({ id })).host));
     expect(new Set(hosts).size).toBe(3);
   });
 });
