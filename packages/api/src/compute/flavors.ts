@@ -49,14 +49,16 @@ export const visibleTo = (project: string, admin: string) =>
   `(f.is_public OR ${admin} OR EXISTS (SELECT 1 FROM flavor_access fa WHERE fa.flavor_id = f.id AND fa.project_id = ${project}))`;
 
 /** The flavor a project may launch with, or NotFound (a private flavor without access does not exist for it). */
+export const flavorNotFound = (id: string) => new AsterError('NotFound', `Flavor ${id} not found`);
+
 export async function flavorForProject(db: Queryable, flavorId: string, projectId: string, isAdmin: boolean): Promise<Flavor> {
-  if (!isUuid(flavorId)) throw new AsterError('NotFound', `Flavor ${flavorId} not found`);
+  if (!isUuid(flavorId)) throw flavorNotFound(flavorId);
   const { rows } = await db.query<FlavorRow>(`SELECT f.* FROM flavors f WHERE f.id = $1 AND ${visibleTo('$2', '$3')}`, [
     flavorId,
     projectId,
     isAdmin,
   ]);
-  if (!rows[0]) throw new AsterError('NotFound', `Flavor ${flavorId} not found`);
+  if (!rows[0]) throw flavorNotFound(flavorId);
   return toFlavor(rows[0]);
 }
 

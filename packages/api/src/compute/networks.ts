@@ -241,13 +241,10 @@ export async function resolveNetworks(
 /** `networksAsked`'s answer as the query takes it: an id that is no uuid names no network. */
 export const uuidsOnly = (asked: string[] | null) => asked && asked.filter((id) => UUID.test(id));
 
-/** The network ids asked for, in lower case (null for none), refusing one asked for twice. */
+/** The network ids asked for, in lower case (null for none). */
 export function networksAsked(requested: string[] | undefined): string[] | null {
   if (!requested || requested.length === 0) return null;
-  const ids = requested.map((id) => id.trim().toLowerCase());
-  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (twice) throw new AsterError('InvalidInput', `networks: network ${twice} is asked for twice; a server has one port per network`);
-  return ids;
+  return requested.map((id) => id.trim().toLowerCase());
 }
 
 /**
@@ -259,9 +256,11 @@ export const networksUsable = (asked: string, admin: string, project: string) =>
         ELSE n.id = ANY(${asked}::uuid[]) AND (${admin} OR n.project_id = ${project} OR n.shared) END`;
 export const NETWORK_ORDER = 'n.created_at, n.name, n.id';
 
-/** From the networks `networksUsable` found (in NETWORK_ORDER), those the server gets, or why not. */
+/** From the networks `networksUsable` found (in NETWORK_ORDER), those the server gets, or why not (one asked for twice, say). */
 export function pickNetworks(auth: { project: { id: string } }, asked: string[] | null, rows: NetworkRow[]): NetworkRef[] {
   if (asked) {
+    const twice = asked.find((id, i) => asked.indexOf(id) !== i);
+    if (twice) throw new AsterError('InvalidInput', `networks: network ${twice} is asked for twice; a server has one port per network`);
     return asked.map((id) => {
       const found = rows.find((r) => r.id === id);
       if (!found) throw new AsterError('NotFound', `Network ${id} not found`);

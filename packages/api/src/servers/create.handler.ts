@@ -3,7 +3,7 @@ import { SCHEDULER_QUEUE, scheduleInstances } from '@aster/jobs';
 import { queryTables, transaction } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
-import { toFlavor, visibleTo as flavorVisibleTo, type FlavorRow } from '../compute/flavors.ts';
+import { flavorNotFound, toFlavor, visibleTo as flavorVisibleTo, type FlavorRow } from '../compute/flavors.ts';
 import { keypairForUser } from '../compute/keypairs.ts';
 import { NETWORK_ORDER, networksAsked, networksUsable, pickNetworks, uuidsOnly, type NetworkRow } from '../compute/networks.ts';
 import { enforceGroupMembers, enforceQuota } from '../compute/quotas.ts';
@@ -28,7 +28,7 @@ function checkBootable(image: ImageRow): ImageRow {
 /**
  * What a create names, read in one statement: the flavor and the image if the project may use them (null
  * otherwise, as for one that does not exist), and the networks it may use of those asked for (or, with none
- * asked for, all it may use). Refuses a network asked for twice.
+ * asked for, all it may use).
  */
 async function lookUpForCreate(
   ctx: Context,
@@ -104,7 +104,7 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
     input.keyName ? keypairForUser(ctx.db, auth.user.id, input.keyName) : Promise.resolve(null),
   ]);
   const { flavor: flavorRow, image: imageRow, networks: networkRows, asked } = settled(found);
-  if (!flavorRow) throw new AsterError('NotFound', `Flavor ${input.flavorId} not found`);
+  if (!flavorRow) throw flavorNotFound(input.flavorId);
   const flavor = toFlavor(flavorRow);
   if (!imageRow) throw imageNotFound(input.imageId);
   const image = checkBootable(imageRow);

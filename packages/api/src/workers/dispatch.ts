@@ -69,6 +69,16 @@ export async function instanceSpecFor(
 }
 
 /** The job that asks `host` to build the instance (already in task `spawning`), with the ports it was given. */
+async function buildJob(
+  client: PoolClient,
+  row: InstanceRow,
+  ports: PortRow[],
+  d: { host: string; attempt: number; requestId: string; secret: string; image?: ImageDetails | null },
+) {
+  const instance = await instanceSpecFor(client, row, ports, { image: { id: row.image_id, name: row.image.name }, secret: d.secret, now: new Date(), details: d.image ?? null });
+  return { contract: buildInstance, queue: computeQueue(d.host), payload: { attempt: d.attempt, instance }, requestId: d.requestId };
+}
+
 async function sendBuild(
   client: PoolClient,
   jobs: Jobs,
@@ -76,8 +86,42 @@ async function sendBuild(
   ports: PortRow[],
   d: { host: string; attempt: number; requestId: string; secret: string; image?: ImageDetails | null },
 ): Promise<void> {
-  const instance = await instanceSpecFor(client, row, ports, { image: { id: row.image_id, name: row.image.name }, secret: d.secret, now: new Date(), details: d.image ?? null });
-  await jobs.send(buildInstance, computeQueue(d.host), { attempt: d.attempt, instance }, { requestId: d.requestId, db: client });
+  await jobs.sendMany([await buildJob(client, row, ports, d)], { requestId: d.requestId, db: client });
+}
+
+/**
+ * First placements recorded, in one statement: each instance's host and alternates (task `spawning`) and its
+ * `schedule` event, spanning its decision from `startedAt` to `decided`. Answers the rows of those still waiting
+ * for a host (not deleted nor placed meanwhile); the caller undoes its transaction when one is missing.
+ */
+async function recordPlacements(
+  client: PoolClient,
+  placed: { instanceId: string; host: string; alternates: string[]; event: { actionId: string | null; startedAt: Date } }[],
+  decided: Date,
+): Promise<InstanceRow[]> {
+  // The ids also as a plain list, matched against the primary key whatever the planner thinks of the list's
+  // length (a join with it scanned the whole table when the table's statistics were behind).
+  const { rows } = await client.query<InstanceRow>(
+    `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::uuid[], $5::timestamptz[]) AS r(id, host, alternates, action_id, started_at)),
+     placed AS (
+       UPDATE instances i SET host = r.host, attempts = 1, task_state = 'spawning', task_started_at = clock_timestamp(),
+              alternates = ARRAY(SELECT a FROM jsonb_array_elements_text(r.alternates) WITH ORDINALITY AS x(a, k) ORDER BY k)
+         FROM r WHERE i.id = r.id AND i.id = ANY($1::uuid[]) AND i.deleted_at IS NULL AND i.vm_state = 'building' AND i.task_state = 'scheduling'
+       RETURNING i.*),
+     event AS (
+       INSERT INTO instance_action_events (action_id, event, host, result, started_at, finished_at)
+       SELECT r.action_id, 'schedule', r.host, 'Success', r.started_at, $6 FROM placed JOIN r ON r.id = placed.id WHERE r.action_id IS NOT NULL)
+     SELECT * FROM placed`,
+    [
+      placed.map((c) => c.instanceId),
+      placed.map((c) => c.host),
+      placed.map((c) => JSON.stringify(c.alternates)),
+      placed.map((c) => c.event.actionId),
+      placed.map((c) => c.event.startedAt),
+      decided,
+    ],
+  );
+  return rows;
 }
 
 /**
@@ -182,18 +226,7 @@ export async function placeAndBuild(
       if (claimed !== 'claimed') throw new Undo(claimed);
       // The decision ends here, with the claim held; what follows is dispatching it.
       const decided = new Date();
-      // The host recorded and the `schedule` event written, in one statement.
-      const { rows } = await client.query<InstanceRow>(
-        `WITH placed AS (
-           UPDATE instances SET host = $2, alternates = $3, attempts = 1, task_state = 'spawning', task_started_at = clock_timestamp()
-            WHERE id = $1 AND deleted_at IS NULL AND vm_state = 'building' AND task_state = 'scheduling' RETURNING *),
-         event AS (
-           INSERT INTO instance_action_events (action_id, event, host, result, started_at, finished_at)
-           SELECT $4::uuid, 'schedule', $2, 'Success', $5, $6 FROM placed WHERE $4::uuid IS NOT NULL)
-         SELECT * FROM placed`,
-        [p.instanceId, p.host, p.alternates, p.event.actionId, p.event.startedAt, decided],
-      );
-      const row = rows[0];
+      const [row] = await recordPlacements(client, [p], decided);
       if (!row) throw new Undo('gone');
       await sendBuild(client, jobs, row, await allocatePorts(client, row.id, row.requested_networks), { ...p, attempt: 1 });
       return 'placed' as const;
@@ -278,39 +311,13 @@ export async function placeTogether(
       const claimed = asked.filter((a) => granted.has(a.providerId.toLowerCase()));
       for (const a of asked) if (!granted.has(a.providerId.toLowerCase())) outcomes.set(a.instanceId, 'no-room');
       if (claimed.length === 0) return;
-      const { rows } = await client.query<InstanceRow>(
-        `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::uuid[], $5::timestamptz[]) AS r(id, host, alternates, action_id, started_at)),
-         placed AS (
-           UPDATE instances i SET host = r.host, attempts = 1, task_state = 'spawning', task_started_at = clock_timestamp(),
-                  alternates = ARRAY(SELECT a FROM jsonb_array_elements_text(r.alternates) WITH ORDINALITY AS x(a, k) ORDER BY k)
-             FROM r WHERE i.id = r.id AND i.id = ANY($1::uuid[]) AND i.deleted_at IS NULL AND i.vm_state = 'building' AND i.task_state = 'scheduling'
-           RETURNING i.*),
-         event AS (
-           INSERT INTO instance_action_events (action_id, event, host, result, started_at, finished_at)
-           SELECT r.action_id, 'schedule', r.host, 'Success', r.started_at, $6 FROM placed JOIN r ON r.id = placed.id WHERE r.action_id IS NOT NULL)
-         SELECT * FROM placed`,
-        [
-          claimed.map((c) => c.instanceId),
-          claimed.map((c) => c.host),
-          claimed.map((c) => JSON.stringify(c.alternates)),
-          claimed.map((c) => c.event.actionId),
-          claimed.map((c) => c.event.startedAt),
-          decided,
-        ],
-      );
+      const rows = await recordPlacements(client, claimed, decided);
       if (rows.length < claimed.length) throw new Changed();
       const byId = new Map(rows.map((r) => [r.id.toLowerCase(), r]));
-      const now = new Date();
       const builds = [];
       for (const c of claimed) {
         const row = byId.get(c.instanceId.toLowerCase())!;
-        const instance = await instanceSpecFor(client, row, ports.get(c.instanceId)!, {
-          image: { id: row.image_id, name: row.image.name },
-          secret: p.secret,
-          now,
-          details: c.image ?? null,
-        });
-        builds.push({ contract: buildInstance, queue: computeQueue(c.host), payload: { attempt: 1, instance }, requestId: c.requestId });
+        builds.push(await buildJob(client, row, ports.get(c.instanceId)!, { ...c, attempt: 1, secret: p.secret }));
         outcomes.set(c.instanceId, 'placed');
       }
       await jobs.sendMany(builds, { requestId: claimed[0]!.requestId, db: client });

@@ -120,10 +120,10 @@ const LOST_CLAIMS_BEFORE_REREAD = 5;
  * next best as alternates. Nothing fits: the hosts are read fresh and the decision made once more before the
  * server goes to ERROR with the reasons by filter (host names for administrators only).
  */
-export async function scheduleOne(deps: SchedulerDeps, instanceId: string, requestId: string, read?: Row | null): Promise<void> {
+export async function scheduleOne(deps: SchedulerDeps, instanceId: string, requestId: string): Promise<void> {
   // The decision starts when it has its turn: until then it waits as jobs wait in the queue.
-  if (deps.turns) return deps.turns.run(() => decide(deps, instanceId, requestId, read));
-  return decide(deps, instanceId, requestId, read);
+  if (deps.turns) return deps.turns.run(() => decide(deps, instanceId, requestId));
+  return decide(deps, instanceId, requestId);
 }
 
 /** What a decision needs of its instances: each with its image's details, its create action and its group. */
@@ -282,66 +282,65 @@ export async function scheduleRequests(deps: SchedulerDeps, requests: { instance
 async function decideTogether(deps: SchedulerDeps, set: Waiting[]): Promise<void> {
   const { db, config } = deps;
   const cache = (deps.hosts ??= cacheFor(deps));
-  const group = set[0] ? groupOfRow(set[0].row) : null;
+  // A set is never empty (scheduleRequests makes them), and its instances share one group or none.
+  const group = groupOfRow(set[0]!.row);
   const later: Waiting[] = [];
-  if (set.length > 0) {
-    const { filters, weighers } = pipelineOf(config);
-    const hosts = await cache.get();
-    const specs = await Promise.all(set.map((w) => specFor(db, w.row, null)));
-    const chosen: { row: Row; host: HostState; resources: ResourceRequest }[] = [];
-    // Decided in the placement's transaction, each decision seeing the places taken by those before it.
-    const choose = (members: Record<string, number> | null): Placement[] => {
-      const placements: Placement[] = [];
-      set.forEach(({ row, requestId }, i) => {
-        const startedAt = new Date();
-        const spec = specs[i]!;
-        spec.group = group && members ? groupRequest(group, { ...members }) : null;
-        const ordered = placeAmong(cache, spec, pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize));
-        const host = ordered[0];
-        if (!host) return;
-        cache.consume(host, spec.resources);
-        if (members) members[host.host] = (members[host.host] ?? 0) + 1;
-        chosen.push({ row, host, resources: spec.resources });
-        placements.push({
-          instanceId: row.id,
-          providerId: host.providerId,
-          host: host.host,
-          resources: spec.resources,
-          alternates: ordered.slice(1, config.maxAttempts).map((h) => h.host),
-          event: { actionId: row.action_id, startedAt },
-          image: imageOf(row),
-          requestId,
-        });
+  const { filters, weighers } = pipelineOf(config);
+  const hosts = await cache.get();
+  const specs = await Promise.all(set.map((w) => specFor(db, w.row, null)));
+  const chosen: { row: Row; host: HostState; resources: ResourceRequest }[] = [];
+  // Decided in the placement's transaction, each decision seeing the places taken by those before it.
+  const choose = (members: Record<string, number> | null): Placement[] => {
+    const placements: Placement[] = [];
+    set.forEach(({ row, requestId }, i) => {
+      const startedAt = new Date();
+      const spec = specs[i]!;
+      spec.group = group && members ? groupRequest(group, { ...members }) : null;
+      const ordered = placeAmong(cache, spec, pickHost(weighHosts(runFilters(hosts, spec, filters).passed, spec, weighers), config.hostSubsetSize));
+      const host = ordered[0];
+      if (!host) return;
+      cache.consume(host, spec.resources);
+      if (members) members[host.host] = (members[host.host] ?? 0) + 1;
+      chosen.push({ row, host, resources: spec.resources });
+      placements.push({
+        instanceId: row.id,
+        providerId: host.providerId,
+        host: host.host,
+        resources: spec.resources,
+        alternates: ordered.slice(1, config.maxAttempts).map((h) => h.host),
+        event: { actionId: row.action_id, startedAt },
+        image: imageOf(row),
+        requestId,
       });
-      // Claimed on from here to the transaction's end.
-      claimed = cache.claimingOn(placements.map((p) => p.host));
-      return placements;
-    };
-    let claimed = () => {};
-    let outcomes: Map<string, PlacementOutcome> | null = null;
-    try {
-      outcomes = await placeTogether(db, deps.jobs, {
-        instances: set.map((w) => ({ id: w.row.id, networkIds: w.row.requested_networks })),
-        group,
-        choose,
-        secret: secretOf(config),
-      }).finally(() => claimed());
-    } catch (error) {
-      for (const c of chosen.splice(0)) cache.consume(c.host, c.resources, -1);
-      if (!(error instanceof AsterError)) throw error;
-      // A port or image refusal undid them all: one by one, it ends only the build it concerns.
-      outcomes = new Map();
-    }
-    for (const w of set) {
-      // Undone because an instance changed meanwhile (null), refused by its host, or without one on this view:
-      // what it took from the view is given back, and it is decided on its own.
-      if (outcomes?.get(w.row.id) === 'placed') continue;
-      const c = chosen.find((x) => x.row === w.row);
-      if (c) cache.consume(c.host, c.resources, -1);
-      // No room where this view saw some: it is out of date.
-      if (outcomes?.get(w.row.id) === 'no-room') cache.invalidate();
-      later.push(w);
-    }
+    });
+    // Claimed on from here to the transaction's end.
+    claimed = cache.claimingOn(placements.map((p) => p.host));
+    return placements;
+  };
+  let claimed = () => {};
+  let outcomes: Map<string, PlacementOutcome> | null = null;
+  try {
+    outcomes = await placeTogether(db, deps.jobs, {
+      instances: set.map((w) => ({ id: w.row.id, networkIds: w.row.requested_networks })),
+      group,
+      choose,
+      secret: secretOf(config),
+    }).finally(() => claimed());
+  } catch (error) {
+    for (const c of chosen.splice(0)) cache.consume(c.host, c.resources, -1);
+    if (!(error instanceof AsterError)) throw error;
+    // A port or image refusal undid them all: one by one, it ends only the build it concerns.
+    outcomes = new Map();
+  }
+  for (const w of set) {
+    // Undone because an instance changed meanwhile (null), refused by its host, or without one on this view:
+    // what it took from the view is given back, and it is decided on its own.
+    if (outcomes?.get(w.row.id) === 'placed') continue;
+    const c = chosen.find((x) => x.row === w.row);
+    if (c) cache.consume(c.host, c.resources, -1);
+    // No room where this view saw some: it is out of date.
+    if (outcomes?.get(w.row.id) === 'no-room') cache.invalidate();
+    later.push(w);
   }
   // In the order they came, each seeing the places of those before it.
   for (const w of later) await decide(deps, w.row.id, w.requestId, w.row);
