@@ -30,7 +30,7 @@ import {
   taskProgress,
   terminateInstance,
   unrescueInstance,
-  type Handler,
+  handler,
   type JobContract,
   type Jobs,
   type ParsedOf,
@@ -95,25 +95,21 @@ export class ComputeAgent {
     const [inventory, capabilities, instances] = await Promise.all([driver.inventory(), driver.capabilities(), driver.list()]);
     await this.report(hostStarted, { host, inventory, capabilities, instances: instances.map((i) => ({ id: i.id, powerState: i.powerState })) }, `start-${host}`);
 
-    const entry = <C extends JobContract>(contract: C, handle: (p: ParsedOf<C>, requestId: string) => Promise<unknown>) => ({
-      contract,
-      handle: ((p, ctx) => handle(p as ParsedOf<C>, ctx.requestId)) as Handler<JobContract>,
-    });
     jobs.work(
       this.queue,
-      {
-        buildInstance: entry(buildInstance, (p, requestId) => this.serial(p.instance.id, () => this.build(p, requestId))),
-        serverAction: entry(serverAction, (p, requestId) => this.serial(p.instanceId, () => this.action(p, requestId))),
-        terminateInstance: entry(terminateInstance, (p, requestId) => this.serial(p.instanceId, () => this.terminate(p.instanceId, requestId, p.ports))),
-        resizeInstance: entry(resizeInstance, (p, requestId) => this.serial(p.instanceId, () => this.resize(p, false, requestId))),
-        revertResizeInstance: entry(revertResizeInstance, (p, requestId) => this.serial(p.instanceId, () => this.resize(p, true, requestId))),
-        rebuildInstance: entry(rebuildInstance, (p, requestId) => this.serial(p.instance.id, () => this.rebuild(p, requestId))),
-        rescueInstance: entry(rescueInstance, (p, requestId) => this.serial(p.instance.id, () => this.rescue(p.instance.id, p, requestId))),
-        unrescueInstance: entry(unrescueInstance, (p, requestId) => this.serial(p.instanceId, () => this.rescue(p.instanceId, null, requestId))),
-        snapshotInstance: entry(snapshotInstance, (p, requestId) => this.serial(p.instanceId, () => this.snapshot(p, requestId))),
-        getConsoleLog: entry(getConsoleLog, async (p) => ({ output: await driver.consoleLog(p.instanceId, p.lines ?? undefined) })),
-        getConsoles: entry(getConsoles, async (p) => ({ consoles: await driver.consoles(p.instanceId) })),
-      },
+      [
+        handler(buildInstance, (p, { requestId }) => this.serial(p.instance.id, () => this.build(p, requestId))),
+        handler(serverAction, (p, { requestId }) => this.serial(p.instanceId, () => this.action(p, requestId))),
+        handler(terminateInstance, (p, { requestId }) => this.serial(p.instanceId, () => this.terminate(p.instanceId, requestId, p.ports))),
+        handler(resizeInstance, (p, { requestId }) => this.serial(p.instanceId, () => this.resize(p, false, requestId))),
+        handler(revertResizeInstance, (p, { requestId }) => this.serial(p.instanceId, () => this.resize(p, true, requestId))),
+        handler(rebuildInstance, (p, { requestId }) => this.serial(p.instance.id, () => this.rebuild(p, requestId))),
+        handler(rescueInstance, (p, { requestId }) => this.serial(p.instance.id, () => this.rescue(p.instance.id, p, requestId))),
+        handler(unrescueInstance, (p, { requestId }) => this.serial(p.instanceId, () => this.rescue(p.instanceId, null, requestId))),
+        handler(snapshotInstance, (p, { requestId }) => this.serial(p.instanceId, () => this.snapshot(p, requestId))),
+        handler(getConsoleLog, async (p) => ({ output: await driver.consoleLog(p.instanceId, p.lines ?? undefined) })),
+        handler(getConsoles, async (p) => ({ consoles: await driver.consoles(p.instanceId) })),
+      ],
       { concurrency: this.o.concurrency ?? 8, ...(this.o.pollSeconds ? { pollSeconds: this.o.pollSeconds } : {}) },
     );
 

@@ -34,11 +34,23 @@ export type Handler<C extends JobContract> = (payload: ParsedOf<C>, ctx: JobCont
  */
 export type BatchHandler<C extends JobContract> = (jobs: { payload: ParsedOf<C>; ctx: JobContext }[]) => Promise<void>;
 
-/** A queue's handler for one job name. */
+/** A queue's handler for one job name: made by `handler`, which keeps the payload's type. */
 export interface HandlerEntry {
   contract: JobContract;
   handle: Handler<JobContract>;
   handleMany?: BatchHandler<JobContract>;
+}
+
+/**
+ * The handler of one contract's jobs, typed by the contract: `handle` gets the parsed payload, and `handleMany`
+ * (optional) every job of that name a fetch brought, at once.
+ */
+export function handler<C extends JobContract>(contract: C, handle: Handler<C>, handleMany?: BatchHandler<C>): HandlerEntry {
+  return {
+    contract,
+    handle: handle as Handler<JobContract>,
+    ...(handleMany ? { handleMany: handleMany as BatchHandler<JobContract> } : {}),
+  };
 }
 
 /** Something that runs SQL: a pool, or a client inside the caller's transaction. */
@@ -440,7 +452,12 @@ export class Jobs {
    * (pg-boss retries it up to the queue's retry limit). A job whose name has no handler, or whose payload
    * does not parse, fails without retry.
    */
-  work(queue: string, handlers: Record<string, HandlerEntry>, options: WorkOptions = {}): void {
+  work(queue: string, entries: HandlerEntry[], options: WorkOptions = {}): void {
+    const handlers: Record<string, HandlerEntry> = {};
+    for (const entry of entries) {
+      if (handlers[entry.contract.name]) throw new Error(`queue ${queue}: two handlers for ${entry.contract.name}`);
+      handlers[entry.contract.name] = entry;
+    }
     this.loops.push(this.loop(queue, handlers, options));
   }
 

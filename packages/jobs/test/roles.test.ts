@@ -4,7 +4,7 @@ import { useTestDatabase } from '@aster/db/testing';
 import { createLogger } from '@aster/log';
 import { afterAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { grantQueueRole, Jobs, type JobContract } from '../src/index.ts';
+import { grantQueueRole, handler, Jobs, type JobContract } from '../src/index.ts';
 
 const db = useTestDatabase({ migrate: false });
 const log = createLogger('jobs-test', { write: () => {} });
@@ -32,14 +32,14 @@ it('gives compute hosts a role that uses the job queues and reaches nothing else
   url.password = password;
   const host = await Jobs.start({ connectionString: url.toString(), log, schema, migrate: false });
   const received: string[] = [];
-  owner.work('conductor', { hello: { contract: hello, handle: async (p) => void received.push((p as { from: string }).from) } });
+  owner.work('conductor', [handler(hello, async (p) => void received.push(p.from))]);
   try {
     await host.send(hello, 'conductor', { from: 'compute-1' }, { requestId: 'r1' });
     await expect.poll(() => received, { timeout: 5000 }).toEqual(['compute-1']);
     // A host's own queue, made after the grant, is worked by the host (from the queue's partition).
     await owner.ensureQueue('compute.late');
     const got: string[] = [];
-    host.work('compute.late', { hello: { contract: hello, handle: async (p) => void got.push((p as { from: string }).from) } });
+    host.work('compute.late', [handler(hello, async (p) => void got.push(p.from))]);
     await owner.send(hello, 'compute.late', { from: 'conductor' }, { requestId: 'r2' });
     await expect.poll(() => got, { timeout: 5000 }).toEqual(['conductor']);
     await expect.poll(async () => (await db.pool.query(`SELECT state FROM ${schema}.job WHERE name = 'compute.late'`)).rows).toEqual([{ state: 'completed' }]);

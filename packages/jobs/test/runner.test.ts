@@ -2,7 +2,7 @@ import { useTestDatabase } from '@aster/db/testing';
 import { createLogger } from '@aster/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Jobs, type JobContract } from '../src/index.ts';
+import { handler, Jobs, type JobContract } from '../src/index.ts';
 import pg from 'pg';
 import { WORKER_SESSION, wakeChannel, withWakeUp, withWakeUps, workerStatements } from '../src/runner.ts';
 
@@ -37,7 +37,7 @@ describe('the job runner', () => {
     await sender.ensureQueue('wake');
     const seen: { n: number; ms: number; requestId: string }[] = [];
     let sentAt = 0;
-    worker.work('wake', { ping: { contract: ping, handle: async (p, ctx) => void seen.push({ n: (p as { n: number }).n, ms: performance.now() - sentAt, requestId: ctx.requestId }) } }, { pollSeconds: 30 });
+    worker.work('wake', [handler(ping, async (p, ctx) => void seen.push({ n: p.n, ms: performance.now() - sentAt, requestId: ctx.requestId }))], { pollSeconds: 30 });
     await new Promise((r) => setTimeout(r, 200)); // the worker has fetched nothing and waits
     for (let n = 1; n <= 5; n++) {
       sentAt = performance.now();
@@ -53,15 +53,10 @@ describe('the job runner', () => {
   it('retries a job whose handler throws, and refuses a payload that breaks its contract before it leaves', async () => {
     await sender.ensureQueue('retry', { retryLimit: 2, retryDelaySeconds: 0 });
     const attempts: number[] = [];
-    worker.work('retry', {
-      ping: {
-        contract: ping,
-        handle: async (_p, ctx) => {
+    worker.work('retry', [handler(ping, async (_p, ctx) => {
           attempts.push(ctx.retryCount);
           if (ctx.retryCount < 1) throw new Error('not yet');
-        },
-      },
-    }, { pollSeconds: 0.5 });
+        })], { pollSeconds: 0.5 });
     await sender.send(ping, 'retry', { n: 1 }, { requestId: 'retry-1' });
     await expect.poll(() => attempts, { timeout: 10_000 }).toEqual([0, 1]);
     await expect(sender.send(ping, 'retry', { n: 'one' } as unknown as { n: number }, { requestId: 'bad' })).rejects.toThrow(/expected number/);
@@ -70,7 +65,7 @@ describe('the job runner', () => {
   it('answers a call with the handler’s result, and says when nobody answers', async () => {
     await sender.ensureQueue('rpc');
     await sender.ensureQueue('nobody');
-    worker.work('rpc', { ping: { contract: ping, handle: async (p) => ({ doubled: (p as { n: number }).n * 2 }) } }, { pollSeconds: 30 });
+    worker.work('rpc', [handler(ping, async (p) => ({ doubled: p.n * 2 }))], { pollSeconds: 30 });
     await expect(sender.call(ping, 'rpc', { n: 21 }, { requestId: 'call-1', timeoutMs: 5000 })).resolves.toEqual({ doubled: 42 });
     await expect(sender.call(ping, 'nobody', { n: 1 }, { requestId: 'call-2', timeoutMs: 300 })).rejects.toThrow('no answer from nobody within 300 ms');
   });
@@ -83,21 +78,15 @@ describe('the job runner', () => {
     let failOnce = true;
     worker.work(
       'batch',
-      {
-        ping: {
-          contract: ping,
-          handle: async (p) => void singles.push((p as { n: number }).n),
-          handleMany: async (jobs) => {
-            const ns = jobs.map((j) => (j.payload as { n: number }).n);
+      [handler(ping, async (p) => void singles.push(p.n), async (jobs) => {
+            const ns = jobs.map((j) => j.payload.n);
             expect(jobs.map((j) => j.ctx.requestId)).toEqual(ns.map((n) => `b-${n}`));
             if (failOnce) {
               failOnce = false;
               throw new Error('one bad job in the batch');
             }
             batches.push(ns.sort((a, b) => a - b));
-          },
-        },
-      },
+          })],
       { concurrency: 8, pollSeconds: 30 },
     );
     // All twelve waited: the first fetch takes eight in one batch, which throws and runs them one by one.
@@ -115,13 +104,7 @@ describe('the job runner', () => {
     const batches: number[][] = [];
     worker.work(
       'gather',
-      {
-        ping: {
-          contract: ping,
-          handle: async (p) => void batches.push([(p as { n: number }).n]),
-          handleMany: async (jobs) => void batches.push(jobs.map((j) => (j.payload as { n: number }).n).sort((a, b) => a - b)),
-        },
-      },
+      [handler(ping, async (p) => void batches.push([p.n]), async (jobs) => void batches.push(jobs.map((j) => j.payload.n).sort((a, b) => a - b)))],
       { concurrency: 8, pollSeconds: 30, gatherMs: 400 },
     );
     // An idle worker woken by the first waits for the other two, sent a little later each.
@@ -138,7 +121,7 @@ describe('the job runner', () => {
     const { heard, listener } = await listening(wakeChannel('quiet'));
     try {
       const got: number[] = [];
-      worker.work('quiet', { ping: { contract: ping, handle: async (p) => void got.push((p as { n: number }).n) } }, { concurrency: 2, pollSeconds: 1 });
+      worker.work('quiet', [handler(ping, async (p) => void got.push(p.n))], { concurrency: 2, pollSeconds: 1 });
       await new Promise((r) => setTimeout(r, 300)); // the worker's first (empty) fetch is behind it
       await sender.send(ping, 'quiet', { n: 7 }, { requestId: 'q-7', quiet: true });
       await expect.poll(() => got, { timeout: 5000 }).toEqual([7]);
@@ -159,7 +142,7 @@ describe('the job runner', () => {
     });
     try {
       const got: number[] = [];
-      early.work('late-made', { ping: { contract: ping, handle: async (p) => void got.push((p as { n: number }).n) } }, { concurrency: 2, pollSeconds: 30 });
+      early.work('late-made', [handler(ping, async (p) => void got.push(p.n))], { concurrency: 2, pollSeconds: 30 });
       await new Promise((r) => setTimeout(r, 300)); // its first fetch finds no queue
       await sender.ensureQueue('late-made');
       await sender.send(ping, 'late-made', { n: 1 }, { requestId: 'late-1' });
@@ -246,16 +229,11 @@ describe('a worker’s own statements on the queue’s partition', () => {
     const done: number[] = [];
     worker.work(
       'moving',
-      {
-        ping: {
-          contract: ping,
-          handle: async (p, ctx) => {
+      [handler(ping, async (p, ctx) => {
             await db.pool.query(`UPDATE ${schema}.job SET data = data WHERE name = 'moving' AND id = $1`, [ctx.jobId]);
-            done.push((p as { n: number }).n);
+            done.push(p.n);
             return 'moved';
-          },
-        },
-      },
+          })],
       { concurrency: 2, pollSeconds: 30 },
     );
     await sender.send(ping, 'moving', { n: 1 }, { requestId: 'm-1' });
@@ -314,7 +292,7 @@ describe('jobs sent together', () => {
     const a = await listening(wakeChannel('many-a'));
     const b = await listening(wakeChannel('many-b'));
     const got: number[] = [];
-    worker.work('many-b', { ping: { contract: ping, handle: async (p) => void got.push((p as { n: number }).n) } }, { pollSeconds: 30 });
+    worker.work('many-b', [handler(ping, async (p) => void got.push(p.n))], { pollSeconds: 30 });
     const inTransaction = async (fn: (client: pg.PoolClient) => Promise<void>) => {
       const client = await db.pool.connect();
       try {

@@ -15,8 +15,7 @@ import {
   snapshotResult,
   taskProgress,
   terminateInstance,
-  type HandlerEntry,
-  type JobContract,
+  handler,
   type Jobs,
   type ParsedOf,
 } from '@aster/jobs';
@@ -346,12 +345,6 @@ async function onTaskProgress(deps: ConductorDeps, p: ParsedOf<typeof taskProgre
   ]);
 }
 
-type Entry = HandlerEntry;
-const entry = <C extends JobContract>(contract: C, handle: (p: ParsedOf<C>, requestId: string) => Promise<void>): Entry => ({
-  contract,
-  handle: (p, ctx) => handle(p as ParsedOf<C>, ctx.requestId),
-});
-
 /**
  * Live build steps, written in the order they happened (each event's id then follows that order, as the action
  * log lists them). Progress of the current attempt only: a late report from an earlier host, or after the
@@ -378,34 +371,37 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
   await deps.jobs.ensureQueue(CONDUCTOR_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
   deps.jobs.work(
     CONDUCTOR_QUEUE,
-    {
-      hostStarted: entry(hostStarted, (p) => onHostStarted(deps, p)),
-      hostHeartbeat: {
-        ...entry(hostHeartbeat, (p) => onHeartbeats(deps, [p])),
-        handleMany: (jobs) => onHeartbeats(deps, jobs.map((j) => j.payload as ParsedOf<typeof hostHeartbeat>)),
-      },
-      hostStopped: entry(hostStopped, async (p) => {
+    [
+      handler(hostStarted, (p) => onHostStarted(deps, p)),
+      handler(
+        hostHeartbeat,
+        (p) => onHeartbeats(deps, [p]),
+        (jobs) => onHeartbeats(deps, jobs.map((j) => j.payload)),
+      ),
+      handler(hostStopped, async (p) => {
         const { rows } = await deps.db.query<{ id: string }>(`SELECT id FROM services WHERE host = $1 AND binary_name = 'aster-compute'`, [p.host]);
         if (rows[0]) await markStopped(deps.db, [rows[0].id], new Date());
       }),
-      powerStates: entry(powerStates, (p) => applyPowerStates(deps, p.host, p.instances)),
+      handler(powerStates, (p) => applyPowerStates(deps, p.host, p.instances)),
       // Steps taken together are written together, in the order they happened on their host.
-      buildProgress: {
-        ...entry(buildProgress, (p) => onBuildProgress(deps, [p])),
-        handleMany: (jobs) => onBuildProgress(deps, jobs.map((j) => j.payload as ParsedOf<typeof buildProgress>)),
-      },
+      handler(
+        buildProgress,
+        (p) => onBuildProgress(deps, [p]),
+        (jobs) => onBuildProgress(deps, jobs.map((j) => j.payload)),
+      ),
       // Reports that arrive together are applied together: under load, one transaction for many builds.
-      buildResult: {
-        ...entry(buildResult, (p, requestId) => onBuildResult(deps, p, requestId)),
-        handleMany: (jobs) => onBuildResults(deps, jobs.map((j) => ({ p: j.payload as ParsedOf<typeof buildResult>, requestId: j.ctx.requestId }))),
-      },
-      actionResult: entry(actionResult, (p, requestId) => onActionResult(deps, p, requestId)),
-      taskProgress: entry(taskProgress, (p) => onTaskProgress(deps, p)),
-      resizeResult: entry(resizeResult, (p) => transaction(deps.db, (client) => applyResizeResult(client, p))),
-      rebuildResult: entry(rebuildResult, (p) => transaction(deps.db, (client) => applyRebuildResult(client, p))),
-      rescueResult: entry(rescueResult, (p) => transaction(deps.db, (client) => applyRescueResult(client, p))),
-      snapshotResult: entry(snapshotResult, (p) => transaction(deps.db, (client) => applySnapshotResult(client, p))),
-    },
+      handler(
+        buildResult,
+        (p, ctx) => onBuildResult(deps, p, ctx.requestId),
+        (jobs) => onBuildResults(deps, jobs.map((j) => ({ p: j.payload, requestId: j.ctx.requestId }))),
+      ),
+      handler(actionResult, (p, ctx) => onActionResult(deps, p, ctx.requestId)),
+      handler(taskProgress, (p) => onTaskProgress(deps, p)),
+      handler(resizeResult, (p) => transaction(deps.db, (client) => applyResizeResult(client, p))),
+      handler(rebuildResult, (p) => transaction(deps.db, (client) => applyRebuildResult(client, p))),
+      handler(rescueResult, (p) => transaction(deps.db, (client) => applyRescueResult(client, p))),
+      handler(snapshotResult, (p) => transaction(deps.db, (client) => applySnapshotResult(client, p))),
+    ],
     // Reports are gathered for a moment before they are taken: under load, builds ending close together are then
     // applied in one transaction instead of each in its own.
     { concurrency: options.concurrency ?? 16, gatherMs: REPORT_GATHER_MS },

@@ -15,7 +15,7 @@ import {
   type WeighedBy,
   type WeightMultipliers,
 } from '@aster/compute';
-import { SCHEDULER_QUEUE, scheduleInstance, scheduleInstances, type Jobs } from '@aster/jobs';
+import { handler, SCHEDULER_QUEUE, scheduleInstance, scheduleInstances, type Jobs } from '@aster/jobs';
 import { matchIds, type Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
 import { defaultApiConfig } from '../context.ts';
@@ -406,23 +406,16 @@ export async function startScheduler(
   await deps.jobs.ensureQueue(SCHEDULER_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
   deps.jobs.work(
     SCHEDULER_QUEUE,
-    {
+    [
       // One instance per job, as sent before requests were scheduled whole.
-      [scheduleInstance.name]: {
-        contract: scheduleInstance,
-        handle: (payload, ctx) => scheduleOne(deps, (payload as { instanceId: string }).instanceId, ctx.requestId),
-      },
-      [scheduleInstances.name]: {
-        contract: scheduleInstances,
-        handle: (payload, ctx) => scheduleRequests(deps, [{ instanceIds: (payload as { instanceIds: string[] }).instanceIds, requestId: ctx.requestId }]),
-        // Requests taken together are placed together (a few instances per transaction).
-        handleMany: (jobs) =>
-          scheduleRequests(
-            deps,
-            jobs.map((j) => ({ instanceIds: (j.payload as { instanceIds: string[] }).instanceIds, requestId: j.ctx.requestId })),
-          ),
-      },
-    },
+      handler(scheduleInstance, (p, ctx) => scheduleOne(deps, p.instanceId, ctx.requestId)),
+      // Requests taken together are placed together (a few instances per transaction).
+      handler(
+        scheduleInstances,
+        (p, ctx) => scheduleRequests(deps, [{ instanceIds: p.instanceIds, requestId: ctx.requestId }]),
+        (jobs) => scheduleRequests(deps, jobs.map((j) => ({ instanceIds: j.payload.instanceIds, requestId: j.ctx.requestId }))),
+      ),
+    ],
     { concurrency: options.concurrency ?? 16 },
   );
   return { stop: () => hosts.stop() };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ComputeAgent } from '@aster/compute-agent';
 import { createAsterClient, login, type AsterClient } from '@aster/client';
 import { createPool } from '@aster/db';
-import { Jobs, type JobContract } from '@aster/jobs';
+import { handler, Jobs, type JobContract } from '@aster/jobs';
 import { createLogger } from '@aster/log';
 import { FakeDriver } from '@aster/virt';
 import { z } from 'zod';
@@ -248,15 +248,12 @@ async function jobPickup(url: string): Promise<number[]> {
   await sender.ensureQueue('bench-pickup');
   const samples: number[] = [];
   let next: (() => void) | null = null;
-  worker.work('bench-pickup', {
-    benchPickup: {
-      contract: pickupJob,
-      handle: async (p) => {
-        samples.push(performance.timeOrigin + performance.now() - (p as { sentAt: number }).sentAt);
-        next?.();
-      },
-    },
-  });
+  worker.work('bench-pickup', [
+    handler(pickupJob, async (p) => {
+      samples.push(performance.timeOrigin + performance.now() - p.sentAt);
+      next?.();
+    }),
+  ]);
   for (let i = 0; i < 220; i++) {
     const got = new Promise<void>((r) => (next = r));
     await sender.send(pickupJob, 'bench-pickup', { sentAt: performance.timeOrigin + performance.now() }, { requestId: `pickup-${i}` });
