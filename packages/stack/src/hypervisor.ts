@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureGuestImage, type GuestImage } from './guest-image.ts';
 
@@ -38,6 +38,7 @@ function startDaemon(command: string): Promise<void> {
  * launcher does (they keep running after Aster stops, as system daemons do).
  */
 export async function prepareHypervisor(say: (line: string) => void): Promise<void> {
+  openKvmToItsGroup(say);
   if (libvirtAnswers()) return;
   if (process.getuid?.() !== 0) {
     throw new Error('libvirt is not running, and starting it needs root: run `virtlogd -d` and `libvirtd -d` as root (or start them with your init system)');
@@ -50,6 +51,22 @@ export async function prepareHypervisor(say: (line: string) => void): Promise<vo
     if (Date.now() > deadline) throw new Error('libvirtd started but does not answer on qemu:///system within 30 s; see /var/log/libvirt/libvirtd.log');
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * What udev's rule does on a normal host: /dev/kvm belongs to group kvm, mode 660. Where no udev runs it stays
+ * root's alone; libvirt then finds KVM unusable for QEMU's user, takes its cached capabilities for outdated and
+ * probes QEMU again on every `virsh define` (30 s each, past a minute under load).
+ */
+export function openKvmToItsGroup(say: (line: string) => void, device = '/dev/kvm'): void {
+  if (process.getuid?.() !== 0 || !existsSync(device)) return;
+  const gid = Number(spawnSync('getent', ['group', 'kvm'], { encoding: 'utf8' }).stdout.split(':')[2]);
+  if (!Number.isInteger(gid) || gid <= 0) return;
+  const st = statSync(device);
+  if (st.gid === gid && (st.mode & 0o060) === 0o060) return;
+  say(`Giving ${device} to group kvm, mode 660 (as udev would)…`);
+  chownSync(device, st.uid, gid);
+  chmodSync(device, (st.mode & 0o7777) | 0o060);
 }
 
 /** Whether every folder above `path` lets others in: QEMU runs as its own user and must reach the disks. */
