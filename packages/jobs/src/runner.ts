@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aster/log';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { preparingStatements } from '@aster/db';
+import { preparingStatements } from '@aster/prepared-statements';
 import type { JobContract, ParsedOf, PayloadOf } from './contracts.ts';
 import { NotificationListener } from './listener.ts';
 
