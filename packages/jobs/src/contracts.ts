@@ -4,15 +4,43 @@ import { z } from 'zod';
  * What each service can be asked to do: every job's name, version and payload, in one place (Nova's
  * compute/rpcapi.py). Queues: `scheduler`, `conductor`, and one per compute host, `compute.<host>`.
  * A payload that does not parse is a bug in the sender, and the job fails at once with the zod message.
+ *
+ * Versions let a fleet be upgraded one host at a time (Nova's `can_send_version`). A contract says the
+ * version it sends (`version`, which `schema` describes) and the versions its receivers handle (`accepts`);
+ * a job outside that range fails at the receiver, naming its version and the range. Senders may be capped to
+ * an older version (per process or per queue, see `VersionCaps`): the payload is then written in that
+ * version's form by `downgrade`, or not sent at all when it cannot be. A new version that only adds optional
+ * fields (or fields with defaults) keeps accepting the older one, whose payloads parse with the new schema.
  */
 export interface JobContract<Name extends string = string, Schema extends z.ZodType = z.ZodType> {
   name: Name;
+  /** The version this code sends; `schema` describes its payload. */
   version: number;
   schema: Schema;
+  /**
+   * The oldest and newest version a receiver here handles, both included; [version, version] when left out.
+   * Every accepted version's payload must parse with `schema`.
+   */
+  accepts?: readonly [oldest: number, newest: number];
+  /**
+   * The payload (as `schema` parsed it) written for a receiver of version `to`, older than `version`; null when it
+   * cannot be said in that version (the send then fails, naming the job and both versions). Without it, a job
+   * whose sender is capped below `version` is not sent.
+   */
+  downgrade?(payload: z.output<Schema>, to: number): unknown;
 }
 
-function job<const Name extends string, Schema extends z.ZodType>(name: Name, version: number, schema: Schema): JobContract<Name, Schema> {
-  return { name, version, schema };
+/** A contract: `job('name', 1, schema)`, or with `{ accepts, downgrade }` once it has more than one version. */
+export function job<const Name extends string, Schema extends z.ZodType>(
+  name: Name,
+  version: number,
+  schema: Schema,
+  versions: { accepts?: readonly [number, number]; downgrade?: (payload: z.output<Schema>, to: number) => unknown } = {},
+): JobContract<Name, Schema> {
+  const accepts = versions.accepts ?? [version, version];
+  if (!Number.isInteger(version) || version < 1) throw new Error(`job ${name}: version ${version} is not a whole number from 1`);
+  if (!(accepts[0] <= version && version <= accepts[1])) throw new Error(`job ${name}: version ${version} is outside the versions it accepts (${accepts[0]} to ${accepts[1]})`);
+  return { name, version, schema, ...(versions.accepts ? { accepts: versions.accepts } : {}), ...(versions.downgrade ? { downgrade: versions.downgrade } : {}) };
 }
 
 export type PayloadOf<C extends JobContract> = z.input<C['schema']>;

@@ -1,4 +1,4 @@
-import type { SqlRunner } from './runner.ts';
+import type { SqlRunner } from './send.ts';
 
 /** pg-boss's schema, where the job queues live. */
 export const QUEUE_SCHEMA = 'pgboss';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { appRouter } from '@aster/api';
-import { createAsterClient, login } from '@aster/client';
+import { createAsterClient, login, type AsterClient } from '@aster/client';
 import { createPool, type Pool } from '@aster/db';
 import { computeQueue, Jobs } from '@aster/jobs';
 import { createLogger } from '@aster/log';
@@ -11,14 +11,14 @@ import { prepareDatabase } from '../database.ts';
 import { inheritedEnv, readLauncherEnv } from '../env.ts';
 import { root } from '../paths.ts';
 import { freePort } from '../ports.ts';
-import { startLocalPostgres, type LocalPostgres } from '../postgres.ts';
+import type { LocalPostgres } from '../postgres.ts';
 import { startService, waitReady, type RunningService, type ServiceSpec } from '../services.ts';
 import { fleetSpec, hostName } from './fleet.ts';
-import { postgresCpuSeconds } from './postgres-cpu.ts';
-import { treeCpuSeconds, tryKill } from './measure.ts';
+import { tryKill } from './measure.ts';
 import { addProviders, allocationCandidatesFunction, timeCandidates } from './scheduler-candidates.ts';
 import { createGroups, prepareTenants, runLoad } from './scheduler-load.ts';
 import { benchFlavors, plan } from './scheduler-plan.ts';
+import { commits, cpu, cpuDelta, logWarnings, POSTGRES_SETTINGS, startPostgres, topStatements, totalStatements } from './scheduler-stats.ts';
 import { lastSettledAt, timings, verify } from './scheduler-verify.ts';
 
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -31,13 +31,6 @@ const HEARTBEAT_SECONDS = 20;
 const SERVICE_DOWN_SECONDS = 90;
 /** With 250 queues per process, every fallback poll is 250 queries; wake-ups carry the work. */
 const DEFAULT_POLL_SECONDS = 30;
-/**
- * Postgres settings the benchmark needs. Connections: every pool at its maximum with two schedulers comes to
- * about 150 (the default is 100). Locks: pg-boss keeps a partition per queue, so a statement over all jobs
- * (its maintenance) takes a lock on each of a thousand partitions and their indexes; at the default of 64
- * per connection the shared lock table fills and other statements fail with "out of shared memory".
- */
-const POSTGRES_SETTINGS = { max_connections: 300, max_locks_per_transaction: 256 };
 
 function options(args: string[]) {
   const { values } = parseArgs({
@@ -83,6 +76,32 @@ function options(args: string[]) {
   };
 }
 
+type Options = ReturnType<typeof options>;
+
+/** What a run has started, where a signal and the end of the run find it to stop it. */
+interface Run {
+  work: string;
+  services: RunningService[];
+  pg: LocalPostgres | null;
+  db: Pool | null;
+}
+
+/** The control plane and fleet, started and registered. */
+interface Plane {
+  pg: LocalPostgres;
+  db: Pool;
+  url: string;
+  admin: AsterClient;
+  inherited: Record<string, string>;
+  /** Whether the API has server groups and availability zones (and the run uses them). */
+  groups: boolean;
+  zones: boolean;
+  fleetProcesses: number;
+  fleetStarted: number;
+  hostQueuesSeconds: number;
+  fleetRegisterSeconds: number;
+}
+
 /**
  * `npm run bench:scheduler [-- --servers N --schedulers 2]`: a throwaway Postgres, the API with all its roles
  * (and more scheduler-only processes with --schedulers), a fleet of FakeDriver hosts in a few processes, and
@@ -91,214 +110,30 @@ function options(args: string[]) {
  */
 export async function benchScheduler(args: string[]): Promise<number> {
   const o = options(args);
-  const procedures = Object.keys(appRouter._def.procedures);
-  const groups = !o.plain && procedures.includes('serverGroups.create');
-  const zones = !o.plain && procedures.includes('aggregates.create');
-  const settings = readLauncherEnv();
-  const work = mkdtempSync('/tmp/aster-bench-');
-  chmodSync(work, 0o755);
-  mkdirSync(join(work, 'logs'));
-  const services: RunningService[] = [];
-  let pg: LocalPostgres | null = null;
-  let db: Pool | null = null;
+  const run: Run = { work: mkdtempSync('/tmp/aster-bench-'), services: [], pg: null, db: null };
+  chmodSync(run.work, 0o755);
+  mkdirSync(join(run.work, 'logs'));
   let keepLogs = o.keepLogs;
   // Ctrl-C: nothing of the run may stay behind (processes, Postgres, its folder).
   const onSignal = () => {
-    for (const s of services) if (s.child.pid && s.child.exitCode === null) tryKill(-s.child.pid, 'SIGKILL');
-    if (pg?.pid) tryKill(pg.pid, 'SIGQUIT');
-    rmSync(work, { recursive: true, force: true });
+    for (const s of run.services) if (s.child.pid && s.child.exitCode === null) tryKill(-s.child.pid, 'SIGKILL');
+    if (run.pg?.pid) tryKill(run.pg.pid, 'SIGQUIT');
+    rmSync(run.work, { recursive: true, force: true });
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    pg = await startPostgres(work, settings.ASTER_PG_BIN);
-    const password = 'bench-admin-password';
-    const { computeUrl } = await prepareDatabase(pg.url, password, { roles: { dir: work } });
-    const apiPort = await freePort();
-    const inherited = inheritedEnv();
-    const common = {
-      ...inherited,
-      DATABASE_URL: pg.url,
-      ASTER_LOG_LEVEL: 'info',
-      NODE_ENV: 'production',
-      ASTER_SERVICE_DOWN_SECONDS: String(SERVICE_DOWN_SECONDS),
-      // Image URLs signed by one scheduler must verify in another.
-      ASTER_SERVICE_SECRET: randomBytes(32).toString('base64url'),
-    };
-    const profiling = o.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfile}`] : [];
-    const tsx = (main: string) => ({ command: process.execPath, args: [...profiling, '--import', 'tsx', join(root, main)] });
-    const specs: ServiceSpec[] = [
-      { name: 'api', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_API_PORT: String(apiPort), ASTER_IMAGE_DIR: join(work, 'images'), ASTER_SERVICE_HOST: 'bench-api', ...(o.split ? { ASTER_ROLES: 'api' } : {}) }, logFile: join(work, 'logs/api.log'), ready: { log: true } },
-    ];
-    if (o.split) {
-      specs.push({ name: 'workers', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_ROLES: 'scheduler,conductor', ASTER_SERVICE_HOST: 'bench-workers' }, logFile: join(work, 'logs/workers.log'), ready: { log: true } });
-    }
-    for (let s = 2; s <= o.schedulers; s++) {
-      specs.push({ name: `scheduler-${s}`, cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_ROLES: 'scheduler', ASTER_SERVICE_HOST: `bench-scheduler-${s}` }, logFile: join(work, `logs/scheduler-${s}.log`), ready: { log: true } });
-    }
-    for (const spec of specs) {
-      const s = startService(spec, say);
-      services.push(s);
-      await waitReady(s, spec, 60_000);
-    }
-    const url = `http://127.0.0.1:${apiPort}`;
-    const admin = createAsterClient({ url, token: (await login({ url, username: 'admin', password })).token });
-    db = createPool({ connectionString: pg.url, max: 4 });
-
-    // The hosts' queues one at a time, before the hosts start: the conductor creates a host's queue when the
-    // host registers, and pg-boss's create_queue deadlocks with itself when hundreds run at once.
-    say(`${o.hosts} host queues …`);
-    const queuesStarted = performance.now();
-    const queues = await Jobs.start({ connectionString: pg.url, log: createLogger('bench', { level: 'error' }), max: 2 });
-    try {
-      for (let i = 0; i < o.hosts; i++) await queues.ensureQueue(computeQueue(hostName(i)), { retryLimit: 2, expireInSeconds: 15 * 60 });
-    } finally {
-      await queues.stop(500);
-    }
-    const queueSeconds = round((performance.now() - queuesStarted) / 1000, 1);
-
-    say(`${o.hosts} fake hosts in ${o.fleetProcesses} processes …`);
-    const fleetStarted = performance.now();
-    const per = Math.ceil(o.hosts / o.fleetProcesses);
-    const fleetSpecs: ServiceSpec[] = [];
-    for (let p = 0, first = 0; first < o.hosts; p++, first += per) {
-      const fleetSettings = { databaseUrl: computeUrl, first, count: Math.min(per, o.hosts - first), heartbeatSeconds: HEARTBEAT_SECONDS, powerSyncSeconds: 600, pollSeconds: o.pollSeconds, poolMax: 6 };
-      fleetSpecs.push(fleetSpec(`fleet-${p}`, join(work, `logs/fleet-${p}.log`), fleetSettings, { ...inherited, NODE_ENV: 'production' }));
-    }
-    const fleet = fleetSpecs.map((spec) => startService(spec, say));
-    services.push(...fleet);
-    await Promise.all(fleet.map((s, i) => waitReady(s, fleetSpecs[i]!, 300_000)));
-    const database = db;
-    await waitUntil(async () => {
-      const { rows } = await database.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM compute_nodes cn JOIN services s ON s.host = cn.host AND s.binary_name = 'aster-compute' WHERE s.last_seen_at IS NOT NULL`,
-      );
-      return rows[0]!.n >= o.hosts;
-    }, 300_000);
-    const fleetSeconds = round((performance.now() - fleetStarted) / 1000, 1);
-    say(`fleet registered in ${fleetSeconds} s`);
-
-    // At rest: what the fleet's heartbeats and fallback polls cost with nothing to do, over one heartbeat
-    // period once every host's first beat is due (each host beats once in it).
-    await sleep(Math.max(0, fleetStarted + HEARTBEAT_SECONDS * 1000 - performance.now()));
-    const idleSeconds = HEARTBEAT_SECONDS;
-    await database.query('SELECT pg_stat_statements_reset()');
-    const idleBefore = cpu(services, pg);
-    const xactBefore = await commits(database);
-    await sleep(idleSeconds * 1000);
-    const idle = {
-      seconds: idleSeconds,
-      pollSeconds: o.pollSeconds,
-      cpuSeconds: cpuDelta(idleBefore, cpu(services, pg)),
-      postgresTransactionsPerSecond: round(((await commits(database)) - xactBefore) / idleSeconds, 1),
-      postgresTopStatements: await topStatements(database, 6),
-    };
-    say(`at rest: ${JSON.stringify({ ...idle, postgresTopStatements: undefined })}`);
-
-    const setup = await prepareTenants(admin, database, { url, hosts: o.hosts, projects: PROJECTS, groups, zones });
-    const load = plan({ servers: o.servers, clients: o.clients, projects: PROJECTS, groups, zones, multiShare: o.multiShare, multiCount: o.multiCount });
-    // A client per sender: one shared client would batch concurrent creates into one request.
-    const senders = Array.from({ length: o.clients }, (_, c) => createAsterClient({ url, token: setup.tokens[c % PROJECTS]! }));
-    const groupIds = await createGroups(senders, load);
-
-    say(`${o.servers} servers from ${o.clients} clients (${load.creates} creates, ${load.multiCreates} of ${o.multiCount}) onto ${o.hosts} hosts, ${o.schedulers} scheduler process(es) …`);
-    await database.query('SELECT pg_stat_statements_reset()');
-    const cpuBefore = cpu(services, pg);
-    const transactionsBefore = await commits(database);
-    const started = Date.now();
-    const sent = await runLoad(load, { clients: senders, flavorIds: setup.flavorIds, imageId: setup.imageId, groupIds, db: database, started });
-    const settledAt = await lastSettledAt(database);
-    const seconds = (settledAt - started) / 1000;
-    const burstCpu = cpuDelta(cpuBefore, cpu(services, pg));
-    const statements = await topStatements(database);
-    const mostPlanned = await topStatements(database, 8, 'plans');
-    const statementTotals = { ...(await totalStatements(database, sent.accepted)), transactionsPerServer: round(((await commits(database)) - transactionsBefore) / Math.max(1, sent.accepted)) };
-    say(`done: ${sent.accepted} servers in ${round(seconds)} s; cpu seconds ${JSON.stringify(burstCpu)}`);
-
+    const plane = await setUp(o, run);
+    const idle = await measureAtRest(o, plane, run);
+    const load = await createServers(o, plane, run);
     say('verifying …');
-    const checks = await verify(database, { groups });
-    const times = await timings(database);
-
-    say('allocation candidates …');
-    const candidatesFn = allocationCandidatesFunction();
-    let candidates: Record<string, unknown>;
-    if (!candidatesFn) {
-      candidates = { missing: 'allocationCandidates is not exported by @aster/api; nothing was timed' };
-    } else {
-      // At the scheduler's limit (Nova's max_placement_results), and unlimited: a query without an order
-      // stops at the limit, so the unlimited one shows the cost of reading every provider.
-      const both = async () => ({
-        limit1000: await timeCandidates(database, candidatesFn, { zones, limit: 1000 }),
-        unlimited: await timeCandidates(database, candidatesFn, { zones, limit: 1_000_000 }),
-      });
-      const atFleet = await both();
-      const extra = Math.max(0, 10_000 - o.hosts);
-      await addProviders(database, extra, { zones });
-      candidates = { [`providers${o.hosts}`]: atFleet, [`providers${o.hosts + extra}`]: await both() };
-    }
-
-    const warnings = logWarnings(join(work, 'logs'));
-    const serversPerSecond = round(sent.accepted / seconds, 1);
-    const schedulerEnv = Object.fromEntries(Object.entries(inherited).filter(([k]) => k.startsWith('ASTER_SCHEDULER_')));
-    const decisionP99 = times.decisionMs?.p99 ?? null;
-    const candidatesP50 = (candidates[`providers${o.hosts}`] as { limit1000?: { ms: { p50: number } } } | undefined)?.limit1000?.ms.p50 ?? null;
-    const figures = {
-      benchmark: 'scheduler',
-      setup: {
-        hosts: o.hosts,
-        fleetProcesses: fleet.length,
-        hostSizesGb: [16, 32, 64, 128],
-        servers: o.servers,
-        clients: o.clients,
-        projects: PROJECTS,
-        schedulerProcesses: o.schedulers,
-        layout: o.split ? 'api | scheduler+conductor' : 'api+scheduler+conductor',
-        creates: load.creates,
-        multiCreate: { creates: load.multiCreates, count: o.multiCount, servers: load.multiCreates * o.multiCount },
-        serverGroups: groups ? { antiAffinity: load.groups.length, size: load.groups[0]?.size ?? 0, withMaxServerPerHost2: load.groups.filter((g) => g.maxServerPerHost === 2).length } : 'not in the API',
-        zones: zones ? { az1: 'hosts 0-3 mod 8', az2: 'hosts 4-7 mod 8', asked: '15% az1, 15% az2, 70% any' } : 'not in the API',
-        flavors: benchFlavors.map((f) => `${f.vcpus}c/${f.ramMb}MB/${f.diskGb}GB x${f.share}%`),
-        heartbeatSeconds: HEARTBEAT_SECONDS,
-        serviceDownSeconds: SERVICE_DOWN_SECONDS,
-        schedulerEnv,
-        hostQueuesSeconds: queueSeconds,
-        fleetRegisterSeconds: fleetSeconds,
-        postgresSettings: POSTGRES_SETTINGS,
-      },
-      run: {
-        seconds: round(seconds),
-        serversPerSecond,
-        acceptedSeconds: round(sent.acceptedSeconds),
-        accepted: sent.accepted,
-        createErrors: sent.errors,
-        cpuSeconds: burstCpu,
-        postgresStatements: statementTotals,
-        postgresTopStatements: statements,
-        postgresMostPlanned: mostPlanned,
-      },
-      ...times,
-      allocationCandidates: candidates,
-      verification: checks,
-      warnings,
-      idle,
-      goals: {
-        serversPerSecond: { goal: 200, got: serversPerSecond, met: serversPerSecond >= 200 },
-        decisionP99Ms: { goal: 50, got: decisionP99, met: decisionP99 !== null && decisionP99 <= 50 },
-        candidatesP50MsAt1000: { goal: 10, got: candidatesP50, met: candidatesP50 !== null && candidatesP50 <= 10 },
-        violations: { goal: 0, got: checks.violations, met: checks.violations === 0 },
-      },
-      peer: {
-        name: 'Nova Zed (fake driver, placement), measured on this machine',
-        serversPerSecond: 0.94,
-        serversPerSecondMultiCreate: 2.42,
-        placedServers: 200,
-        hosts: 10,
-        allocationCandidatesP50MsAt1010Providers: 222,
-      },
-    };
+    const checks = await verify(plane.db, { groups: plane.groups });
+    const times = await timings(plane.db);
+    const candidates = await timeAllocationCandidates(o, plane);
+    const result = figures(o, plane, { idle, load, checks, times, candidates, warnings: logWarnings(join(run.work, 'logs')) });
     keepLogs ||= checks.violations > 0;
-    process.stdout.write(JSON.stringify(figures) + '\n');
+    process.stdout.write(JSON.stringify(result) + '\n');
     return checks.violations === 0 ? 0 : 1;
   } catch (error) {
     keepLogs = true;
@@ -306,111 +141,248 @@ export async function benchScheduler(args: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await db?.end().catch(() => {});
+    await run.db?.end().catch(() => {});
     // Fleets first (their hosts say goodbye to the conductor), then the API processes.
-    for (const s of [...services].reverse()) await s.stop();
-    await pg?.stop();
+    for (const s of [...run.services].reverse()) await s.stop();
+    await run.pg?.stop();
     // The services' logs say what went wrong; the database goes either way.
     if (keepLogs) {
-      const kept = `${work}-logs`;
-      renameSync(join(work, 'logs'), kept);
+      const kept = `${run.work}-logs`;
+      renameSync(join(run.work, 'logs'), kept);
       say(`logs kept in ${kept}`);
     }
-    rmSync(work, { recursive: true, force: true });
+    rmSync(run.work, { recursive: true, force: true });
   }
 }
 
-/** A throwaway Postgres with the settings above (a restart applies them) and statement statistics. */
-async function startPostgres(work: string, bin: string | undefined): Promise<LocalPostgres> {
-  const start = async () => startLocalPostgres({ dir: work, port: await freePort(), bin, logFile: join(work, 'logs', 'postgres.log') });
-  const first = await start();
-  const pool = createPool({ connectionString: first.url, max: 1 });
-  try {
-    for (const [name, value] of Object.entries(POSTGRES_SETTINGS)) await pool.query(`ALTER SYSTEM SET ${name} = ${value}`);
-    // Which statements Postgres spent its time on during the run.
-    await pool.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
-  } finally {
-    await pool.end();
-  }
-  await first.stop();
-  const pg = await start();
-  const after = createPool({ connectionString: pg.url, max: 1 });
-  try {
-    await after.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-    // Planning too: a statement planned at every call can cost Postgres more than it takes to run.
-    await after.query('ALTER SYSTEM SET pg_stat_statements.track_planning = on');
-    await after.query('SELECT pg_reload_conf()');
-  } finally {
-    await after.end();
-  }
-  return pg;
+/** Setup: Postgres, the API's processes, every host's queue, then the fleet, until every host has registered. */
+async function setUp(o: Options, run: Run): Promise<Plane> {
+  const procedures = Object.keys(appRouter._def.procedures);
+  const groups = !o.plain && procedures.includes('serverGroups.create');
+  const zones = !o.plain && procedures.includes('aggregates.create');
+  const settings = readLauncherEnv();
+  const pg = (run.pg = await startPostgres(run.work, settings.ASTER_PG_BIN));
+  const password = 'bench-admin-password';
+  const { computeUrl } = await prepareDatabase(pg.url, password, { roles: { dir: run.work } });
+  const inherited = inheritedEnv();
+  const url = await startApi(o, run, pg, inherited);
+  const admin = createAsterClient({ url, token: (await login({ url, username: 'admin', password })).token });
+  const db = (run.db = createPool({ connectionString: pg.url, max: 4 }));
+  const hostQueuesSeconds = await makeHostQueues(o, pg);
+  const fleet = await startFleet(o, run, db, computeUrl, inherited);
+  return { pg, db, url, admin, inherited, groups, zones, ...fleet, hostQueuesSeconds };
 }
 
-/** The statements that took Postgres the most time since the last reset, shortened. */
-async function topStatements(db: Pool, limit = 12, by: 'time' | 'plans' = 'time') {
-  const { rows } = await db.query<{ query: string; calls: string; plans: string; total_ms: number; mean_ms: number; plan_ms: number; rows: string }>(
-    `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls, plans, round(total_exec_time::numeric, 1)::float AS total_ms,
-            round(mean_exec_time::numeric, 3)::float AS mean_ms, round(total_plan_time::numeric, 1)::float AS plan_ms, rows
-       FROM pg_stat_statements ORDER BY ${by === 'plans' ? 'plans' : 'total_exec_time + total_plan_time'} DESC LIMIT $1`,
-    [limit],
-  );
-  return rows.map((r) => ({ totalMs: r.total_ms, planMs: r.plan_ms, calls: Number(r.calls), plans: Number(r.plans), meanMs: r.mean_ms, query: r.query.slice(0, 160) }));
-}
-
-/** Every statement Postgres ran since the last reset: how many, and their time, in all and per server. */
-async function totalStatements(db: Pool, servers: number) {
-  const { rows } = await db.query<{ calls: string; plans: string; exec_ms: number; plan_ms: number; commits: string }>(
-    `SELECT sum(calls) AS calls, sum(plans) AS plans, round(sum(total_exec_time)::numeric, 1)::float AS exec_ms,
-            round(sum(total_plan_time)::numeric, 1)::float AS plan_ms, sum(calls) FILTER (WHERE query ILIKE 'commit%') AS commits
-       FROM pg_stat_statements`,
-  );
-  const r = rows[0]!;
-  const per = (n: number) => round(n / Math.max(1, servers), 2);
-  // Counts, unlike times, do not move with how busy the machine is: the figures to compare runs by.
-  return {
-    calls: Number(r.calls),
-    plans: Number(r.plans),
-    execMs: r.exec_ms,
-    planMs: r.plan_ms,
-    perServer: { calls: per(Number(r.calls)), plans: per(Number(r.plans)), commits: per(Number(r.commits ?? 0)), execMs: per(r.exec_ms) },
+/** The API process (all roles, or the API apart with --split) and any more schedulers; answers the API's URL. */
+async function startApi(o: Options, run: Run, pg: LocalPostgres, inherited: Record<string, string>): Promise<string> {
+  const apiPort = await freePort();
+  const common = {
+    ...inherited,
+    DATABASE_URL: pg.url,
+    ASTER_LOG_LEVEL: 'info',
+    NODE_ENV: 'production',
+    ASTER_SERVICE_DOWN_SECONDS: String(SERVICE_DOWN_SECONDS),
+    // Image URLs signed by one scheduler must verify in another.
+    ASTER_SERVICE_SECRET: randomBytes(32).toString('base64url'),
   };
-}
-
-type Cpu = Record<string, number>;
-
-function cpu(services: RunningService[], pg: LocalPostgres): Cpu {
-  const out: Cpu = { postgres: postgresCpuSeconds(pg.pid!) };
-  for (const s of services) out[s.name] = treeCpuSeconds(s.child.pid!);
-  const own = process.cpuUsage();
-  out.benchProcess = (own.user + own.system) / 1e6;
-  return out;
-}
-
-function cpuDelta(before: Cpu, after: Cpu): Cpu {
-  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - (before[k] ?? 0))]));
-}
-
-/** Warnings and errors the services logged, counted by process, message and cause. */
-function logWarnings(dir: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log') && f !== 'postgres.log')) {
-    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
-      if (!line.includes('"level":"warn"') && !line.includes('"level":"error"')) continue;
-      try {
-        const r = JSON.parse(line) as { level: string; msg?: string; job?: string; error?: { message?: string } };
-        const key = `${file.replace(/\.log$/, '')} ${r.level}: ${r.msg ?? ''}${r.job ? ` [${r.job}]` : ''}${r.error?.message ? ` (${r.error.message})` : ''}`;
-        counts[key] = (counts[key] ?? 0) + 1;
-      } catch {
-        // not a log record
-      }
-    }
+  const profiling = o.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfile}`] : [];
+  const tsx = (main: string) => ({ command: process.execPath, args: [...profiling, '--import', 'tsx', join(root, main)] });
+  const logs = join(run.work, 'logs');
+  const specs: ServiceSpec[] = [
+    { name: 'api', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_API_PORT: String(apiPort), ASTER_IMAGE_DIR: join(run.work, 'images'), ASTER_SERVICE_HOST: 'bench-api', ...(o.split ? { ASTER_ROLES: 'api' } : {}) }, logFile: join(logs, 'api.log'), ready: { log: true } },
+  ];
+  if (o.split) {
+    specs.push({ name: 'workers', cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_ROLES: 'scheduler,conductor', ASTER_SERVICE_HOST: 'bench-workers' }, logFile: join(logs, 'workers.log'), ready: { log: true } });
   }
-  return counts;
+  for (let s = 2; s <= o.schedulers; s++) {
+    specs.push({ name: `scheduler-${s}`, cwd: join(root, 'apps/api'), ...tsx('apps/api/src/main.ts'), env: { ...common, ASTER_ROLES: 'scheduler', ASTER_SERVICE_HOST: `bench-scheduler-${s}` }, logFile: join(logs, `scheduler-${s}.log`), ready: { log: true } });
+  }
+  for (const spec of specs) {
+    const s = startService(spec, say);
+    run.services.push(s);
+    await waitReady(s, spec, 60_000);
+  }
+  return `http://127.0.0.1:${apiPort}`;
 }
 
-async function commits(db: Pool): Promise<number> {
-  const { rows } = await db.query<{ n: string }>(`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`);
-  return Number(rows[0]!.n);
+/**
+ * The hosts' queues one at a time, before the hosts start: the conductor creates a host's queue when the host
+ * registers, and pg-boss's create_queue deadlocks with itself when hundreds run at once. Answers the seconds.
+ */
+async function makeHostQueues(o: Options, pg: LocalPostgres): Promise<number> {
+  say(`${o.hosts} host queues …`);
+  const started = performance.now();
+  const queues = await Jobs.start({ connectionString: pg.url, log: createLogger('bench', { level: 'error' }), max: 2 });
+  try {
+    for (let i = 0; i < o.hosts; i++) await queues.ensureQueue(computeQueue(hostName(i)), { retryLimit: 2, expireInSeconds: 15 * 60 });
+  } finally {
+    await queues.stop(500);
+  }
+  return round((performance.now() - started) / 1000, 1);
+}
+
+/** The fake hosts in their processes, until every one has registered and beaten once. */
+async function startFleet(o: Options, run: Run, db: Pool, computeUrl: string, inherited: Record<string, string>) {
+  say(`${o.hosts} fake hosts in ${o.fleetProcesses} processes …`);
+  const fleetStarted = performance.now();
+  const per = Math.ceil(o.hosts / o.fleetProcesses);
+  const specs: ServiceSpec[] = [];
+  for (let p = 0, first = 0; first < o.hosts; p++, first += per) {
+    const settings = { databaseUrl: computeUrl, first, count: Math.min(per, o.hosts - first), heartbeatSeconds: HEARTBEAT_SECONDS, powerSyncSeconds: 600, pollSeconds: o.pollSeconds, poolMax: 6 };
+    specs.push(fleetSpec(`fleet-${p}`, join(run.work, `logs/fleet-${p}.log`), settings, { ...inherited, NODE_ENV: 'production' }));
+  }
+  const fleet = specs.map((spec) => startService(spec, say));
+  run.services.push(...fleet);
+  await Promise.all(fleet.map((s, i) => waitReady(s, specs[i]!, 300_000)));
+  await waitUntil(async () => {
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM compute_nodes cn JOIN services s ON s.host = cn.host AND s.binary_name = 'aster-compute' WHERE s.last_seen_at IS NOT NULL`,
+    );
+    return rows[0]!.n >= o.hosts;
+  }, 300_000);
+  const fleetRegisterSeconds = round((performance.now() - fleetStarted) / 1000, 1);
+  say(`fleet registered in ${fleetRegisterSeconds} s`);
+  return { fleetProcesses: fleet.length, fleetStarted, fleetRegisterSeconds };
+}
+
+/**
+ * At rest: what the fleet's heartbeats and fallback polls cost with nothing to do, over one heartbeat period
+ * once every host's first beat is due (each host beats once in it).
+ */
+async function measureAtRest(o: Options, plane: Plane, run: Run) {
+  await sleep(Math.max(0, plane.fleetStarted + HEARTBEAT_SECONDS * 1000 - performance.now()));
+  const seconds = HEARTBEAT_SECONDS;
+  await plane.db.query('SELECT pg_stat_statements_reset()');
+  const before = cpu(run.services, plane.pg);
+  const xactBefore = await commits(plane.db);
+  await sleep(seconds * 1000);
+  const idle = {
+    seconds,
+    pollSeconds: o.pollSeconds,
+    cpuSeconds: cpuDelta(before, cpu(run.services, plane.pg)),
+    postgresTransactionsPerSecond: round(((await commits(plane.db)) - xactBefore) / seconds, 1),
+    postgresTopStatements: await topStatements(plane.db, 6),
+  };
+  say(`at rest: ${JSON.stringify({ ...idle, postgresTopStatements: undefined })}`);
+  return idle;
+}
+
+/**
+ * Workload: the tenants, their groups, then every server of the plan from the clients at once, until each is
+ * ACTIVE or ERROR; with the CPU and Postgres's statements it took.
+ */
+async function createServers(o: Options, plane: Plane, run: Run) {
+  const { db } = plane;
+  const setup = await prepareTenants(plane.admin, db, { url: plane.url, hosts: o.hosts, projects: PROJECTS, groups: plane.groups, zones: plane.zones });
+  const load = plan({ servers: o.servers, clients: o.clients, projects: PROJECTS, groups: plane.groups, zones: plane.zones, multiShare: o.multiShare, multiCount: o.multiCount });
+  // A client per sender: one shared client would batch concurrent creates into one request.
+  const senders = Array.from({ length: o.clients }, (_, c) => createAsterClient({ url: plane.url, token: setup.tokens[c % PROJECTS]! }));
+  const groupIds = await createGroups(senders, load);
+
+  say(`${o.servers} servers from ${o.clients} clients (${load.creates} creates, ${load.multiCreates} of ${o.multiCount}) onto ${o.hosts} hosts, ${o.schedulers} scheduler process(es) …`);
+  await db.query('SELECT pg_stat_statements_reset()');
+  const cpuBefore = cpu(run.services, plane.pg);
+  const transactionsBefore = await commits(db);
+  const started = Date.now();
+  const sent = await runLoad(load, { clients: senders, flavorIds: setup.flavorIds, imageId: setup.imageId, groupIds, db, started });
+  const seconds = ((await lastSettledAt(db)) - started) / 1000;
+  const cpuSeconds = cpuDelta(cpuBefore, cpu(run.services, plane.pg));
+  const statements = await topStatements(db);
+  const mostPlanned = await topStatements(db, 8, 'plans');
+  const statementTotals = { ...(await totalStatements(db, sent.accepted)), transactionsPerServer: round(((await commits(db)) - transactionsBefore) / Math.max(1, sent.accepted)) };
+  say(`done: ${sent.accepted} servers in ${round(seconds)} s; cpu seconds ${JSON.stringify(cpuSeconds)}`);
+  return { load, sent, seconds, cpuSeconds, statements, mostPlanned, statementTotals };
+}
+
+/** placement's allocation candidates, timed at the fleet's size and at 10,000 providers. */
+async function timeAllocationCandidates(o: Options, plane: Plane): Promise<Record<string, unknown>> {
+  say('allocation candidates …');
+  const candidatesFn = allocationCandidatesFunction();
+  if (!candidatesFn) return { missing: 'allocationCandidates is not exported by @aster/api; nothing was timed' };
+  // At the scheduler's limit (Nova's max_placement_results), and unlimited: a query without an order stops at the
+  // limit, so the unlimited one shows the cost of reading every provider.
+  const both = async () => ({
+    limit1000: await timeCandidates(plane.db, candidatesFn, { zones: plane.zones, limit: 1000 }),
+    unlimited: await timeCandidates(plane.db, candidatesFn, { zones: plane.zones, limit: 1_000_000 }),
+  });
+  const atFleet = await both();
+  const extra = Math.max(0, 10_000 - o.hosts);
+  await addProviders(plane.db, extra, { zones: plane.zones });
+  return { [`providers${o.hosts}`]: atFleet, [`providers${o.hosts + extra}`]: await both() };
+}
+
+/** Figures: the one JSON object the benchmark prints. */
+function figures(
+  o: Options,
+  plane: Plane,
+  r: {
+    idle: Awaited<ReturnType<typeof measureAtRest>>;
+    load: Awaited<ReturnType<typeof createServers>>;
+    checks: Awaited<ReturnType<typeof verify>>;
+    times: Awaited<ReturnType<typeof timings>>;
+    candidates: Record<string, unknown>;
+    warnings: Record<string, number>;
+  },
+) {
+  const { load, sent, seconds } = r.load;
+  const serversPerSecond = round(sent.accepted / seconds, 1);
+  const schedulerEnv = Object.fromEntries(Object.entries(plane.inherited).filter(([k]) => k.startsWith('ASTER_SCHEDULER_')));
+  const decisionP99 = r.times.decisionMs?.p99 ?? null;
+  const candidatesP50 = (r.candidates[`providers${o.hosts}`] as { limit1000?: { ms: { p50: number } } } | undefined)?.limit1000?.ms.p50 ?? null;
+  return {
+    benchmark: 'scheduler',
+    setup: {
+      hosts: o.hosts,
+      fleetProcesses: plane.fleetProcesses,
+      hostSizesGb: [16, 32, 64, 128],
+      servers: o.servers,
+      clients: o.clients,
+      projects: PROJECTS,
+      schedulerProcesses: o.schedulers,
+      layout: o.split ? 'api | scheduler+conductor' : 'api+scheduler+conductor',
+      creates: load.creates,
+      multiCreate: { creates: load.multiCreates, count: o.multiCount, servers: load.multiCreates * o.multiCount },
+      serverGroups: plane.groups ? { antiAffinity: load.groups.length, size: load.groups[0]?.size ?? 0, withMaxServerPerHost2: load.groups.filter((g) => g.maxServerPerHost === 2).length } : 'not in the API',
+      zones: plane.zones ? { az1: 'hosts 0-3 mod 8', az2: 'hosts 4-7 mod 8', asked: '15% az1, 15% az2, 70% any' } : 'not in the API',
+      flavors: benchFlavors.map((f) => `${f.vcpus}c/${f.ramMb}MB/${f.diskGb}GB x${f.share}%`),
+      heartbeatSeconds: HEARTBEAT_SECONDS,
+      serviceDownSeconds: SERVICE_DOWN_SECONDS,
+      schedulerEnv,
+      hostQueuesSeconds: plane.hostQueuesSeconds,
+      fleetRegisterSeconds: plane.fleetRegisterSeconds,
+      postgresSettings: POSTGRES_SETTINGS,
+    },
+    run: {
+      seconds: round(seconds),
+      serversPerSecond,
+      acceptedSeconds: round(sent.acceptedSeconds),
+      accepted: sent.accepted,
+      createErrors: sent.errors,
+      cpuSeconds: r.load.cpuSeconds,
+      postgresStatements: r.load.statementTotals,
+      postgresTopStatements: r.load.statements,
+      postgresMostPlanned: r.load.mostPlanned,
+    },
+    ...r.times,
+    allocationCandidates: r.candidates,
+    verification: r.checks,
+    warnings: r.warnings,
+    idle: r.idle,
+    goals: {
+      serversPerSecond: { goal: 200, got: serversPerSecond, met: serversPerSecond >= 200 },
+      decisionP99Ms: { goal: 50, got: decisionP99, met: decisionP99 !== null && decisionP99 <= 50 },
+      candidatesP50MsAt1000: { goal: 10, got: candidatesP50, met: candidatesP50 !== null && candidatesP50 <= 10 },
+      violations: { goal: 0, got: r.checks.violations, met: r.checks.violations === 0 },
+    },
+    peer: {
+      name: 'Nova Zed (fake driver, placement), measured on this machine',
+      serversPerSecond: 0.94,
+      serversPerSecondMultiCreate: 2.42,
+      placedServers: 200,
+      hosts: 10,
+      allocationCandidatesP50MsAt1010Providers: 222,
+    },
+  };
 }
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { handler, Jobs, type JobContract } from '../src/index.ts';
 import pg from 'pg';
-import { WORKER_SESSION, wakeChannel, withWakeUp, withWakeUps, workerStatements } from '../src/runner.ts';
+import { withWakeUp, withWakeUps } from '../src/pgboss10.ts';
+import { wakeChannel } from '../src/wake-ups.ts';
 
 const db = useTestDatabase({ migrate: false });
 const log = createLogger('jobs-test', { write: () => {} });
@@ -165,82 +166,6 @@ describe('the job runner', () => {
     }
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ${db.schema}_boss.job WHERE name = 'tx'`);
     expect(rows[0].n).toBe(0);
-  });
-});
-
-describe('a worker’s own statements on the queue’s partition', () => {
-  it('take the oldest jobs that may start, and finish them by row address, with one generic plan each', async () => {
-    const schema = `${db.schema}_boss`;
-    const own = workerStatements(schema);
-    await sender.ensureQueue('own');
-    const { rows } = await db.pool.query<{ partition_name: string }>(`SELECT partition_name FROM ${schema}.queue WHERE name = 'own'`);
-    const partition = `${schema}.${rows[0]!.partition_name}`;
-    for (const text of [own.take('own'), own.finish('own')]) {
-      expect(text).toContain(partition);
-      expect(text).not.toContain(`${schema}.job `);
-    }
-
-    const ids: string[] = [];
-    for (let n = 1; n <= 3; n++) ids.push(await sender.send(ping, 'own', { n }, { requestId: `own-${n}` }));
-    const later = await sender.send(ping, 'own', { n: 4 }, { requestId: 'own-4', startAfterSeconds: 60 });
-    // As the worker runs them: prepared, with one generic plan.
-    const client = new pg.Client({ connectionString: db.url, options: WORKER_SESSION });
-    await client.connect();
-    try {
-      const explain = async (name: string, text: string, args: string) => {
-        await client.query(`PREPARE ${name} AS ${text}`);
-        return (await client.query(`EXPLAIN EXECUTE ${name}(${args})`)).rows.map((r) => r['QUERY PLAN']).join('\n');
-      };
-      const takePlan = await explain('own_take', own.take('own'), `'own', 2`);
-      expect(takePlan).toMatch(/Tid Scan/);
-      expect(takePlan).toMatch(/Index Scan using \S+_name_priority_created_on_id_idx/);
-      expect(await explain('own_finish', own.finish('own'), `'{}', '{}', NULL`)).toMatch(/Tid Scan/);
-
-      // Oldest first, two at a time, never a job whose start is still to come.
-      const take = () => client.query({ name: 'take', text: own.take('own'), values: ['own', 2] }).then((r) => r.rows);
-      const first = await take();
-      const second = await take();
-      expect(first.map((r) => r.id).sort()).toEqual(ids.slice(0, 2).sort());
-      expect(second.map((r) => r.id)).toEqual(ids.slice(2));
-      expect(await take()).toEqual([]);
-      expect(first.find((r) => r.id === ids[0])).toMatchObject({ retryCount: 0, data: { job: 'ping', payload: { n: 1 } } });
-
-      // A row that moved since it was taken (here: rewritten in place) is not finished by its old address.
-      await db.pool.query(`UPDATE ${partition} SET data = data WHERE id = $1`, [ids[2]]);
-      const taken = [...first, ...second];
-      const finish = () => client.query({ name: 'finish', text: own.finish('own'), values: [taken.map((r) => r.tid), taken.map((r) => r.id), '{"value":1}'] }).then((r) => r.rows.map((x) => x.id).sort());
-      expect(await finish()).toEqual(ids.slice(0, 2).sort());
-      expect(await finish()).toEqual([]);
-      const states = await db.pool.query(`SELECT id, state, output FROM ${schema}.job WHERE name = 'own' ORDER BY created_on`);
-      expect(states.rows).toEqual([
-        { id: ids[0], state: 'completed', output: { value: 1 } },
-        { id: ids[1], state: 'completed', output: { value: 1 } },
-        { id: ids[2], state: 'active', output: null },
-        { id: later, state: 'created', output: null },
-      ]);
-    } finally {
-      await client.end();
-    }
-  });
-
-  it('finish a job whose row moved while it ran, by its id', async () => {
-    const schema = `${db.schema}_boss`;
-    await sender.ensureQueue('moving');
-    const done: number[] = [];
-    worker.work(
-      'moving',
-      [handler(ping, async (p, ctx) => {
-            await db.pool.query(`UPDATE ${schema}.job SET data = data WHERE name = 'moving' AND id = $1`, [ctx.jobId]);
-            done.push(p.n);
-            return 'moved';
-          })],
-      { concurrency: 2, pollSeconds: 30 },
-    );
-    await sender.send(ping, 'moving', { n: 1 }, { requestId: 'm-1' });
-    await expect
-      .poll(async () => (await db.pool.query(`SELECT state, output FROM ${schema}.job WHERE name = 'moving'`)).rows, { timeout: 5000 })
-      .toEqual([{ state: 'completed', output: { value: 'moved' } }]);
-    expect(done).toEqual([1]);
   });
 });
 
