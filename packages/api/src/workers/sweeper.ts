@@ -120,7 +120,10 @@ export function sweepHandler(deps: SweepDeps): HandlerEntry {
   return handler(sweepBuilds, async (p) => {
     // The next first: a sweep that fails does not end the chain.
     await sendSweep(deps, p.slot);
-    await sweep(deps).catch((error: unknown) => deps.log.warn('sweeping stuck builds failed', { error, slot: p.slot }));
+    await sweep(deps).then(
+      () => deps.log.debug('swept', { slot: p.slot }),
+      (error: unknown) => deps.log.warn('sweeping stuck builds failed', { error, slot: p.slot }),
+    );
   });
 }
 
