@@ -106,20 +106,21 @@ if (roles.includes('scheduler')) {
     config: schedulerConfig,
   });
 }
-const conductor = roles.includes('conductor')
-  ? await startConductor({
-      db: workerDb ?? db,
-      jobs,
-      log: log.child({ role: 'conductor' }),
-      config: {
-        ratios: { cpu: env.ASTER_CPU_ALLOCATION_RATIO, ram: env.ASTER_RAM_ALLOCATION_RATIO, disk: env.ASTER_DISK_ALLOCATION_RATIO },
-        buildTimeoutSeconds: env.ASTER_BUILD_TIMEOUT_SECONDS,
-        serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
-        sweepSeconds: 10,
-        serviceSecret: config.serviceSecret,
-      },
-    })
-  : null;
+// The conductor also makes sure the cloud's sweep (one job on its queue, whichever conductor takes it) is due.
+if (roles.includes('conductor')) {
+  await startConductor({
+    db: workerDb ?? db,
+    jobs,
+    log: log.child({ role: 'conductor' }),
+    config: {
+      ratios: { cpu: env.ASTER_CPU_ALLOCATION_RATIO, ram: env.ASTER_RAM_ALLOCATION_RATIO, disk: env.ASTER_DISK_ALLOCATION_RATIO },
+      buildTimeoutSeconds: env.ASTER_BUILD_TIMEOUT_SECONDS,
+      serviceDownSeconds: env.ASTER_SERVICE_DOWN_SECONDS,
+      sweepSeconds: 10,
+      serviceSecret: config.serviceSecret,
+    },
+  });
+}
 const changes = roles.includes('api') ? new InstanceChanges({ connectionString: env.DATABASE_URL, log, db }) : null;
 await changes?.start();
 
@@ -178,7 +179,6 @@ const stop = (signal: string) => {
   stopping = true;
   clearInterval(pruner);
   log.info('stopping', { signal });
-  conductor?.stop();
   const finish = () =>
     void presence
       .stop()

@@ -16,7 +16,7 @@ export { InstanceChanges } from './compute/changes.ts';
 export { defaultRatios, type Ratios } from './compute/placement.ts';
 export { seedFlavors } from './compute/flavors.ts';
 export { seedPublicNetwork, publicNetworkDefaults } from './compute/networks.ts';
-export { startScheduler, scheduleOne, checkSchedulerConfig, defaultSchedulerConfig, type SchedulerConfig } from './workers/scheduler.ts';
+export { startScheduler, checkSchedulerConfig, defaultSchedulerConfig, type SchedulerConfig } from './workers/scheduler.ts';
 export { allocationCandidates, readHostStates } from './compute/host-states.ts';
 export { startConductor, type ConductorConfig } from './workers/conductor.ts';
 export { sweep } from './workers/sweeper.ts';

@@ -53,7 +53,7 @@ export async function computeStack(
     sweepSeconds: 3600,
     ...options.conductor,
   };
-  const conductor = await startConductor({ db: db.pool, jobs, log: silentLog, config: conductorConfig });
+  await startConductor({ db: db.pool, jobs, log: silentLog, config: conductorConfig });
   const hosts: Host[] = [];
   // Hosts whose agent still runs: neither retired nor killed.
   const running = new Set<string>();
@@ -130,7 +130,6 @@ export async function computeStack(
       return rows[0]!.id;
     },
     async stop() {
-      conductor.stop();
       await scheduler.stop();
       for (const h of hosts) {
         await h.agent.stop().catch(() => {});

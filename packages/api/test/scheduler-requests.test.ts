@@ -1,6 +1,6 @@
 import { useTestDatabase } from '@aster/db/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PLACED_TOGETHER, scheduleRequests } from '../src/workers/scheduler.ts';
+import { PLACED_TOGETHER, scheduleRequests } from '../src/workers/decide.ts';
 import { useComputeStack, waitForStatus } from './compute-harness.ts';
 
 // Requests the scheduler takes from its queue together are placed a few instances per transaction. No scheduler

@@ -2,3 +2,4 @@ export * from './states.ts';
 export * from './actions.ts';
 export * from './scheduler/index.ts';
 export * from './metadata.ts';
+export * from './ipv4.ts';

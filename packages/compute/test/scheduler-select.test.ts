@@ -67,6 +67,24 @@ describe('selectHosts', () => {
     expect(names(selectHosts(hosts, spec({ resources: { ramMb: 512 } }), options).ordered)).toEqual(['b', 'c', 'a']);
   });
 
+  it('lets the caller reorder what it picked, with the request at hand', () => {
+    const hosts = [host('a', { memoryMb: res(1024) }), host('b', { memoryMb: res(2048) }), host('c', { memoryMb: res(4096) })];
+    const seen: string[][] = [];
+    const { ordered } = selectHosts(hosts, spec({ resources: { ramMb: 512 } }), {
+      filters: [],
+      weighers: weighersFromMultipliers({ cpu: 0, disk: 0 }),
+      hostSubsetSize: 2,
+      random: () => 0.75,
+      // As a scheduler does with the hosts it is claiming on: moved last, nothing dropped.
+      reorder: (picked, s) => {
+        seen.push([...names(picked), String(s.resources.ramMb)]);
+        return [...picked.filter((h) => h.host !== 'b'), ...picked.filter((h) => h.host === 'b')];
+      },
+    });
+    expect(seen).toEqual([['b', 'c', 'a', '512']]);
+    expect(names(ordered)).toEqual(['c', 'a', 'b']);
+  });
+
   it('answers nothing ordered when nothing passes', () => {
     const { ordered } = selectHosts([host('a', { serviceUp: false })], spec(), { filters: filtersByName(['Compute']), weighers: weighersFromMultipliers() });
     expect(ordered).toEqual([]);

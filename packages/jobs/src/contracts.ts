@@ -126,7 +126,6 @@ export const capabilitiesSpec = z.object({
 const instanceState = z.object({ id: uuid, powerState, vanished: z.boolean().optional() });
 
 // scheduler
-export const scheduleInstance = job('scheduleInstance', 1, z.object({ instanceId: uuid }));
 /** Every instance of one create request, placed in launch order by one scheduler (Nova's num_instances). */
 export const scheduleInstances = job('scheduleInstances', 1, z.object({ instanceIds: z.array(uuid).min(1).max(100) }));
 
@@ -231,11 +230,8 @@ export const rescueResult = job(
 );
 /** The end of a snapshot into `imageId` (uploaded when ok). */
 export const snapshotResult = job('snapshotResult', 1, z.object({ ...outcome, imageId: uuid }));
-/** A build that the conductor sweeps as timed out, or a host found dead. */
-export const checkStuckBuilds = job('checkStuckBuilds', 1, z.object({}));
 
 export const contracts = {
-  scheduleInstance,
   scheduleInstances,
   buildInstance,
   serverAction,
@@ -260,6 +256,5 @@ export const contracts = {
   rebuildResult,
   rescueResult,
   snapshotResult,
-  checkStuckBuilds,
 } as const;
 export type ContractName = keyof typeof contracts;

@@ -1,125 +1,21 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { addressSearches, Ipv4Error, planSubnet as planIpv4Subnet, type SubnetPlan, type SubnetSpec } from '@aster/compute';
 import { matchIds, type PoolClient, type Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 
-// IPv4 address arithmetic on unsigned 32-bit numbers, and the subnet plan checked before anything is written.
+// Ports and their addresses in the database. What can be worked out without it (address arithmetic, a subnet's
+// plan, the order of the looks for a free address) is @aster/compute's ipv4 module.
 
-const OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const IPV4_ONLY = 'only IPv4 subnets are supported';
+export type { SubnetPlan, SubnetSpec };
 
-/** `a.b.c.d` → its number, or null; octets in decimal without leading zeros (010 is ambiguous). */
-export function parseIpv4(text: string): number | null {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((p) => OCTET.test(p))) return null;
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
-}
-
-export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-const maskOf = (prefix: number) => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
-
-export interface Ipv4Network {
-  network: number;
-  broadcast: number;
-  prefix: number;
-  cidr: string;
-}
-
-/** Parses `a.b.c.d/n`, refusing what is not a network address, with a suggestion of the one meant. */
-export function parseCidr(text: string, field = 'cidr'): Ipv4Network {
-  if (text.includes(':')) throw new AsterError('InvalidInput', `${field} ${text}: ${IPV4_ONLY}`);
-  const [address, prefixText, ...rest] = text.split('/');
-  const ip = parseIpv4(address ?? '');
-  if (ip === null || prefixText === undefined || !/^\d{1,2}$/.test(prefixText) || rest.length > 0) {
-    throw new AsterError('InvalidInput', `${field} ${text} is not an IPv4 network in CIDR notation, like 192.168.1.0/24`);
-  }
-  const prefix = Number(prefixText);
-  if (prefix < 8 || prefix > 30) {
-    throw new AsterError('InvalidInput', `${field} ${text}: the prefix length must be between /8 and /30`);
-  }
-  const mask = maskOf(prefix);
-  const network = (ip & mask) >>> 0;
-  if (network !== ip) {
-    throw new AsterError('InvalidInput', `${field} ${text} is not a network address; did you mean ${formatIpv4(network)}/${prefix}?`);
-  }
-  return { network, broadcast: (network | ~mask) >>> 0, prefix, cidr: `${formatIpv4(network)}/${prefix}` };
-}
-
-function parseAddress(text: string, field: string): number {
-  if (text.includes(':')) throw new AsterError('InvalidInput', `${field} ${text}: ${IPV4_ONLY}`);
-  const ip = parseIpv4(text);
-  if (ip === null) throw new AsterError('InvalidInput', `${field} ${text} is not an IPv4 address`);
-  return ip;
-}
-
-/** An address that a host may hold in `net`: inside it, and neither its network nor its broadcast address. */
-function hostAddress(text: string, field: string, net: Ipv4Network): number {
-  const ip = parseAddress(text, field);
-  if (ip < net.network || ip > net.broadcast) throw new AsterError('InvalidInput', `${field} ${text} is outside ${net.cidr}`);
-  if (ip === net.network) throw new AsterError('InvalidInput', `${field} ${text} is the network address of ${net.cidr}`);
-  if (ip === net.broadcast) throw new AsterError('InvalidInput', `${field} ${text} is the broadcast address of ${net.cidr}`);
-  return ip;
-}
-
-export interface SubnetSpec {
-  cidr: string;
-  gateway?: string | undefined;
-  allocationStart?: string | undefined;
-  allocationEnd?: string | undefined;
-  dnsServers?: readonly string[] | undefined;
-  enableDhcp?: boolean | undefined;
-}
-
-export interface SubnetPlan {
-  cidr: string;
-  gateway: string;
-  allocationStart: string;
-  allocationEnd: string;
-  dnsServers: string[];
-  enableDhcp: boolean;
-}
-
-/**
- * Checks a subnet and fills in its defaults: the gateway is the first host; the allocation range is the
- * hosts on the larger side of the gateway (a range given at one end runs to the gateway or the last host).
- */
+/** A subnet checked and its defaults filled in (see @aster/compute's planSubnet); what is wrong is InvalidInput. */
 export function planSubnet(spec: SubnetSpec): SubnetPlan {
-  const net = parseCidr(spec.cidr.trim());
-  const first = net.network + 1;
-  const last = net.broadcast - 1;
-  const gateway = spec.gateway === undefined ? first : hostAddress(spec.gateway.trim(), 'gateway', net);
-  const given = {
-    start: spec.allocationStart === undefined ? undefined : hostAddress(spec.allocationStart.trim(), 'allocationStart', net),
-    end: spec.allocationEnd === undefined ? undefined : hostAddress(spec.allocationEnd.trim(), 'allocationEnd', net),
-  };
-  let start: number;
-  let end: number;
-  if (given.start === undefined && given.end === undefined) {
-    [start, end] = last - gateway >= gateway - first ? [gateway + 1, last] : [first, gateway - 1];
-  } else {
-    start = given.start ?? (given.end! > gateway ? gateway + 1 : first);
-    end = given.end ?? (gateway > start ? gateway - 1 : last);
+  try {
+    return planIpv4Subnet(spec);
+  } catch (error) {
+    if (error instanceof Ipv4Error) throw new AsterError('InvalidInput', error.message, { cause: error });
+    throw error;
   }
-  if (start > end) {
-    throw new AsterError('InvalidInput', `allocationStart ${formatIpv4(start)} is after allocationEnd ${formatIpv4(end)}`);
-  }
-  if (gateway >= start && gateway <= end) {
-    throw new AsterError(
-      'InvalidInput',
-      `the allocation range ${formatIpv4(start)} to ${formatIpv4(end)} contains the gateway ${formatIpv4(gateway)}; start it after or end it before the gateway`,
-    );
-  }
-  const dnsServers = (spec.dnsServers ?? []).map((d, i) => formatIpv4(parseAddress(d.trim(), `dnsServers[${i}]`)));
-  return {
-    cidr: net.cidr,
-    gateway: formatIpv4(gateway),
-    allocationStart: formatIpv4(start),
-    allocationEnd: formatIpv4(end),
-    dnsServers,
-    enableDhcp: spec.enableDhcp ?? true,
-  };
 }
 
 /** One address of an instance on one network, with what a host needs to plug and configure it. */
@@ -199,8 +95,12 @@ export async function allocatePortsMany(client: PoolClient, wants: { instanceId:
   const byInstance = matchIds('p.instance_id', wants.map((w) => w.instanceId), 2);
   const { rows: networks } = await client.query<NetworkForPorts>(
     `SELECT n.id, n.name, n.bridge,
-            ARRAY(SELECT DISTINCT ON (p.instance_id) json_build_object('instanceId', p.instance_id, 'id', p.id)
-                    FROM ports p WHERE ${byInstance.sql} AND p.network_id = n.id ORDER BY p.instance_id, p.created_at, p.id) AS existing,
+            ARRAY(SELECT DISTINCT ON (p.instance_id)
+                         json_build_object('instanceId', p.instance_id, 'id', p.id, 'subnetId', p.subnet_id, 'mac', p.mac::text, 'ip', host(p.ip),
+                                           'cidr', s.cidr::text, 'gateway', host(s.gateway),
+                                           'dnsServers', ARRAY(SELECT host(d.ip) FROM unnest(s.dns_servers) WITH ORDINALITY AS d(ip, i) ORDER BY d.i))
+                    FROM ports p JOIN subnets s ON s.id = p.subnet_id
+                   WHERE ${byInstance.sql} AND p.network_id = n.id ORDER BY p.instance_id, p.created_at, p.id) AS existing,
             ARRAY(SELECT json_build_object('id', s.id, 'cidr', s.cidr::text, 'size', (s.allocation_end - s.allocation_start + 1)::text,
                                            'gateway', host(s.gateway),
                                            'dnsServers', ARRAY(SELECT host(d.ip) FROM unnest(s.dns_servers) WITH ORDINALITY AS d(ip, i) ORDER BY d.i))
@@ -212,17 +112,17 @@ export async function allocatePortsMany(client: PoolClient, wants: { instanceId:
   for (const networkId of wanted) {
     const network = networks.find((n) => n.id === networkId);
     if (!network) throw new AsterError('NotFound', `Network ${networkId} not found`);
-    const existing = new Map(network.existing.map((e) => [e.instanceId, e.id]));
+    const existing = new Map(network.existing.map((e) => [e.instanceId, e]));
     for (const w of wants) {
       const instance = w.instanceId.toLowerCase();
       if (!w.networkIds.some((id) => id.toLowerCase() === networkId)) continue;
-      const portId = existing.get(instance);
-      if (portId) {
-        const { rows } = await client.query<PortDbRow>(`${SELECT_PORTS} WHERE p.id = $1`, [portId]);
-        made.set(`${instance} ${networkId}`, toPort(rows[0]!));
-      } else {
-        made.set(`${instance} ${networkId}`, await allocateOn(client, w.instanceId, network));
-      }
+      const had = existing.get(instance);
+      made.set(
+        `${instance} ${networkId}`,
+        had
+          ? { id: had.id, networkId: network.id, networkName: network.name, subnetId: had.subnetId, bridge: network.bridge, mac: had.mac, ip: had.ip, cidr: had.cidr, gateway: had.gateway, dnsServers: had.dnsServers }
+          : await allocateOn(client, w.instanceId, network),
+      );
     }
   }
   // Each in the order asked for.
@@ -237,8 +137,8 @@ interface NetworkForPorts {
   id: string;
   name: string;
   bridge: string | null;
-  /** Ports the instances already have here, the first of each. */
-  existing: { instanceId: string; id: string }[];
+  /** Ports the instances already have here, the first of each (a build retried elsewhere keeps its address). */
+  existing: { instanceId: string; id: string; subnetId: string; mac: string; ip: string; cidr: string; gateway: string | null; dnsServers: string[] }[];
   subnets: { id: string; cidr: string; size: string; gateway: string | null; dnsServers: string[] }[];
 }
 
@@ -275,20 +175,10 @@ const INSERT_PICKED = `,
     ON CONFLICT DO NOTHING RETURNING id, mac::text AS mac, host(ip) AS ip)
   SELECT (SELECT count(*) FROM pick)::int AS candidates, ins.id, ins.mac, ins.ip FROM (SELECT 1) one LEFT JOIN ins ON true`;
 
-/** Subnets larger than this draw addresses at random before searching for a gap. */
-const RANDOM_DRAW_ABOVE = 1024;
-
 async function allocateOn(client: PoolClient, instanceId: string, network: NetworkForPorts): Promise<PortRow> {
   const { subnets } = network;
   for (const subnet of subnets) {
-    const size = Number(subnet.size);
-    const draws = size > RANDOM_DRAW_ABOVE ? 3 : 0;
-    for (let attempt = 0; attempt < 64 + draws; attempt++) {
-      // A small subnet gives the lowest free address first; a large one draws at random a few times. After
-      // that (or a race lost), the first free address from a random point of the range on, so that builds
-      // racing on one network stop picking the same address. Only that search can say the subnet is full.
-      const draw = attempt < draws;
-      const offset = attempt === 0 && !draws ? 0 : randomInt(size);
+    for (const { draw, offset } of addressSearches(Number(subnet.size), randomInt)) {
       let rows: { candidates: number; id: string | null; mac: string | null; ip: string | null }[];
       try {
         ({ rows } = await client.query<{ candidates: number; id: string | null; mac: string | null; ip: string | null }>((draw ? RANDOM_DRAW : GAP_SEARCH) + INSERT_PICKED, [

@@ -2,9 +2,10 @@ import { actionRules, powerStates as power } from '@aster/compute';
 import { computeQueue, rebuildInstance, type ParsedOf, type rebuildResult } from '@aster/jobs';
 import { transaction, type PoolClient } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
-import { beginTask, loadInstance, openAction, recordEvent, recordFault, startAction, type InstanceRow } from '../compute/instances.ts';
+import { beginTask, loadInstance, openAction, recordEvent, startAction, type InstanceRow } from '../compute/instances.ts';
 import { portsOf } from '../compute/ipam.ts';
-import { instanceSpecFor } from '../workers/dispatch.ts';
+import { instanceSpecFor } from '../workers/instance-spec.ts';
+import { recordFailure } from '../workers/reports.ts';
 import { jobsOf, serverForHostAction } from './actions.ts';
 import { bootableImage, checkImageFitsFlavor } from './create.handler.ts';
 
@@ -58,10 +59,15 @@ export async function applyRebuildResult(client: PoolClient, p: ParsedOf<typeof 
     return;
   }
   const error = p.error ?? 'unknown error';
-  await client.query(`UPDATE instances SET vm_state = 'error', task_state = NULL, power_state = COALESCE($2, power_state) WHERE id = $1`, [
-    p.instanceId,
-    p.powerState ?? null,
-  ]);
-  await recordFault(client, { instanceId: p.instanceId, code: 500, message: `Rebuild from image ${p.image.name} failed: ${error}`, details: p.details ?? null, host: p.host });
-  await recordEvent(client, { actionId, event: 'compute_rebuild', host: p.host, result: 'Error', details: error, finish: true });
+  await recordFailure(client, {
+    instanceId: p.instanceId,
+    host: p.host,
+    actionId,
+    event: 'compute_rebuild',
+    message: `Rebuild from image ${p.image.name} failed: ${error}`,
+    error,
+    details: p.details ?? null,
+    powerState: p.powerState,
+    vmState: 'error',
+  });
 }

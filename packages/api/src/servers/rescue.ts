@@ -2,9 +2,10 @@ import { actionRules, powerStates as power } from '@aster/compute';
 import { computeQueue, rescueInstance, unrescueInstance, type ParsedOf, type rescueResult } from '@aster/jobs';
 import { transaction, type PoolClient } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
-import { beginTask, loadInstance, openAction, recordEvent, recordFault, startAction, type InstanceRow } from '../compute/instances.ts';
+import { beginTask, loadInstance, openAction, recordEvent, startAction, type InstanceRow } from '../compute/instances.ts';
 import { portsOf } from '../compute/ipam.ts';
-import { instanceSpecFor } from '../workers/dispatch.ts';
+import { instanceSpecFor } from '../workers/instance-spec.ts';
+import { recordFailure } from '../workers/reports.ts';
 import { jobsOf, serverForHostAction } from './actions.ts';
 import { bootableImage } from './create.handler.ts';
 
@@ -61,8 +62,14 @@ export async function applyRescueResult(client: PoolClient, p: ParsedOf<typeof r
     return;
   }
   const error = p.error ?? 'unknown error';
-  await client.query(`UPDATE instances SET task_state = NULL, power_state = COALESCE($2, power_state) WHERE id = $1`, [p.instanceId, p.powerState ?? null]);
-  const message = p.unrescue ? `Unrescue failed: ${error}` : `Rescue from image ${p.image?.name ?? row.image.name} failed: ${error}`;
-  await recordFault(client, { instanceId: p.instanceId, code: 500, message, details: p.details ?? null, host: p.host });
-  await recordEvent(client, { actionId, event: `compute_${action}`, host: p.host, result: 'Error', details: error, finish: true });
+  await recordFailure(client, {
+    instanceId: p.instanceId,
+    host: p.host,
+    actionId,
+    event: `compute_${action}`,
+    message: p.unrescue ? `Unrescue failed: ${error}` : `Rescue from image ${p.image?.name ?? row.image.name} failed: ${error}`,
+    error,
+    details: p.details ?? null,
+    powerState: p.powerState,
+  });
 }

@@ -5,10 +5,11 @@ import { transaction, type PoolClient } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
 import { flavorForProject } from '../compute/flavors.ts';
-import { beginTask, loadInstance, openAction, recordEvent, recordFault, startAction, type InstanceRow } from '../compute/instances.ts';
+import { beginTask, loadInstance, openAction, recordEvent, startAction, type InstanceRow } from '../compute/instances.ts';
 import { claimIn, freeAllocations, freeOn, moveAllocations, providerIdOf } from '../compute/placement.ts';
 import { enforceQuota } from '../compute/quotas.ts';
 import type { ImageRow } from '../images/schema.ts';
+import { recordFailure } from '../workers/reports.ts';
 import { jobsOf, serverForHostAction } from './actions.ts';
 import { checkImageFitsFlavor } from './create.handler.ts';
 
@@ -186,11 +187,15 @@ export async function applyResizeResult(client: PoolClient, p: ParsedOf<typeof r
     await freeAllocations(client, p.instanceId);
     await moveAllocations(client, migration.id, p.instanceId);
   }
-  await client.query(`UPDATE instances SET task_state = NULL, power_state = COALESCE($2, power_state) WHERE id = $1`, [p.instanceId, powerState]);
   await setMigration(p.revert ? 'finished' : 'error', error);
-  const message = p.revert
-    ? `Reverting the resize to ${migration.old_flavor.name} failed: ${error}`
-    : `Resize to ${migration.new_flavor.name} failed: ${error}`;
-  await recordFault(client, { instanceId: p.instanceId, code: 500, message, details: p.details ?? null, host: p.host });
-  await recordEvent(client, { actionId, event: p.revert ? 'compute_revert_resize' : 'compute_resize', host: p.host, result: 'Error', details: error, finish: true });
+  await recordFailure(client, {
+    instanceId: p.instanceId,
+    host: p.host,
+    actionId,
+    event: p.revert ? 'compute_revert_resize' : 'compute_resize',
+    message: p.revert ? `Reverting the resize to ${migration.old_flavor.name} failed: ${error}` : `Resize to ${migration.new_flavor.name} failed: ${error}`,
+    error,
+    details: p.details ?? null,
+    powerState,
+  });
 }

@@ -3,9 +3,10 @@ import { computeQueue, snapshotInstance, type ParsedOf, type snapshotResult } fr
 import { transaction, type PoolClient } from '@aster/db';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
-import { beginTask, loadInstance, openAction, recordEvent, recordFault, startAction } from '../compute/instances.ts';
+import { beginTask, loadInstance, openAction, recordEvent, startAction } from '../compute/instances.ts';
 import { MAX_PROPERTIES } from '../images/schema.ts';
 import { signImagePath } from '../images/signed.ts';
+import { recordFailure } from '../workers/reports.ts';
 import { jobsOf, serverForHostAction } from './actions.ts';
 
 /** How long a host may take to start uploading a snapshot it was asked for (the job may wait in its queue). */
@@ -71,12 +72,19 @@ export async function applySnapshotResult(client: PoolClient, p: ParsedOf<typeof
   }
   const row = await loadInstance(client, p.instanceId, { forUpdate: true });
   if (!row || row.deleted_at || row.host !== p.host || !row.task_state || !SNAPSHOT_TASKS.includes(row.task_state)) return;
-  await client.query('UPDATE instances SET task_state = NULL WHERE id = $1', [p.instanceId]);
   const actionId = await openAction(client, p.instanceId, 'createImage');
   if (error === null) {
+    await client.query('UPDATE instances SET task_state = NULL WHERE id = $1', [p.instanceId]);
     await recordEvent(client, { actionId, event: 'compute_snapshot', host: p.host, result: 'Success', finish: true });
     return;
   }
-  await recordFault(client, { instanceId: p.instanceId, code: 500, message: `Snapshot failed: ${error}`, details: p.details ?? null, host: p.host });
-  await recordEvent(client, { actionId, event: 'compute_snapshot', host: p.host, result: 'Error', details: error, finish: true });
+  await recordFailure(client, {
+    instanceId: p.instanceId,
+    host: p.host,
+    actionId,
+    event: 'compute_snapshot',
+    message: `Snapshot failed: ${error}`,
+    error,
+    details: p.details ?? null,
+  });
 }

@@ -19,27 +19,32 @@ import {
   type Jobs,
   type ParsedOf,
 } from '@aster/jobs';
-import { transaction, type Pool, type PoolClient } from '@aster/db';
+import { transaction, type Pool } from '@aster/db';
 import type { Logger } from '@aster/log';
-import { finishWithEvents, loadInstance, openAction, recordEvent, recordFault, type InstanceRow } from '../compute/instances.ts';
+import { finishWithEvents, loadInstance, openAction, recordEvent, type InstanceRow } from '../compute/instances.ts';
 import { freePorts } from '../compute/ipam.ts';
-import { claimForInstance, groupOf } from '../compute/group-placement.ts';
-import { freeAllocations, instanceConsumers, providerIdOf, upsertProvider, type Ratios } from '../compute/placement.ts';
-import { defaultApiConfig } from '../context.ts';
+import { freeAllocations, instanceConsumers, type Ratios } from '../compute/placement.ts';
 import { applyRebuildResult } from '../servers/rebuild.ts';
 import { applyRescueResult } from '../servers/rescue.ts';
 import { applyResizeResult } from '../servers/resize.ts';
 import { applySnapshotResult } from '../servers/snapshot.ts';
-import { computeServiceUsable, markStopped, registerService } from '../services/registry.ts';
-import { dispatchBuild, failBuild } from './dispatch.ts';
-import { sweep } from './sweeper.ts';
+import { rescheduleOrFail } from './builds.ts';
+import { applyPowerStates, onHeartbeats, onHostStarted, onHostStopped } from './hosts.ts';
+import { once, recordFailure } from './reports.ts';
+import { sweepHandler, startSweeping } from './sweeper.ts';
+
+/**
+ * The conductor (nova-conductor): the only writer of the instance state hosts report. It works the conductor
+ * queue: hosts' own reports (hosts.ts), build results (a failure moves the build on, builds.ts), and the end of
+ * every other task (here, and the servers/ modules' conductor halves); and the cloud's one sweep (sweeper.ts).
+ */
 
 export interface ConductorConfig {
   ratios: Ratios;
   /** A build not finished after this long fails (and is retried on an alternate), seconds. */
   buildTimeoutSeconds: number;
   serviceDownSeconds: number;
-  /** How often stuck builds and dead hosts are looked for, seconds. */
+  /** How often stuck builds and dead hosts are looked for across the cloud, seconds. */
   sweepSeconds: number;
   /** Signs the image URLs in builds sent to alternates; the API's own (defaultApiConfig's) when not given. */
   serviceSecret?: string;
@@ -63,83 +68,6 @@ const outcome: Record<string, { vmState: string; power: number; action: string }
   suspend: { vmState: 'suspended', power: power.SUSPENDED, action: 'suspend' },
   resume: { vmState: 'active', power: power.RUNNING, action: 'resume' },
 };
-
-/** Applies a report once: a job delivered twice finds its key taken and changes nothing. */
-async function once(client: PoolClient, key: string): Promise<boolean> {
-  const { rowCount } = await client.query('INSERT INTO applied_reports (key) VALUES ($1) ON CONFLICT DO NOTHING', [key]);
-  return rowCount === 1;
-}
-
-export async function onHostStarted(deps: ConductorDeps, p: ParsedOf<typeof hostStarted>): Promise<void> {
-  // The host's queue first, before the scheduler can see the host. Builds are retried through alternates,
-  // not by re-running a job; a job whose host died mid-work expires after 15 minutes.
-  await deps.jobs.ensureQueue(computeQueue(p.host), { retryLimit: 2, expireInSeconds: 15 * 60 });
-  const stale = await transaction(deps.db, async (client) => {
-    await registerService(client, p.host, 'aster-compute', new Date());
-    const providerId = await upsertProvider(client, p.host, p.inventory, deps.config.ratios);
-    await client.query(
-      `INSERT INTO compute_nodes (host, provider_id, hypervisor_type, capabilities, running_vms) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (host) DO UPDATE SET provider_id = $2, hypervisor_type = $3, capabilities = $4, running_vms = $5, updated_at = now()`,
-      [p.host, providerId, p.capabilities.hypervisorType, JSON.stringify(p.capabilities), p.instances.length],
-    );
-    // Instances the host still runs but that were deleted meanwhile are torn down (Nova's running_deleted cleanup).
-    const { rows } = await client.query<{ id: string; stale: boolean }>(
-      `SELECT id, (deleted_at IS NOT NULL OR host IS DISTINCT FROM $2) AS stale FROM instances WHERE id = ANY($1::uuid[])`,
-      [p.instances.map((i) => i.id), p.host],
-    );
-    return { stale: rows.filter((r) => r.stale).map((r) => r.id), known: new Set(rows.map((r) => r.id)) };
-  });
-  for (const id of stale.stale) await deps.jobs.send(terminateInstance, computeQueue(p.host), { instanceId: id }, { requestId: `cleanup-${id}` });
-  // Guests the host has that no instance here knows of: an operator's to look at, never destroyed silently.
-  const orphans = p.instances.filter((i) => !stale.known.has(i.id)).map((i) => i.id);
-  if (orphans.length) deps.log.warn('the host has guests that belong to no instance (left alone)', { host: p.host, guests: orphans });
-  await applyPowerStates(deps, p.host, p.instances);
-  deps.log.info('compute host registered', { host: p.host, hypervisor: p.capabilities.hypervisorType, ...p.inventory });
-}
-
-/**
- * Nova's power-state sync: what the hypervisor says wins for idle servers; an active server whose guest shut
- * itself down becomes SHUTOFF.
- */
-async function applyPowerStates(deps: ConductorDeps, host: string, reported: { id: string; powerState: number; vanished?: boolean | undefined }[]): Promise<void> {
-  const vanished = reported.filter((i) => i.vanished).map((i) => i.id);
-  if (vanished.length) await markVanished(deps, host, vanished);
-  const instances = reported.filter((i) => !i.vanished);
-  if (!instances.length) return;
-  await deps.db.query(
-    `UPDATE instances i SET power_state = r.power,
-            vm_state = CASE WHEN i.vm_state = 'active' AND r.power IN (${power.SHUTDOWN}, ${power.CRASHED}) THEN 'stopped' ELSE i.vm_state END
-       FROM (SELECT * FROM unnest($1::uuid[], $2::smallint[]) AS t(id, power)) r
-      WHERE i.id = r.id AND i.id = ANY($1::uuid[]) AND i.host = $3 AND i.task_state IS NULL AND i.deleted_at IS NULL AND i.vm_state <> 'building'
-        AND (i.power_state <> r.power OR (i.vm_state = 'active' AND r.power IN (${power.SHUTDOWN}, ${power.CRASHED})))`,
-    [instances.map((i) => i.id), instances.map((i) => i.powerState), host],
-  );
-}
-
-/**
- * A guest removed from its host outside Aster: the server goes to ERROR with a fault that says so (Nova only
- * logs it), so its owner sees why it stopped answering and can delete or rebuild it.
- */
-async function markVanished(deps: ConductorDeps, host: string, ids: string[]): Promise<void> {
-  await transaction(deps.db, async (client) => {
-    const { rows } = await client.query<{ id: string }>(
-      `UPDATE instances SET vm_state = 'error', power_state = ${power.NOSTATE}
-        WHERE id = ANY($1::uuid[]) AND host = $2 AND task_state IS NULL AND deleted_at IS NULL AND vm_state NOT IN ('building', 'error')
-        RETURNING id`,
-      [ids, host],
-    );
-    for (const { id } of rows) {
-      await recordFault(client, {
-        instanceId: id,
-        code: 500,
-        message: 'The virtual machine of this server is gone from its host: it was removed outside Aster',
-        details: `libvirt on host ${host} no longer has domain ${id}`,
-        host,
-      });
-    }
-    if (rows.length) deps.log.warn('servers whose guests vanished from their host are now in ERROR', { host, instanceIds: rows.map((r) => r.id) });
-  });
-}
 
 export async function onBuildResult(deps: ConductorDeps, p: ParsedOf<typeof buildResult>, requestId: string): Promise<void> {
   await onBuildResults(deps, [{ p, requestId }]);
@@ -212,76 +140,6 @@ export async function onBuildResults(deps: ConductorDeps, reports: { p: ParsedOf
   }
 }
 
-/** Heartbeats of many hosts in one statement: each host's service seen now, and its running guests counted. */
-export async function onHeartbeats(deps: ConductorDeps, beats: ParsedOf<typeof hostHeartbeat>[]): Promise<void> {
-  // The last beat of each host counts.
-  const last = new Map(beats.map((b) => [b.host, b.runningVms]));
-  await deps.db.query(
-    `WITH b AS (SELECT * FROM unnest($1::text[], $2::int[]) AS b(host, running)),
-          s AS (UPDATE services s SET last_seen_at = $3, stopped_at = NULL FROM b WHERE s.host = b.host AND s.binary_name = 'aster-compute')
-     UPDATE compute_nodes cn SET running_vms = b.running, updated_at = now() FROM b WHERE cn.host = b.host`,
-    [[...last.keys()], [...last.values()], new Date()],
-  );
-}
-
-/**
- * A build failed on `host`: give back its claim there, then claim the next alternate and send the build there,
- * without asking the scheduler again; with no alternate left, ERROR with a fault naming every failure.
- */
-export async function rescheduleOrFail(
-  deps: ConductorDeps,
-  instanceId: string,
-  host: string,
-  attempt: number,
-  error: string,
-  details: string | null,
-  requestId: string,
-): Promise<void> {
-  const next = await transaction(deps.db, async (client) => {
-    if (!(await once(client, `build:${instanceId}:${attempt}`))) return null;
-    const row = await loadInstance(client, instanceId, { forUpdate: true });
-    if (!row || row.deleted_at || row.vm_state !== 'building' || row.host !== host || row.attempts !== attempt) return null;
-    // The group's lock before any provider's, as every claim takes them, so that claims never deadlock.
-    const group = await groupOf(client, instanceId);
-    if (group) await client.query('SELECT 1 FROM server_groups WHERE id = $1 FOR UPDATE', [group.id]);
-    const providerId = await providerIdOf(client, host);
-    if (providerId) await freeAllocations(client, instanceId, providerId);
-    // Nova's BuildFailureWeigher: a host that keeps failing builds is tried last until one succeeds there.
-    await client.query('UPDATE compute_nodes SET failed_builds = failed_builds + 1 WHERE host = $1', [host]);
-    const actionId = await openAction(client, instanceId, 'create');
-    await recordEvent(client, { actionId, event: 'build', host, result: 'Error', details: error });
-    const resources = { vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb };
-    for (let i = 0; i < row.alternates.length; i++) {
-      const alternate = row.alternates[i]!;
-      const alt = await providerIdOf(client, alternate);
-      // An alternate disabled, forced down or gone quiet since the decision takes no build.
-      if (!alt || !(await computeServiceUsable(client, alternate, deps.config.serviceDownSeconds))) continue;
-      const claimed = await claimForInstance(client, { providerId: alt, host: alternate, instanceId, resources, group });
-      if (claimed === 'claimed') {
-        // Back to 'spawning' on the old host so that dispatchBuild's compare-and-set moves it on.
-        await client.query(`UPDATE instances SET task_state = 'spawning' WHERE id = $1`, [instanceId]);
-        return { host: alternate, alternates: row.alternates.slice(i + 1), attempt: attempt + 1 };
-      }
-    }
-    return { host: null, attempts: attempt, lastError: `${host}: ${error}` } as const;
-  });
-  if (!next) return;
-  if (next.host === null) {
-    const message = `Build failed on ${next.attempts} host${next.attempts === 1 ? '' : 's'}; the last said: ${error}`;
-    await failBuild(deps.db, instanceId, message, details ?? next.lastError, host);
-    return;
-  }
-  deps.log.info('build rescheduled', { instanceId, from: host, to: next.host, attempt: next.attempt, error });
-  await dispatchBuild(deps.db, deps.jobs, instanceId, {
-    host: next.host,
-    alternates: next.alternates,
-    attempt: next.attempt,
-    requestId,
-    fromTask: 'spawning',
-    secret: deps.config.serviceSecret ?? defaultApiConfig.serviceSecret,
-  });
-}
-
 export async function onActionResult(deps: ConductorDeps, p: ParsedOf<typeof actionResult>, requestId: string): Promise<void> {
   await transaction(deps.db, async (client) => {
     if (!(await once(client, `action:${p.instanceId}:${requestId}:${p.action}`))) return;
@@ -301,9 +159,16 @@ export async function onActionResult(deps: ConductorDeps, p: ParsedOf<typeof act
         await freePorts(client, p.instanceId);
         await recordEvent(client, { actionId, event: 'compute_terminate_instance', host: p.host, result: 'Success', finish: true });
       } else {
-        await client.query(`UPDATE instances SET vm_state = 'error', task_state = NULL WHERE id = $1`, [p.instanceId]);
-        await recordFault(client, { instanceId: p.instanceId, code: 500, message: `Delete failed: ${p.error ?? 'unknown error'}`, details: p.details ?? null, host: p.host });
-        await recordEvent(client, { actionId, event: 'compute_terminate_instance', host: p.host, result: 'Error', details: p.error ?? null, finish: true });
+        await recordFailure(client, {
+          instanceId: p.instanceId,
+          host: p.host,
+          actionId,
+          event: 'compute_terminate_instance',
+          message: `Delete failed: ${p.error ?? 'unknown error'}`,
+          error: p.error ?? null,
+          details: p.details ?? null,
+          vmState: 'error',
+        });
       }
       return;
     }
@@ -318,10 +183,17 @@ export async function onActionResult(deps: ConductorDeps, p: ParsedOf<typeof act
       ]);
       await recordEvent(client, { actionId, event: `compute_${p.action}`, host: p.host, result: 'Success', finish: true });
     } else {
-      // Nova's wrap_instance_fault + reverts_task_state: the server keeps its state and says what went wrong.
-      await client.query(`UPDATE instances SET task_state = NULL, power_state = COALESCE($2, power_state) WHERE id = $1`, [p.instanceId, p.powerState ?? null]);
-      await recordFault(client, { instanceId: p.instanceId, code: 500, message: `${o.action} failed: ${p.error ?? 'unknown error'}`, details: p.details ?? null, host: p.host });
-      await recordEvent(client, { actionId, event: `compute_${p.action}`, host: p.host, result: 'Error', details: p.error ?? null, finish: true });
+      // The server keeps its state and says what went wrong.
+      await recordFailure(client, {
+        instanceId: p.instanceId,
+        host: p.host,
+        actionId,
+        event: `compute_${p.action}`,
+        message: `${o.action} failed: ${p.error ?? 'unknown error'}`,
+        error: p.error ?? null,
+        details: p.details ?? null,
+        powerState: p.powerState,
+      });
     }
   });
 }
@@ -366,8 +238,8 @@ export async function onBuildProgress(deps: ConductorDeps, steps: ParsedOf<typeo
 /** How long the conductor lets reports gather before it takes them, ms: little beside a build's seconds. */
 const REPORT_GATHER_MS = 20;
 
-/** The conductor: works the conductor queue and sweeps for builds that hang and hosts that died. */
-export async function startConductor(deps: ConductorDeps, options: { concurrency?: number } = {}): Promise<{ stop(): void }> {
+/** The conductor: works the conductor queue, and makes sure the cloud's sweep for builds that hang and hosts that died is due. */
+export async function startConductor(deps: ConductorDeps, options: { concurrency?: number } = {}): Promise<void> {
   await deps.jobs.ensureQueue(CONDUCTOR_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
   deps.jobs.work(
     CONDUCTOR_QUEUE,
@@ -378,10 +250,7 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
         (p) => onHeartbeats(deps, [p]),
         (jobs) => onHeartbeats(deps, jobs.map((j) => j.payload)),
       ),
-      handler(hostStopped, async (p) => {
-        const { rows } = await deps.db.query<{ id: string }>(`SELECT id FROM services WHERE host = $1 AND binary_name = 'aster-compute'`, [p.host]);
-        if (rows[0]) await markStopped(deps.db, [rows[0].id], new Date());
-      }),
+      handler(hostStopped, (p) => onHostStopped(deps, p)),
       handler(powerStates, (p) => applyPowerStates(deps, p.host, p.instances)),
       // Steps taken together are written together, in the order they happened on their host.
       handler(
@@ -401,14 +270,11 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
       handler(rebuildResult, (p) => transaction(deps.db, (client) => applyRebuildResult(client, p))),
       handler(rescueResult, (p) => transaction(deps.db, (client) => applyRescueResult(client, p))),
       handler(snapshotResult, (p) => transaction(deps.db, (client) => applySnapshotResult(client, p))),
+      sweepHandler(deps),
     ],
     // Reports are gathered for a moment before they are taken: under load, builds ending close together are then
     // applied in one transaction instead of each in its own.
     { concurrency: options.concurrency ?? 16, gatherMs: REPORT_GATHER_MS },
   );
-  const timer = setInterval(() => {
-    void sweep(deps).catch((error: unknown) => deps.log.warn('sweeping stuck builds failed', { error }));
-  }, deps.config.sweepSeconds * 1000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  await startSweeping(deps);
 }

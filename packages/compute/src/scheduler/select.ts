@@ -21,6 +21,11 @@ export interface SelectOptions {
   weighers: readonly WeighedBy[];
   hostSubsetSize?: number;
   random?: () => number;
+  /**
+   * The caller's last say on the order, after the pick: it may move hosts (a scheduler moves last those it is
+   * claiming on at this moment), never add or drop one.
+   */
+  reorder?: (ordered: HostState[], spec: RequestSpec) => HostState[];
 }
 
 export interface Selection {
@@ -29,11 +34,11 @@ export interface Selection {
   runs: FilterRun[];
 }
 
-/** Filters, weighs and picks in one call. */
+/** Filters, weighs, picks and lets the caller reorder, in one call. */
 export function selectHosts(hosts: readonly HostState[], spec: RequestSpec, options: SelectOptions): Selection {
   const { passed, runs } = runFilters(hosts, spec, options.filters);
-  const ordered = pickHost(weighHosts(passed, spec, options.weighers), options.hostSubsetSize ?? 1, options.random);
-  return { ordered, runs };
+  const picked = pickHost(weighHosts(passed, spec, options.weighers), options.hostSubsetSize ?? 1, options.random);
+  return { ordered: options.reorder ? options.reorder(picked, spec) : picked, runs };
 }
 
 /**
