@@ -2,3 +2,5 @@ export * from './states.ts';
 export * from './actions.ts';
 export * from './scheduler/index.ts';
 export * from './metadata.ts';
+export * from './console.ts';
+export * from './console-token.ts';

@@ -1,7 +1,7 @@
 import type { PowerState } from '@aster/compute';
-import type { InstanceSpecPayload } from '@aster/jobs';
+import type { InstanceSpec } from '@aster/compute/specs';
 
-export type InstanceSpec = InstanceSpecPayload;
+export type { InstanceSpec };
 
 /** What a host offers to placement. */
 export interface HostInventory {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { powerStates, type PowerState } from '@aster/compute';
-import { capabilitiesSpec, instanceSpec, inventorySpec } from '@aster/jobs';
+import { capabilitiesSpec, instanceSpec, inventorySpec } from '@aster/compute/specs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverError, InstanceNotFound, type Driver, type InstanceInfo, type InstanceSpec } from './driver.ts';
 

@@ -1,5 +1,5 @@
 import { powerStates } from '@aster/compute';
-import { instanceSpec } from '@aster/jobs';
+import { instanceSpec } from '@aster/compute/specs';
 import { describe, expect, it } from 'vitest';
 import { configDriveFiles } from '../src/libvirt/config-drive.ts';
 import { domainXml, parseDomainXml, rescueXml, withSize, type DomainPlan } from '../src/libvirt/domain-xml.ts';
