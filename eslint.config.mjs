@@ -29,8 +29,8 @@ export default tseslint.config(
   { files: ['apps/web/**'], rules: restrict(database, { group: ['@aster/api', '@aster/api/*', '@aster/api-server'], message: 'The web console talks to the API through @aster/client (tRPC) only.' }) },
   // the command line is a client of the API like any script: @aster/client only.
   { files: ['packages/cli/src/**'], rules: restrict(database, { group: ['@aster/api', '@aster/api/*'], message: 'The aster command talks to the API through @aster/client only.' }) },
-  // the agent never imports the API, and reaches no tables but its queue's.
-  { files: ['apps/compute-agent/**'], rules: restrict(apiServer, { group: ['@aster/db', '@aster/db/*'], message: 'The compute agent reaches the rest of Aster only through its queue and the image endpoint.' }) },
+  // the agent (its package and its app) never imports the API, and reaches no tables but its queue's.
+  { files: ['apps/compute-agent/**', 'packages/agent/**'], rules: restrict(apiServer, { group: ['@aster/db', '@aster/db/*'], message: 'The compute agent reaches the rest of Aster only through its queue and the image endpoint.' }) },
   // the proxy imports neither the API nor the database package.
   { files: ['apps/proxy/**', 'packages/console-proxy/src/**'], rules: restrict(apiServer, { group: ['@aster/db', '@aster/db/*'], message: 'The console proxy reads console tokens with its own query, and nothing else.' }) },
   // The one reader of the environment per app, and the places that pass it on.

@@ -1,10 +1,9 @@
+import { ComputeAgent, MetadataProxy, MetadataRoutes } from '@aster/agent';
 import { Jobs } from '@aster/jobs';
 import { createLogger } from '@aster/log';
 import { FakeDriver, type Driver } from '@aster/virt';
 import { LibvirtDriver } from '@aster/virt/libvirt';
-import { ComputeAgent } from './agent.ts';
 import { env } from './env.ts';
-import { MetadataProxy, MetadataRoutes } from './metadata-proxy.ts';
 
 /**
  * The compute agent of one host (nova-compute). It talks to the rest of Aster only through its job queues

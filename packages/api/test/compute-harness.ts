@@ -1,4 +1,4 @@
-import { ComputeAgent } from '@aster/compute-agent';
+import { ComputeAgent } from '@aster/agent';
 import type { TestDatabase } from '@aster/db/testing';
 import { Jobs, SCHEDULER_QUEUE } from '@aster/jobs';
 import { FakeDriver, type FakeDriverOptions } from '@aster/virt';

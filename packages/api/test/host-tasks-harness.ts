@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ComputeAgent } from '@aster/compute-agent';
+import { ComputeAgent } from '@aster/agent';
 import type { TestDatabase } from '@aster/db/testing';
 import { Jobs } from '@aster/jobs';
 import { FakeDriver, type FakeAction, type FakeDriverOptions, type InstanceInfo, type InstanceSpec } from '@aster/virt';

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { powerStates, serverStatus, type TaskState, type VmState } from '@aster/compute';
+import { CONSOLE_TOKEN_COOKIE, powerStates, serverStatus, type TaskState, type VmState } from '@aster/compute';
 import { closes, type Close } from './close.ts';
 import type { ConsoleTarget } from './tokens.ts';
 
 /** The cookie a console page sets for clients that open several WebSockets (SPICE opens one per channel). */
-export const TOKEN_COOKIE = 'aster_console_token';
+export const TOKEN_COOKIE = CONSOLE_TOKEN_COOKIE;
 
 /**
  * Normalises an allow-list: full origins ("https://console.example.com") and bare host names

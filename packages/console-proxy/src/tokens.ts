@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hashConsoleToken, type ConsoleType } from '@aster/compute';
 import type pg from 'pg';
 
 /** Console tokens are 32 random bytes in base64url: anything else is refused without a query. */
@@ -8,12 +8,8 @@ export function isTokenShaped(token: string): boolean {
   return TOKEN_SHAPE.test(token);
 }
 
-/** The database keeps only the SHA-256 of a token (of its UTF-8 text, as the API hashes it). */
-export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
-
-export type ConsoleType = 'novnc' | 'spice-html5' | 'serial';
+/** The database keeps only the SHA-256 of a token, as the API hashes it. */
+export { hashConsoleToken as hashToken, type ConsoleType };
 
 /** A row of the view console_token_targets: where a token leads, and its instance's present state. */
 export interface ConsoleTarget {
@@ -79,7 +75,7 @@ export class PgTokenResolver implements TokenResolver {
 
   async resolve(token: string): Promise<ConsoleTarget | null> {
     if (!isTokenShaped(token)) return null;
-    const { rows } = await this.pool.query<Row>({ ...LOOKUP, values: [hashToken(token)] });
+    const { rows } = await this.pool.query<Row>({ ...LOOKUP, values: [hashConsoleToken(token)] });
     const r = rows[0];
     if (!r) return null;
     return {

@@ -1,3 +1,4 @@
+import { capabilitiesSpec, flavorSpec, instanceSpec, inventorySpec, type InstanceSpec } from '@aster/compute/specs';
 import { z } from 'zod';
 
 /**
@@ -53,74 +54,9 @@ export const computeQueue = (host: string) => `compute.${host}`;
 const uuid = z.string().uuid();
 const powerState = z.number().int().min(0).max(7);
 
-export const flavorSpec = z.object({
-  id: uuid,
-  name: z.string(),
-  vcpus: z.number().int().positive(),
-  ramMb: z.number().int().positive(),
-  diskGb: z.number().int().nonnegative(),
-  extraSpecs: z.record(z.string(), z.string()).default({}),
-});
-
-export const imageSpec = z.object({
-  id: uuid,
-  name: z.string(),
-  diskFormat: z.enum(['qcow2', 'raw', 'iso']),
-  checksumSha256: z.string().nullable(),
-  sizeBytes: z.number().int().nonnegative().nullable(),
-  properties: z.record(z.string(), z.string()).default({}),
-  /**
-   * Where the host fetches the image's data: a signed path with query (`/v1/images/<id>/file?op=read&…`)
-   * relative to the API's base URL, valid for hours (builds may queue), needing no token.
-   */
-  downloadPath: z.string(),
-});
-
-export const portSpec = z.object({
-  id: uuid,
-  networkId: uuid,
-  networkName: z.string(),
-  bridge: z.string().nullable(),
-  mac: z.string(),
-  ip: z.string(),
-  cidr: z.string(),
-  gateway: z.string().nullable(),
-  dnsServers: z.array(z.string()),
-});
-
-/** Everything a host needs to create an instance; it reads nothing else. */
-export const instanceSpec = z.object({
-  id: uuid,
-  name: z.string(),
-  hostname: z.string(),
-  projectId: uuid,
-  flavor: flavorSpec,
-  image: imageSpec,
-  ports: z.array(portSpec),
-  keyName: z.string().nullable(),
-  keyData: z.string().nullable(),
-  userData: z.string().nullable(),
-  metadata: z.record(z.string(), z.string()),
-  /** As the metadata service tells them, so the config drive says the same. */
-  reservationId: z.string().default(''),
-  launchIndex: z.number().int().nonnegative().default(0),
-  createdAt: z.string(),
-});
-export type InstanceSpecPayload = z.output<typeof instanceSpec>;
-
-export const inventorySpec = z.object({
-  vcpus: z.number().int().nonnegative(),
-  ramMb: z.number().int().nonnegative(),
-  diskGb: z.number().int().nonnegative(),
-  reservedRamMb: z.number().int().nonnegative().default(0),
-  reservedDiskGb: z.number().int().nonnegative().default(0),
-});
-
-export const capabilitiesSpec = z.object({
-  hypervisorType: z.string(),
-  arch: z.string(),
-  consoles: z.array(z.enum(['vnc', 'spice', 'serial'])),
-}).catchall(z.unknown());
+// What a host is told about an instance and tells of itself: one schema each, shared with the drivers.
+export { capabilitiesSpec, flavorSpec, imageSpec, instanceSpec, inventorySpec, portSpec } from '@aster/compute/specs';
+export type InstanceSpecPayload = InstanceSpec;
 
 /** `vanished`: the host had this instance and it is gone, removed outside Aster. */
 const instanceState = z.object({ id: uuid, powerState, vanished: z.boolean().optional() });

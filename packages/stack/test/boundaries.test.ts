@@ -17,6 +17,8 @@ describe('the import boundaries of the design are lint errors', () => {
     ['apps/web/src/app/page.tsx', "import { appRouter } from '@aster/api';", /through @aster\/client/],
     ['apps/compute-agent/src/main.ts', "import { appRouter } from '@aster/api';", /not imported/],
     ['apps/compute-agent/src/main.ts', "import { migrate } from '@aster/db';", /only through its queue/],
+    ['packages/agent/src/agent.ts', "import { appRouter } from '@aster/api';", /not imported/],
+    ['packages/agent/src/agent.ts', "import { migrate } from '@aster/db';", /only through its queue/],
     ['apps/proxy/src/main.ts', "import { createPool } from '@aster/db';", /console tokens with its own query/],
     ['apps/proxy/src/main.ts', "import { appRouter } from '@aster/api-server';", /not imported/],
     ['packages/console-proxy/src/server.ts', "import { createPool } from '@aster/db';", /console tokens with its own query/],

@@ -1,7 +1,7 @@
 import type { PowerState } from '@aster/compute';
-import type { InstanceSpecPayload } from '@aster/jobs';
+import type { InstanceSpec } from '@aster/compute/specs';
 
-export type InstanceSpec = InstanceSpecPayload;
+export type { InstanceSpec };
 
 /** What a host offers to placement. */
 export interface HostInventory {
@@ -72,6 +72,8 @@ export class InstanceNotFound extends DriverError {
  * against every implementation:
  * - `spawn` creates and starts an instance; on failure nothing of it is left behind (disks, domain), and the
  *   error says what the hypervisor said. Spawning an id that already runs answers its info (idempotent).
+ *   It tells `progress` of each build step (`creating disk`, `starting` …) once that step is done, each once,
+ *   and of none after it has answered or failed.
  * - `destroy` removes an instance and everything it owns; destroying one that does not exist succeeds. With
  *   `ports`, their network state goes too, even when the instance itself is already gone.
  * - Power actions on a missing instance throw InstanceNotFound. Each is idempotent where the target state is

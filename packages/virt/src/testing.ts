@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { powerStates, type PowerState } from '@aster/compute';
-import { capabilitiesSpec, instanceSpec, inventorySpec } from '@aster/jobs';
+import { capabilitiesSpec, instanceSpec, inventorySpec } from '@aster/compute/specs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverError, InstanceNotFound, type Driver, type InstanceInfo, type InstanceSpec } from './driver.ts';
 
@@ -176,10 +176,19 @@ export function driverContract(
       let spawnedInfo: InstanceInfo;
       const steps: string[] = [];
 
+      let stepsWhenSpawned = 0;
+
       beforeAll(async () => {
         spawned.add(id);
         spawnedInfo = await driver().spawn(spec, (step) => steps.push(step));
+        stepsWhenSpawned = steps.length;
       }, timeout);
+
+      it('spawn reports its build steps as they are done, each once, and none after it answered', () => {
+        expect(steps.length).toBeGreaterThan(0);
+        expect(new Set(steps).size).toBe(steps.length);
+        expect(steps).toHaveLength(stepsWhenSpawned);
+      });
 
       it('spawn answers it RUNNING with its flavor', () => {
         expect(spawnedInfo).toEqual({ id, powerState: RUNNING, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb });
@@ -321,14 +330,19 @@ export function driverContract(
           const d = failing!.driver;
           const spec = (failing!.spec ?? specFor)(randomUUID());
           try {
-            const error: unknown = await d.spawn(spec).then(
+            const steps: string[] = [];
+            const error: unknown = await d.spawn(spec, (step) => steps.push(step)).then(
               () => null,
               (e: unknown) => e,
             );
+            const stepsWhenFailed = steps.length;
             expect(error).toBeInstanceOf(DriverError);
             expect((error as DriverError).message.trim()).not.toBe('');
             expect(await d.info(spec.id)).toBeNull();
             expect((await d.list()).some((info) => info.id === spec.id)).toBe(false);
+            // Work the spawn started together may end after it failed: its steps are not reported then.
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            expect(steps).toHaveLength(stepsWhenFailed);
           } finally {
             await d.destroy(spec.id);
           }

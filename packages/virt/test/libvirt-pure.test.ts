@@ -1,11 +1,13 @@
 import { powerStates } from '@aster/compute';
-import { instanceSpec } from '@aster/jobs';
+import { instanceSpec } from '@aster/compute/specs';
 import { describe, expect, it } from 'vitest';
 import { configDriveFiles } from '../src/libvirt/config-drive.ts';
-import { domainXml, parseDomainXml, rescueXml, withSize, type DomainPlan } from '../src/libvirt/domain-xml.ts';
-import { inSubnet, parseDominfo, powerStateOf } from '../src/libvirt/facts.ts';
+import { rescueXml, withSize } from '../src/libvirt/domain-update.ts';
+import { ASTER_XMLNS, domainXml, parseDomainXml, type DomainPlan } from '../src/libvirt/domain-xml.ts';
+import { inSubnet, parseDominfo, parseNodeinfo, parseVersion, powerStateOf } from '../src/libvirt/facts.ts';
 import { parseLeases, parseNetworkXml } from '../src/libvirt/network.ts';
 import { libvirtMessage } from '../src/libvirt/virsh.ts';
+import { xmlElement } from '../src/libvirt/xml.ts';
 
 const plan: DomainPlan = {
   id: '3f0c9a52-1b7e-4c2d-9e8f-0a1b2c3d4e5f',
@@ -97,7 +99,7 @@ describe('domain XML', () => {
     ]);
     // libvirt refuses an <os> boot entry beside per-device boot order.
     expect(xml).not.toContain('<boot dev=');
-    expect(xml.match(/<boot order='1'\/>/g)).toHaveLength(1);
+    expect(xml.match(/<boot order=(['"])1\1\/>/g)).toHaveLength(1); // in the quotes the document is written with
     const before = parseDomainXml(original);
     expect({ ...facts, disks: [] }).toEqual({ ...before, disks: [] });
   });
@@ -110,6 +112,49 @@ describe('domain XML', () => {
     expect(parseDomainXml(xml).disks.map((d) => [d.target, d.source])).toEqual([['vda', '/r'], ['vdb', '/d']]);
     expect(xml).not.toContain('<boot dev=');
     expect(() => rescueXml(`<domain><devices></devices></domain>`, '/r')).toThrow(/no disk/);
+  });
+});
+
+describe('domain XML as a document', () => {
+  // As `virsh dumpxml` writes it: double quotes, attributes in its own order, Aster's metadata under another prefix.
+  const dump = (metadata: string) => `<domain type="kvm">
+  <name>aster-x</name>
+  <uuid>${plan.id}</uuid>
+  <metadata>
+    <other:instance xmlns:other="https://example.com/other"><other:flavor id="keep" name="keep"/></other:instance>${metadata}
+  </metadata>
+  <memory dumpCore="off" unit="KiB">262144</memory>
+  <currentMemory unit="KiB">262144</currentMemory>
+  <vcpu current="1" placement="static">1</vcpu>
+  <devices><disk type="file" device="disk"><source file="/d"/><target bus="virtio" dev="vda"/></disk></devices>
+</domain>`;
+  const dumped = dump(
+    `<a:instance xmlns:a="${ASTER_XMLNS}"><a:host>compute-1</a:host><a:project>${plan.aster.projectId}</a:project><a:flavor name="m1.tiny" id="${plan.aster.flavorId}"/></a:instance>`,
+  );
+
+  it('resizes what libvirt wrote, keeping the attributes it set and other applications\' metadata', () => {
+    const xml = withSize(dumped, 2, 512, { id: plan.aster.flavorId, name: `o'brien & "co" <big>` });
+    const facts = parseDomainXml(xml);
+    expect(facts).toMatchObject({ vcpus: 2, memoryMb: 512, aster: { host: 'compute-1', flavorName: `o'brien & "co" <big>` } });
+    expect(xml).toContain('dumpCore="off"');
+    expect(xml).toContain('current="1"');
+    expect(xml).toContain('<other:flavor id="keep" name="keep"/>');
+  });
+
+  it("reads Aster's metadata by its namespace, not by its prefix or another application's element of the same name", () => {
+    const facts = parseDomainXml(dumped);
+    expect(facts.aster).toMatchObject({ host: 'compute-1', flavorName: 'm1.tiny', flavorId: plan.aster.flavorId });
+    expect(parseDomainXml(dump('')).aster).toBeNull();
+  });
+
+  it('refuses a document that is not XML, saying so', () => {
+    expect(() => parseDomainXml('<domain><name>x</domain>')).toThrow(/not a libvirt domain XML document: /);
+    expect(() => withSize('<network/>', 1, 1)).toThrow('not a libvirt domain XML document');
+  });
+
+  it('writes one element with its attributes escaped', () => {
+    expect(xmlElement('host', { mac: 'fa:16:3e:00:00:01', ip: '192.168.122.10' })).toBe('<host mac="fa:16:3e:00:00:01" ip="192.168.122.10"/>');
+    expect(xmlElement('host', { name: `a"b<c&d` })).toBe('<host name="a&quot;b&lt;c&amp;d"/>');
   });
 });
 
@@ -141,6 +186,15 @@ Managed save:   yes
       "Failed to start domain 'a': internal error: process exited while connecting to monitor: qemu: could not open disk",
     );
     expect(libvirtMessage('')).toBe('virsh failed without a message');
+  });
+
+  it('reads the versions and the host size virsh reports', () => {
+    expect(parseVersion('Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0\nUsing API: QEMU 9.0.0\nRunning hypervisor: QEMU 7.2.0\n')).toEqual({
+      libvirtVersion: '9.0.0',
+      qemuVersion: '7.2.0',
+    });
+    expect(parseVersion('')).toEqual({ libvirtVersion: null, qemuVersion: null });
+    expect(parseNodeinfo('CPU model:           x86_64\nCPU(s):              2\nMemory size:         8141512 KiB\n')).toEqual({ cpus: 2, ramMb: 7950 });
   });
 
   it('reads a network with its DHCP host entries', () => {

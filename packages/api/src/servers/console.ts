@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { actionAllowed, whyNot } from '@aster/compute';
+import { randomBytes } from 'node:crypto';
+import { actionAllowed, CONSOLE_TYPES, hashConsoleToken, whyNot, type ConsoleType } from '@aster/compute';
 import { computeQueue, consoleEndpoints, getConsoles } from '@aster/jobs';
 import type { Auth, Context } from '../context.ts';
 import { AsterError } from '../errors.ts';
@@ -7,8 +7,7 @@ import { statusOf } from '../compute/instances.ts';
 import { computeServiceUp } from '../services/registry.ts';
 import { visibleServer } from './actions.ts';
 
-export const consoleTypes = ['novnc', 'spice-html5', 'serial'] as const;
-export type ConsoleType = (typeof consoleTypes)[number];
+export { CONSOLE_TYPES as consoleTypes, hashConsoleToken, type ConsoleType };
 
 /** The hypervisor's console each type of client speaks to. */
 const endpointOf: Record<ConsoleType, 'vnc' | 'spice' | 'serial'> = { novnc: 'vnc', 'spice-html5': 'spice', serial: 'serial' };
@@ -21,11 +20,6 @@ export interface ConsoleAccess {
   websocketUrl: string;
   token: string;
   expiresAt: string;
-}
-
-/** Tokens are 32 random bytes; the database keeps only their SHA-256, so a leaked table opens nothing. */
-export function hashConsoleToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
 }
 
 /**

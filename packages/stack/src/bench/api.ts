@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ComputeAgent } from '@aster/compute-agent';
+import { ComputeAgent } from '@aster/agent';
 import { createAsterClient, login, type AsterClient } from '@aster/client';
 import { createPool, type Pool } from '@aster/db';
 import { handler, Jobs, type JobContract } from '@aster/jobs';

@@ -1,4 +1,4 @@
-import { ComputeAgent } from '@aster/compute-agent';
+import { ComputeAgent } from '@aster/agent';
 import { parseEnv, postgresUrl, z } from '@aster/env';
 import { Jobs } from '@aster/jobs';
 import { createLogger } from '@aster/log';

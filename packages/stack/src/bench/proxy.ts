@@ -1,8 +1,9 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { hashConsoleToken } from '@aster/compute';
 import { createPool, migrate } from '@aster/db';
 import { grantConsoleTokenReader, PROXY_ROLE } from '../database.ts';
 import { inheritedEnv } from '../env.ts';
@@ -182,7 +183,7 @@ async function prepareTokens(url: string, ports: Ports) {
       await pool.query(
         `INSERT INTO console_tokens (token_hash, instance_id, console_type, host, target_host, target_port, user_id, project_id, expires_at)
          VALUES ($1, $2, 'novnc', 'bench-host', '127.0.0.1', $3, $4, $5, now() + interval '1 hour')`,
-        [createHash('sha256').update(token, 'utf8').digest(), instance, port, user, project],
+        [hashConsoleToken(token), instance, port, user, project],
       );
       return token;
     };

@@ -48,20 +48,22 @@ export class ImageCache {
     private readonly apiUrl: string,
   ) {}
 
-  /** The cached base file for the image, fetched if this host does not have it yet. */
+  /** The cached base file for the image, fetched if this host does not have it yet (reported to `progress` once done). */
   async fetch(image: InstanceSpec['image'], progress?: (step: string) => void): Promise<string> {
     if (image.diskFormat === 'iso') throw new DriverError(`image ${image.name} is an ISO; booting from ISO images is not supported yet`);
     const checksum = image.checksumSha256;
     if (!checksum) throw new DriverError(`image ${image.name} (${image.id}) has no checksum: only active images can be booted`);
     const path = join(this.dir, `${checksum}.${image.diskFormat}`);
     if (await exists(path)) return path;
+    // Builds of the same image at once wait for one download.
     let pending = this.inflight.get(checksum);
     if (!pending) {
-      progress?.('downloading image');
       pending = this.download(image, checksum, path).finally(() => this.inflight.delete(checksum));
       this.inflight.set(checksum, pending);
     }
-    return pending;
+    const downloaded = await pending;
+    progress?.('downloading image');
+    return downloaded;
   }
 
   private async download(image: InstanceSpec['image'], checksum: string, path: string): Promise<string> {

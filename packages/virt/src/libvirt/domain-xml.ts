@@ -1,4 +1,5 @@
-import { XMLParser } from 'fast-xml-parser';
+import type { Element } from '@xmldom/xmldom';
+import { attribute, childElement, childElements, parseXml, textOf } from './xml.ts';
 
 /** Aster's own data kept in a domain's `<metadata>`, so a restarted agent knows its guests without asking anyone. */
 export const ASTER_XMLNS = 'https://aster.dev/xmlns/libvirt/instance/1';
@@ -22,8 +23,9 @@ export interface DomainPlan {
   aster: { host: string; projectId: string; flavorId: string; flavorName: string; imageId: string };
 }
 
+/** A value as XML text or attribute: `&` first, so that no entity is escaped twice. */
 const esc = (s: string | number) =>
-  String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  String(s).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&apos;');
 
 /**
  * The domain XML for an instance: virtio disk and NIC, a config drive as a second read-only virtio disk, a
@@ -125,102 +127,71 @@ export interface DomainFacts {
   aster: { host: string | null; projectId: string; flavorId: string | null; flavorName: string | null; imageId: string | null; ports: { mac: string; ip: string }[] } | null;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  isArray: (name) => ['disk', 'interface', 'graphics', 'serial', 'console', 'port', 'listen'].includes(name),
-});
-
-type Node = Record<string, unknown>;
-const obj = (v: unknown): Node => (v && typeof v === 'object' ? (v as Node) : {});
-const arr = (v: unknown): Node[] => (Array.isArray(v) ? v.map(obj) : v === undefined ? [] : [obj(v)]);
-const text = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'object' && v && typeof (v as Node)['#text'] === 'string' ? ((v as Node)['#text'] as string) : null);
-const attr = (n: Node, name: string): string | null => (typeof n[`@${name}`] === 'string' ? (n[`@${name}`] as string) : null);
-const num = (s: string | null): number | null => (s !== null && /^-?\d+$/.test(s) ? Number(s) : null);
-
-function toMb(n: Node): number {
-  const value = Number(text(n) ?? 0);
-  const unit = (attr(n, 'unit') ?? 'KiB').toLowerCase();
+function toMb(el: Element | null): number {
+  const value = Number(textOf(el) ?? 0);
+  const unit = (attribute(el, 'unit') ?? 'KiB').toLowerCase();
   const factor: Record<string, number> = { b: 1 / 1048576, bytes: 1 / 1048576, k: 1 / 1024, kib: 1 / 1024, kb: 1000 / 1048576, m: 1, mib: 1, mb: 1e6 / 1048576, g: 1024, gib: 1024, gb: 1e9 / 1048576 };
   return Math.round(value * (factor[unit] ?? 1 / 1024));
 }
 
+/** A whole number written in an attribute (a port), or null. */
+function integer(s: string | null): number | null {
+  const n = Number(s);
+  return s !== null && s.trim() !== '' && Number.isInteger(n) ? n : null;
+}
+
 /** What a domain's XML (`virsh dumpxml`) says about it: sizes, disks, NICs, console endpoints, Aster's metadata. */
 export function parseDomainXml(xml: string): DomainFacts {
-  const domain = obj(parser.parse(xml).domain);
-  if (!Object.keys(domain).length) throw new Error('not a libvirt domain XML document');
-  const devices = obj(domain.devices);
-  const graphics = arr(devices.graphics).flatMap((g) => {
-    const type = attr(g, 'type');
+  const domain = parseXml(xml, 'domain', 'not a libvirt domain XML document').documentElement!;
+  const one = (name: string) => childElement(domain, name);
+  const devices = one('devices');
+  const graphics = childElements(devices, 'graphics').flatMap((g) => {
+    const type = attribute(g, 'type');
     if (type !== 'vnc' && type !== 'spice') return [];
-    const listen = arr(g.listen).map((l) => attr(l, 'address')).find(Boolean) ?? attr(g, 'listen') ?? '127.0.0.1';
-    const port = num(attr(g, 'port'));
+    const listen = childElements(g, 'listen').map((l) => attribute(l, 'address')).find(Boolean) ?? attribute(g, 'listen') ?? '127.0.0.1';
+    const port = integer(attribute(g, 'port'));
     return [{ type, host: listen, port: port !== null && port > 0 ? port : null } as const];
   });
-  const serialNode = arr(devices.serial)[0];
-  const serialSource = serialNode ? obj(serialNode.source) : {};
-  const meta = obj(obj(domain.metadata).instance);
-  const flavor = obj(meta.flavor);
+  const serial = childElement(devices, 'serial');
+  const serialSource = childElement(serial, 'source');
+  // Aster's metadata is known by its namespace, whatever prefix the document gives it.
+  const meta = childElements(one('metadata'), 'instance').find((e) => e.namespaceURI === ASTER_XMLNS) ?? null;
+  const inMeta = (name: string) => childElement(meta, name);
   return {
-    id: text(domain.uuid) ?? '',
-    name: text(domain.name) ?? '',
-    domainType: attr(domain, 'type') ?? 'qemu',
-    vcpus: Number(text(domain.vcpu) ?? 1),
-    memoryMb: toMb(obj(domain.memory)),
-    disks: arr(devices.disk).map((d) => ({
-      target: attr(obj(d.target), 'dev') ?? '',
-      source: attr(obj(d.source), 'file'),
-      format: attr(obj(d.driver), 'type'),
-      readonly: 'readonly' in d,
+    id: textOf(one('uuid')) ?? '',
+    name: textOf(one('name')) ?? '',
+    domainType: attribute(domain, 'type') ?? 'qemu',
+    vcpus: Number(textOf(one('vcpu')) ?? 1),
+    memoryMb: toMb(one('memory')),
+    disks: childElements(devices, 'disk').map((d) => ({
+      target: attribute(childElement(d, 'target'), 'dev') ?? '',
+      source: attribute(childElement(d, 'source'), 'file'),
+      format: attribute(childElement(d, 'driver'), 'type'),
+      readonly: childElement(d, 'readonly') !== null,
     })),
-    nics: arr(devices.interface).map((i) => ({ mac: attr(obj(i.mac), 'address') ?? '', network: attr(obj(i.source), 'network'), bridge: attr(obj(i.source), 'bridge') })),
+    nics: childElements(devices, 'interface').map((i) => ({
+      mac: attribute(childElement(i, 'mac'), 'address') ?? '',
+      network: attribute(childElement(i, 'source'), 'network'),
+      bridge: attribute(childElement(i, 'source'), 'bridge'),
+    })),
     graphics,
-    serial: serialNode
-      ? { type: attr(serialNode, 'type') ?? 'pty', host: attr(serialSource, 'host'), port: num(attr(serialSource, 'service')), log: attr(obj(serialNode.log), 'file') }
-      : null,
-    aster: Object.keys(meta).length
+    serial: serial
       ? {
-          host: text(meta.host),
-          projectId: text(meta.project) ?? '',
-          flavorId: attr(flavor, 'id'),
-          flavorName: attr(flavor, 'name'),
-          imageId: attr(obj(meta.image), 'id'),
-          ports: arr(meta.port).map((p) => ({ mac: attr(p, 'mac') ?? '', ip: attr(p, 'ip') ?? '' })),
+          type: attribute(serial, 'type') ?? 'pty',
+          host: attribute(serialSource, 'host'),
+          port: integer(attribute(serialSource, 'service')),
+          log: attribute(childElement(serial, 'log'), 'file'),
+        }
+      : null,
+    aster: meta
+      ? {
+          host: textOf(inMeta('host')),
+          projectId: textOf(inMeta('project')) ?? '',
+          flavorId: attribute(inMeta('flavor'), 'id'),
+          flavorName: attribute(inMeta('flavor'), 'name'),
+          imageId: attribute(inMeta('image'), 'id'),
+          ports: childElements(meta, 'port').map((p) => ({ mac: attribute(p, 'mac') ?? '', ip: attribute(p, 'ip') ?? '' })),
         }
       : null,
   };
-}
-
-/** The same domain XML with other vCPU and memory figures (a resize); everything else kept as libvirt wrote it. */
-export function withSize(xml: string, vcpus: number, memoryMb: number, flavor?: { id: string; name: string }): string {
-  let out = xml
-    .replace(/<memory[^>]*>[^<]*<\/memory>/, `<memory unit='KiB'>${memoryMb * 1024}</memory>`)
-    .replace(/<currentMemory[^>]*>[^<]*<\/currentMemory>/, `<currentMemory unit='KiB'>${memoryMb * 1024}</currentMemory>`)
-    .replace(/<vcpu([^>]*)>[^<]*<\/vcpu>/, `<vcpu$1>${vcpus}</vcpu>`);
-  if (flavor) out = out.replace(/<aster:flavor [^>]*\/>/, `<aster:flavor id='${esc(flavor.id)}' name='${esc(flavor.name)}'/>`);
-  return out;
-}
-
-/**
- * The rescue form of a domain's XML (Nova's rescue): `rescueDisk` (qcow2) becomes vda and boots first, the
- * instance's own disk moves to vdb and the config drive to vdc; NICs, consoles and Aster's metadata stay.
- * Per-device boot order replaces the `<os>` boot entry, since libvirt refuses both at once.
- */
-export function rescueXml(xml: string, rescueDisk: string): string {
-  const next: Record<string, string> = { vda: 'vdb', vdb: 'vdc' };
-  const disk = `<disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='${esc(rescueDisk)}'/>
-      <target dev='vda' bus='virtio'/>
-      <boot order='1'/>
-    </disk>
-    `;
-  const devices = xml.indexOf('<devices>');
-  const firstDisk = xml.indexOf('<disk ', devices);
-  if (devices < 0 || firstDisk < 0) throw new Error('the domain XML has no disk to rescue');
-  const renamed = xml.slice(firstDisk).replace(/<target dev=(['"])(vd[ab])\1/g, (_m, q: string, dev: string) => `<target dev=${q}${next[dev]}${q}`);
-  return (xml.slice(0, firstDisk) + disk + renamed).replace(/\s*<boot dev=['"][^'"]*['"]\s*\/>/g, '');
 }

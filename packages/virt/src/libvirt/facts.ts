@@ -25,6 +25,21 @@ export function parseDominfo(out: string): DomInfo {
   };
 }
 
+/** The libvirt and QEMU versions `virsh version` names. */
+export function parseVersion(out: string): { libvirtVersion: string | null; qemuVersion: string | null } {
+  return {
+    libvirtVersion: /Using library: libvirt ([\d.]+)/.exec(out)?.[1] ?? null,
+    qemuVersion: /Running hypervisor: QEMU ([\d.]+)/.exec(out)?.[1] ?? null,
+  };
+}
+
+/** The host's CPUs and memory from `virsh nodeinfo`. */
+export function parseNodeinfo(out: string): { cpus: number; ramMb: number } {
+  const cpus = Number(/^CPU\(s\):\s*(\d+)/m.exec(out)?.[1] ?? 1);
+  const memKib = Number(/^Memory size:\s*(\d+)/m.exec(out)?.[1] ?? 0);
+  return { cpus, ramMb: Math.floor(memKib / 1024) };
+}
+
 /** Nova's libvirt → power state map; a shut-off domain with a managed save is a suspended one. */
 export function powerStateOf(d: Pick<DomInfo, 'state' | 'managedSave'>): PowerState {
   switch (d.state) {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { XMLParser } from 'fast-xml-parser';
 import { DriverError } from '../driver.ts';
 import { tool } from './disks.ts';
 import { LibvirtError, type Virsh } from './virsh.ts';
+import { attribute, childElement, childElements, parseXml, textOf, xmlElement } from './xml.ts';
 
 /** libvirt's own default NAT network, as Debian defines it; created only when the host has none. */
 export const DEFAULT_NETWORK_XML = `<network>
@@ -25,21 +25,17 @@ export interface NetworkFacts {
   hosts: { mac: string; ip: string }[];
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (n) => ['ip', 'host'].includes(n) });
-
-type Attrs = Record<string, string | undefined>;
-interface ParsedNetwork {
-  name?: string;
-  bridge?: Attrs;
-  ip?: (Attrs & { dhcp?: { host?: Attrs[] } })[];
-}
-
 export function parseNetworkXml(xml: string): NetworkFacts {
-  const net = (parser.parse(xml) as { network?: ParsedNetwork }).network;
-  if (!net) throw new Error('not a libvirt network XML document');
-  const ip = net.ip?.find((i) => !i['@family'] || i['@family'] === 'ipv4');
-  const hosts = (ip?.dhcp?.host ?? []).map((h) => ({ mac: String(h['@mac'] ?? '').toLowerCase(), ip: String(h['@ip'] ?? '') }));
-  return { name: String(net.name), bridge: net.bridge?.['@name'] ?? '', address: ip?.['@address'] ?? '', netmask: ip?.['@netmask'] ?? '', hosts };
+  const net = parseXml(xml, 'network', 'not a libvirt network XML document').documentElement!;
+  const ip = childElements(net, 'ip').find((i) => (attribute(i, 'family') ?? 'ipv4') === 'ipv4') ?? null;
+  const hosts = childElements(childElement(ip, 'dhcp'), 'host').map((h) => ({ mac: (attribute(h, 'mac') ?? '').toLowerCase(), ip: attribute(h, 'ip') ?? '' }));
+  return {
+    name: textOf(childElement(net, 'name')) ?? '',
+    bridge: attribute(childElement(net, 'bridge'), 'name') ?? '',
+    address: attribute(ip, 'address') ?? '',
+    netmask: attribute(ip, 'netmask') ?? '',
+    hosts,
+  };
 }
 
 /** The rows of `virsh net-dhcp-leases`: expiry, MAC, protocol, address/prefix, … */
@@ -52,7 +48,7 @@ export function parseLeases(out: string): { mac: string; ip: string }[] {
   return leases;
 }
 
-const hostEntry = (mac: string, ip: string) => `<host mac='${mac}' ip='${ip}'/>`;
+const hostEntry = (mac: string, ip: string) => xmlElement('host', { mac, ip });
 
 /**
  * The host's libvirt network that instances plug into, with one DHCP host entry per port (MAC → the address

@@ -1,13 +1,11 @@
 'use client';
 
+import { CONSOLE_TOKEN_COOKIE } from '@aster/compute/console';
 import { useEffect, useId } from 'react';
 import { describeClose } from './close-reasons';
 import { paced, scancodeOf, strokesFor } from './keys';
 import type { ConsoleClientProps, ConsoleControls } from './types';
 import { useLatest } from './use-latest';
-
-/** The cookie the proxy reads a token from when a SPICE channel's URL carries none (as spice_auto.html does). */
-const TOKEN_COOKIE = 'aster_console_token';
 
 // Debian's spice-html5, served by this app under /spice-html5/ (see its route). The parts used here:
 interface SpiceConnection {
@@ -67,11 +65,11 @@ function routeChannelErrors(proto: ChannelPrototype): void {
 function setTokenCookie(token: string, expiresAt: string): void {
   const seconds = Math.max(0, Math.round((Date.parse(expiresAt) - Date.now()) / 1000));
   const secure = window.location.protocol === 'https:' ? '; Secure' : '';
-  document.cookie = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; path=/; max-age=${seconds}; SameSite=Strict${secure}`;
+  document.cookie = `${CONSOLE_TOKEN_COOKIE}=${encodeURIComponent(token)}; path=/; max-age=${seconds}; SameSite=Strict${secure}`;
 }
 
 function clearTokenCookie(): void {
-  document.cookie = `${TOKEN_COOKIE}=; path=/; max-age=0; SameSite=Strict`;
+  document.cookie = `${CONSOLE_TOKEN_COOKIE}=; path=/; max-age=0; SameSite=Strict`;
 }
 
 /**

@@ -1,6 +1,7 @@
+import { CONSOLE_TYPES, type ConsoleType } from '@aster/compute/console';
+
 /** The console types of `servers.getConsole`, in the order the tab bar shows them. */
-export const CONSOLE_TYPES = ['novnc', 'spice-html5', 'serial'] as const;
-export type ConsoleType = (typeof CONSOLE_TYPES)[number];
+export { CONSOLE_TYPES, type ConsoleType };
 
 export const CONSOLE_LABELS: Record<ConsoleType, string> = {
   novnc: 'VNC',

@@ -1,8 +1,8 @@
 'use server';
 
+import { CONSOLE_TYPES, type ConsoleType } from '@aster/compute/console';
 import { z } from 'zod';
-import type { ConsoleLogResult, ConsoleType, OpenConsoleResult } from '@/components/console/types';
-import { CONSOLE_TYPES } from '@/components/console/types';
+import type { ConsoleLogResult, OpenConsoleResult } from '@/components/console/types';
 import { API_UNREACHABLE, describeApiError, isUnauthorized } from '@/lib/api-error';
 import { log } from '@/lib/log';
 import { apiClient, sessionToken } from '@/lib/session';

@@ -1,51 +1,24 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { instanceSpec } from '@aster/jobs';
-import type { InstanceSpec } from '@aster/virt';
-import { LibvirtDriver, Virsh } from '@aster/virt/libvirt';
-import { driverContract, sampleSpec } from '@aster/virt/testing';
+import { instanceSpec } from '@aster/compute/specs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureGuestImage, type GuestImage } from '../src/guest-image.ts';
-import { prepareHypervisor } from '../src/hypervisor.ts';
-import { dataDir } from '../src/paths.ts';
+import type { InstanceSpec } from '../src/driver.ts';
+import { LibvirtDriver, Virsh } from '../src/libvirt/index.ts';
+import { driverContract, sampleSpec } from '../src/testing.ts';
+import { realLibvirt } from './real-libvirt.ts';
 
 /**
  * The driver contract against real libvirt and a real guest (software emulation), with the image fetched from
  * an HTTP server as the agent fetches it from the API. The guest's address is on libvirt's default network.
  */
 // Known before the suites are collected: the contract builds its specs while it declares its tests.
-await prepareHypervisor(() => {});
-// Built once and cached in the data folder (npm test has built it already).
-const guest: GuestImage = await ensureGuestImage({ dataDir: dataDir(process.env.ASTER_DATA_DIR) });
-const server: Server = createServer((req, res) => {
-  if (req.url !== '/v1/images/tiny/file?sig=test') {
-    res.writeHead(403).end('bad signature');
-    return;
-  }
-  res.writeHead(200, { 'content-type': 'application/octet-stream' });
-  createReadStream(guest.path).pipe(res);
-});
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-const dirs: string[] = [];
+const host = await realLibvirt();
+const { guest, apiUrl } = host;
+const stateDir = () => host.stateDir();
 
-afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-
-async function stateDir(): Promise<string> {
-  const base = process.env.ASTER_TEST_WORK_DIR ?? tmpdir();
-  const dir = await mkdtemp(join(base, 'libvirt-'));
-  await chmod(dir, 0o755); // QEMU runs as its own user
-  dirs.push(dir);
-  return dir;
-}
+afterAll(() => host.close());
 
 /** A spec for the guest on libvirt's default network, at an address unlikely to be in use (from the top of the range). */
 function guestSpec(id: string, overrides: { checksum?: string; vcpus?: number } = {}): InstanceSpec {
@@ -54,7 +27,7 @@ function guestSpec(id: string, overrides: { checksum?: string; vcpus?: number } 
   return instanceSpec.parse({
     ...base,
     flavor: { ...base.flavor, vcpus: overrides.vcpus ?? base.flavor.vcpus },
-    image: { ...base.image, checksumSha256: overrides.checksum ?? guest.sha256, sizeBytes: guest.sizeBytes, downloadPath: '/v1/images/tiny/file?sig=test' },
+    image: { ...base.image, checksumSha256: overrides.checksum ?? guest.sha256, sizeBytes: guest.sizeBytes, downloadPath: host.downloadPath },
     ports: base.ports.map((p) => ({ ...p, networkName: 'public', ip: `192.168.122.${octet}`, cidr: '192.168.122.0/24', gateway: '192.168.122.1', dnsServers: ['192.168.122.1'] })),
   });
 }
@@ -85,6 +58,33 @@ describe('LibvirtDriver beyond the contract', () => {
     // The image stays cached for the next build; it was fetched once and checked.
     expect(existsSync(join(dir, 'images', `${guest.sha256}.qcow2`))).toBe(true);
     await driver.close();
+  }, 120_000);
+
+  it('reports each build step once it is done: the files made, the domain defined, the address reserved, the guest running', async () => {
+    const dir = await stateDir();
+    const driver = new LibvirtDriver({ stateDir: dir, apiUrl, domainType: 'qemu' });
+    await driver.init();
+    const spec = guestSpec(randomUUID());
+    const virsh = (...args: string[]) => spawnSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
+    // Looked at the moment each step is reported (synchronously, before the driver goes on).
+    const done: Record<string, () => boolean> = {
+      'downloading image': () => existsSync(join(dir, 'images', `${guest.sha256}.qcow2`)),
+      'creating disk': () => existsSync(join(dir, 'instances', spec.id, 'disk')),
+      'writing config drive': () => existsSync(join(dir, 'instances', spec.id, 'disk.config')),
+      'defining domain': () => virsh('domstate', spec.id).status === 0,
+      'plugging network': () => virsh('net-dumpxml', 'default').stdout.includes(`ip='${spec.ports[0]!.ip}'`),
+      starting: () => virsh('domstate', spec.id).stdout.trim() === 'running',
+    };
+    const seen: [string, boolean][] = [];
+    try {
+      await driver.spawn(spec, (step) => seen.push([step, done[step]?.() ?? false]));
+      expect(seen.map(([step]) => step).sort()).toEqual(Object.keys(done).sort());
+      expect(seen.filter(([, ok]) => !ok)).toEqual([]);
+      expect(seen.at(-1)?.[0]).toBe('starting');
+    } finally {
+      await driver.destroy(spec.id);
+      await driver.close();
+    }
   }, 120_000);
 
   it('frees the network of a guest removed by hand when told its ports', async () => {
