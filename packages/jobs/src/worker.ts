@@ -246,14 +246,8 @@ export class QueueWorker {
       return;
     }
     try {
-      await this.complete(
-        accepted.map((a) => a.job),
-        null,
-      );
-      await announceDone(
-        this.d.pool,
-        accepted.filter((a) => a.job.data.reply).map((a) => a.job.id),
-      );
+      await this.complete(accepted.map((a) => a.job), null);
+      await announceDone(this.d.pool, accepted.filter((a) => a.job.data.reply).map((a) => a.job.id));
     } catch (error) {
       this.d.log.warn('recording job results failed', { queue: this.queue, jobs: accepted.length, error });
     }
