@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { versionCapsSetting } from '@aster/jobs';
 import { join, resolve } from 'node:path';
 import { logLevel, parseEnv, port, postgresUrl, z } from '@aster/env';
 
@@ -52,6 +53,8 @@ export const env = parseEnv(
     ASTER_LOGIN_MAX_FAILURES: positiveInt(5, 'failures'),
     ASTER_LOGIN_LOCK_SECONDS: positiveInt(30, 'seconds'),
     ASTER_LOG_LEVEL: logLevel,
+    /** The newest version of each job this process sends while older receivers remain: `job=v` or `job@queue=v`, comma-separated. */
+    ASTER_JOB_VERSION_CAPS: versionCapsSetting,
     /** Placement's allocation ratios for new hosts (Nova's cpu/ram/disk_allocation_ratio). */
     ASTER_CPU_ALLOCATION_RATIO: ratio(4.0),
     ASTER_RAM_ALLOCATION_RATIO: ratio(1.0),

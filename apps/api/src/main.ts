@@ -96,7 +96,7 @@ const presence = await startPresence({
 });
 
 // Every role sends or works jobs; pg-boss's own maintenance (expiring jobs whose worker died) runs here too.
-const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: 'aster-api-jobs', supervise: true, max: 10 });
+const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: 'aster-api-jobs', supervise: true, max: 10, versionCaps: env.ASTER_JOB_VERSION_CAPS });
 if (roles.includes('scheduler')) {
   await startScheduler({
     db: workerDb ?? db,

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { versionCapsSetting } from '@aster/jobs';
 import { flag, logLevel, parseEnv, postgresUrl, z } from '@aster/env';
 
 const count = (fallback: number) => z.coerce.number().int('must be a whole number').min(0, 'must not be negative').default(fallback);
@@ -44,5 +45,7 @@ export const env = parseEnv(
     ASTER_HEARTBEAT_SECONDS: z.coerce.number().positive('must be a positive number of seconds').default(10),
     ASTER_POWER_SYNC_SECONDS: z.coerce.number().positive('must be a positive number of seconds').default(60),
     ASTER_LOG_LEVEL: logLevel,
+    /** The newest version of each job this process sends while older receivers remain: `job=v` or `job@queue=v`, comma-separated. */
+    ASTER_JOB_VERSION_CAPS: versionCapsSetting,
   }),
 );

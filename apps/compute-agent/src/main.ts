@@ -42,7 +42,7 @@ if (env.ASTER_DRIVER === 'libvirt') {
 }
 
 // The API installs pg-boss's schema; a host's role only uses it.
-const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: `aster-compute-${host}`, max: 3, migrate: false });
+const jobs = await Jobs.start({ connectionString: env.DATABASE_URL, log, applicationName: `aster-compute-${host}`, max: 3, migrate: false, versionCaps: env.ASTER_JOB_VERSION_CAPS });
 const agent = new ComputeAgent({
   host,
   jobs,

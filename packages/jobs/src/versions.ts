@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { JobContract } from './contracts.ts';
 
 /** The versions of a job that a receiver here handles, oldest and newest, both included. */
@@ -82,3 +83,16 @@ export function versionToSend(contract: JobContract, payload: unknown, queue: st
   }
   return { v: cap, payload: older };
 }
+
+/** A process's `ASTER_JOB_VERSION_CAPS` setting: empty (no cap) or caps as `parseVersionCaps` reads them. */
+export const versionCapsSetting = z
+  .string()
+  .default('')
+  .transform((text, ctx) => {
+    try {
+      return parseVersionCaps(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
