@@ -28,7 +28,7 @@ export function ConsoleLog({ readLog }: { readLog: (lines: number) => Promise<Co
         setError(null);
       } else setError(result.message);
     } catch {
-      setError('The web console could not be reached. Try again in a moment.');
+      setError('The Aster web app could not be reached. Try again in a moment.');
     } finally {
       reading.current = false;
       setLoading(false);

@@ -32,7 +32,7 @@ export function useConsoleSession(open: () => Promise<OpenConsoleResult>) {
         else setStatus({ state: 'disconnected', reason: result.message });
       },
       () => {
-        if (current) setStatus({ state: 'disconnected', reason: 'The web console could not be reached. Try again in a moment.' });
+        if (current) setStatus({ state: 'disconnected', reason: 'The Aster web app could not be reached. Try again in a moment.' });
       },
     );
     return () => {

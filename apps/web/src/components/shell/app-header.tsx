@@ -1,13 +1,13 @@
 import { signOut } from '@/app/actions';
-import { ProjectSwitcher } from './shell/project-switcher';
-import { ThemeToggle } from './shell/theme';
-import { SubmitButton } from './submit-button';
+import { ProjectSwitcher } from './project-switcher';
+import { ThemeToggle } from './theme';
+import { SubmitButton } from '@/components/submit-button';
 
 export type SignedIn = { user: string; project: string; roles: readonly string[]; projects?: readonly { name: string }[] };
 
-export function ConsoleHeader({ signedIn }: { signedIn?: SignedIn }) {
+export function AppHeader({ signedIn }: { signedIn?: SignedIn }) {
   return (
-    <header className="console-header">
+    <header className="app-header">
       <span className="brand">Aster</span>
       {signedIn ? <ProjectSwitcher current={signedIn.project} projects={signedIn.projects ?? []} /> : null}
       {signedIn ? (

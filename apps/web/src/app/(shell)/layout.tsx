@@ -1,6 +1,6 @@
 import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
-import { ConsoleHeader } from '@/components/console-header';
+import { AppHeader } from '@/components/shell/app-header';
 import { Nav } from '@/components/shell/nav';
 import { ToastProvider } from '@/components/toast';
 import { requireSession } from '@/lib/session';
@@ -9,13 +9,13 @@ import { ApiProvider } from '@/lib/trpc';
 import { WhoamiProvider } from '@/lib/whoami';
 
 /** Every signed-in page: the header, the sections, and the API and toasts for client components. */
-export default async function ConsoleLayout({ children }: { children: ReactNode }) {
+export default async function ShellLayout({ children }: { children: ReactNode }) {
   const path = (await headers()).get(PATH_HEADER) ?? '/';
   const session = await requireSession(path);
   if (session.status === 'unavailable') {
     return (
       <>
-        <ConsoleHeader />
+        <AppHeader />
         <main className="content">
           <h1>Aster</h1>
           <p role="alert" className="alert">
@@ -33,7 +33,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
     <WhoamiProvider whoami={session.whoami}>
       <ApiProvider>
         <ToastProvider>
-          <ConsoleHeader signedIn={{ user: user.name, project: project.name, roles, projects }} />
+          <AppHeader signedIn={{ user: user.name, project: project.name, roles, projects }} />
           <div className="shell">
             <Nav isAdmin={isAdmin} />
             <div className="shell-main">{children}</div>
