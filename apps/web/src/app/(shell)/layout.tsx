@@ -1,14 +1,19 @@
 import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
+import { ServerActionsProvider } from '@/components/server-actions/tracker';
 import { AppHeader } from '@/components/shell/app-header';
 import { Nav } from '@/components/shell/nav';
 import { ToastProvider } from '@/components/toast';
+import { ServerWatchProvider } from '@/lib/server-watch';
 import { requireSession } from '@/lib/session';
 import { PATH_HEADER } from '@/lib/session-cookie';
 import { ApiProvider } from '@/lib/trpc';
-import { WhoamiProvider } from '@/lib/whoami';
+import { HydrateClient } from '@/lib/trpc-server';
 
-/** Every signed-in page: the header, the sections, and the API and toasts for client components. */
+/**
+ * Every signed-in page: the header, the sections, and for client components the API (with who is signed in,
+ * read here), the toasts, the servers' watch and the action tracker.
+ */
 export default async function ShellLayout({ children }: { children: ReactNode }) {
   const path = (await headers()).get(PATH_HEADER) ?? '/';
   const session = await requireSession(path);
@@ -30,16 +35,21 @@ export default async function ShellLayout({ children }: { children: ReactNode })
   }
   const { user, project, roles, isAdmin, projects } = session.whoami;
   return (
-    <WhoamiProvider whoami={session.whoami}>
-      <ApiProvider>
+    // Another project is another session: the browser's cache, the watch and the tracker start afresh with it.
+    <ApiProvider key={project.id}>
+      <HydrateClient>
         <ToastProvider>
-          <AppHeader signedIn={{ user: user.name, project: project.name, roles, projects }} />
-          <div className="shell">
-            <Nav isAdmin={isAdmin} />
-            <div className="shell-main">{children}</div>
-          </div>
+          <ServerWatchProvider>
+            <ServerActionsProvider>
+              <AppHeader signedIn={{ user: user.name, project: project.name, roles, projects }} />
+              <div className="shell">
+                <Nav isAdmin={isAdmin} />
+                <div className="shell-main">{children}</div>
+              </div>
+            </ServerActionsProvider>
+          </ServerWatchProvider>
         </ToastProvider>
-      </ApiProvider>
-    </WhoamiProvider>
+      </HydrateClient>
+    </ApiProvider>
   );
 }

@@ -1,5 +1,8 @@
 import Link from 'next/link';
+import type { Metadata } from 'next';
 import { requireSession } from '@/lib/session';
+
+export const metadata: Metadata = { title: 'Overview' };
 
 const expiryFormat = new Intl.DateTimeFormat('en-GB', {
   dateStyle: 'medium',

@@ -1,9 +1,12 @@
 import type { Metadata } from 'next';
 import { Credentials } from './credentials';
+import { HydrateClient, prefetch, serverTRPC } from '@/lib/trpc-server';
 
 export const metadata: Metadata = { title: 'Application credentials' };
 
-export default function CredentialsPage() {
+export default async function CredentialsPage() {
+  const trpc = await serverTRPC();
+  await prefetch(trpc.credentials.list.queryOptions());
   return (
     <main className="content">
       <h1>Application credentials</h1>
@@ -11,7 +14,9 @@ export default function CredentialsPage() {
         For scripts: a credential signs in as you, on your current project, with one role at most as high as yours. Revoking
         it signs out every token it issued.
       </p>
-      <Credentials />
+      <HydrateClient>
+        <Credentials />
+      </HydrateClient>
     </main>
   );
 }

@@ -1,13 +1,18 @@
 import type { Metadata } from 'next';
 import { KeypairsView } from '@/components/resources/keypairs/keypairs-view';
+import { HydrateClient, prefetch, serverTRPC } from '@/lib/trpc-server';
 
-export const metadata: Metadata = { title: 'Key pairs · Aster' };
+export const metadata: Metadata = { title: 'Key pairs' };
 
-export default function KeypairsPage() {
+export default async function KeypairsPage() {
+  const trpc = await serverTRPC();
+  await prefetch(trpc.keypairs.list.queryOptions());
   return (
     <main className="content">
       <h1>Key pairs</h1>
-      <KeypairsView />
+      <HydrateClient>
+        <KeypairsView />
+      </HydrateClient>
     </main>
   );
 }

@@ -3,12 +3,22 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ServerDetail } from '@/components/server-detail/server-detail';
 import { describeApiError } from '@/lib/api-error';
-import { apiClient, requireSession } from '@/lib/session';
-import { openConsole, readConsoleLog } from './console/actions';
-
-export const metadata: Metadata = { title: 'Server' };
+import { requireSession } from '@/lib/session';
+import { getQueryClient, HydrateClient, serverTRPC } from '@/lib/trpc-server';
 
 type Props = { params: Promise<{ id: string }> };
+
+/** The server's view, read once per request (the title and the page share it). */
+async function readServer(id: string) {
+  const trpc = await serverTRPC();
+  return getQueryClient().fetchQuery(trpc.servers.get.queryOptions({ id }));
+}
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  const { id } = await params;
+  const server = await readServer(id).catch(() => null);
+  return { title: server ? server.name : 'Server' };
+}
 
 function Failure({ message }: { message: string }) {
   return (
@@ -24,21 +34,19 @@ function Failure({ message }: { message: string }) {
   );
 }
 
-/** One server: drawn from servers.get, then kept live in the browser by servers.watch. */
+/** One server: read here and handed to the browser, where servers.watch keeps it live. */
 export default async function ServerPage({ params }: Props) {
   const { id } = await params;
   const session = await requireSession(`/servers/${encodeURIComponent(id)}`);
   if (session.status === 'unavailable') return <Failure message={session.message} />;
-  try {
-    const server = await apiClient(session.token).servers.get.query({ id });
-    return (
-      <ServerDetail
-        key={server.id}
-        initial={server}
-        consoleActions={{ openVnc: openConsole.bind(null, server.id, 'novnc'), readLog: readConsoleLog.bind(null, server.id) }}
-      />
-    );
-  } catch (error) {
-    return <Failure message={errorCode(error) === 'NOT_FOUND' ? `There is no server ${id} in your project.` : describeApiError(error)} />;
-  }
+  const failure = await readServer(id).then(
+    () => null,
+    (error: unknown) => (errorCode(error) === 'NOT_FOUND' ? `There is no server ${id} in your project.` : describeApiError(error)),
+  );
+  if (failure) return <Failure message={failure} />;
+  return (
+    <HydrateClient>
+      <ServerDetail key={id} id={id} />
+    </HydrateClient>
+  );
 }

@@ -6,15 +6,25 @@ import { ConsoleLog } from '@/components/console/console-log';
 import { ConsoleView } from '@/components/console/console-view';
 import { CONSOLE_LABELS, CONSOLE_TYPES, type ConsoleType, parseConsoleType } from '@/components/console/types';
 import { describeApiError } from '@/lib/api-error';
-import { apiClient, requireSession } from '@/lib/session';
-import { openConsole, readConsoleLog } from './actions';
-
-export const metadata: Metadata = { title: 'Console' };
+import { requireSession } from '@/lib/session';
+import { getQueryClient, serverTRPC } from '@/lib/trpc-server';
 
 type Props = {
   params: Promise<{ id: string }>;
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 };
+
+/** The server's view, read once per request (the title and the page share it). */
+async function readServer(id: string) {
+  const trpc = await serverTRPC();
+  return getQueryClient().fetchQuery(trpc.servers.get.queryOptions({ id }));
+}
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  const { id } = await params;
+  const server = await readServer(id).catch(() => null);
+  return { title: server ? `Console of ${server.name}` : 'Console' };
+}
 
 function consolePath(id: string, type: ConsoleType): string {
   return `/servers/${encodeURIComponent(id)}/console?type=${type}`;
@@ -56,10 +66,9 @@ export default async function ConsolePage({ params, searchParams }: Props) {
     );
   }
 
-  let server: Awaited<ReturnType<ReturnType<typeof apiClient>['servers']['get']['query']>>;
-  try {
-    server = await apiClient(session.token).servers.get.query({ id });
-  } catch (error) {
+  const server = await readServer(id).catch((error: unknown) => ({ error }));
+  if ('error' in server) {
+    const { error } = server;
     const message = errorCode(error) === 'NOT_FOUND' ? `There is no server ${id} in your project.` : describeApiError(error);
     return (
       <>
@@ -91,15 +100,10 @@ export default async function ConsolePage({ params, searchParams }: Props) {
             <p role="alert" className="alert">
               {unavailable}
             </p>
-            {type === 'serial' ? <ConsoleLog readLog={readConsoleLog.bind(null, server.id)} /> : null}
+            {type === 'serial' ? <ConsoleLog id={server.id} /> : null}
           </>
         ) : (
-          <ConsoleView
-            key={type}
-            type={type}
-            open={openConsole.bind(null, server.id, type)}
-            readLog={readConsoleLog.bind(null, server.id)}
-          />
+          <ConsoleView key={type} id={server.id} type={type} />
         )}
       </main>
     </>
