@@ -86,6 +86,12 @@ export class ServerWatch {
     });
   }
 
+  /** Closes the subscription now (the app's shell is going away); a listener that comes later opens it again. */
+  close(): void {
+    if (this.lingering) clearTimeout(this.lingering);
+    this.unsubscribe();
+  }
+
   private unsubscribe(): void {
     this.lingering = null;
     this.subscription?.unsubscribe();
@@ -99,6 +105,7 @@ const WatchContext = createContext<ServerWatch | null>(null);
 export function ServerWatchProvider({ children }: { children: ReactNode }) {
   const client = useTRPCClient();
   const [watch] = useState(() => new ServerWatch(client));
+  useEffect(() => () => watch.close(), [watch]);
   return <WatchContext.Provider value={watch}>{children}</WatchContext.Provider>;
 }
 
