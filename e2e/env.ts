@@ -9,8 +9,8 @@ function required(name: string, what: string): string {
   return value;
 }
 
-/** Base URL of the web console under test, e.g. http://127.0.0.1:3000. */
-export const webUrl = (): string => required('ASTER_WEB_URL', 'the web console URL');
+/** Base URL of the web app under test, e.g. http://127.0.0.1:3000. */
+export const webUrl = (): string => required('ASTER_WEB_URL', 'the web app URL');
 
 /** Base URL of the API, e.g. http://127.0.0.1:8774. */
 export const apiUrl = (): string => required('ASTER_API_URL', 'the Aster API URL');

@@ -6,6 +6,7 @@ import type { AsterClient, Credentials } from '../helpers/api.ts';
 import { expect, test } from '../helpers/fixtures.ts';
 import { deleteServer } from '../helpers/guest.ts';
 import { signIn } from '../helpers/session.ts';
+import { notification } from '../helpers/toasts.ts';
 
 // The first request of a page compiles it when the console runs in dev mode.
 const FIRST_LOAD = { timeout: 60_000 };
@@ -56,7 +57,7 @@ test('an admin disables the compute service with a reason and enables it again',
     await dialog.getByLabel('Reason').fill(reason);
     await dialog.getByRole('button', { name: 'Disable' }).click();
     await expect(dialog).toBeHidden();
-    await expect(page.getByRole('status').filter({ hasText: `Disabled ${label}` })).toBeVisible();
+    await expect(notification(page, `Disabled ${label}`)).toBeVisible();
     await expect(row).toContainText('disabled');
     await expect(row).toContainText(reason);
     await screenshot(page, 'services-disabled');
@@ -66,7 +67,7 @@ test('an admin disables the compute service with a reason and enables it again',
 
     await open(page, '/admin/services', 'Services');
     await row.getByRole('button', { name: `Enable ${label}` }).click();
-    await expect(page.getByRole('status').filter({ hasText: `Enabled ${label}` })).toBeVisible();
+    await expect(notification(page, `Enabled ${label}`)).toBeVisible();
     await expect(row).toContainText('enabled');
     await expect(row).not.toContainText(reason);
     await screenshot(page, 'services');

@@ -3,10 +3,12 @@ import { adminCredentials, createThrowawayUser, signInToApi, type AsterClient } 
 import { deleteServer } from '../helpers/guest.ts';
 import { createReader, launchThroughDialog, openInstances, rowStatus, serverRow } from '../helpers/instances.ts';
 import { signIn } from '../helpers/session.ts';
+import { notification, notifications, statusWhenToasted } from '../helpers/toasts.ts';
 
 /**
  * The Instances page with one real guest: launched through the dialog by a member, seen BUILD → ACTIVE,
- * stopped and deleted from its row, all live (the page is never reloaded); and a reader who may only look.
+ * stopped and deleted from its row, all live (the page is never reloaded), each action's toast coming with
+ * its outcome, not with the API's acceptance; and a reader who may only look.
  */
 
 test.describe.serial('the Instances page', () => {
@@ -32,19 +34,29 @@ test.describe.serial('the Instances page', () => {
     const url = page.url();
     await page.screenshot({ path: test.info().outputPath('instances-empty.png'), fullPage: true });
 
+    const running = await statusWhenToasted(page, `${name} is running`, { row: name });
     await launchThroughDialog(page, name);
-    await expect(page.getByRole('status').filter({ hasText: `Launching ${name}` })).toBeVisible();
+    await expect(notification(page, `Launching ${name}`)).toBeVisible();
     const row = serverRow(page, name);
     await expect(rowStatus(row)).toHaveText('BUILD', { timeout: 10_000 });
     await expect(row.getByRole('list', { name: 'Build steps' })).toBeVisible();
+    // Accepted is not launched: nothing says it runs while it builds.
+    await expect(notifications(page)).not.toContainText(`${name} is running`);
     await page.screenshot({ path: test.info().outputPath('instances-building.png'), fullPage: true });
     await expect(rowStatus(row)).toHaveText('ACTIVE', { timeout: 150_000 });
+    await expect(notification(page, `${name} is running`)).toBeVisible({ timeout: 30_000 });
+    expect(await running()).toBe('ACTIVE');
     await expect(row.getByRole('button', { name: `Start ${name}` })).toBeDisabled();
     await expect(row.getByRole('button', { name: `Start ${name}` })).toHaveAttribute('title', /Cannot start a server in status ACTIVE/);
     await page.screenshot({ path: test.info().outputPath('instances-active.png'), fullPage: true });
 
+    // The stop's toast says it is stopped only once the row shows SHUTOFF, however soon the API accepted it.
+    const stopped = await statusWhenToasted(page, `${name} is stopped`, { row: name });
     await row.getByRole('button', { name: `Stop ${name}` }).click();
+    await expect(notification(page, `Stopping ${name}…`)).toBeVisible();
     await expect(rowStatus(row)).toHaveText('SHUTOFF', { timeout: 120_000 });
+    await expect(notification(page, `${name} is stopped`)).toBeVisible({ timeout: 30_000 });
+    expect(await stopped()).toBe('SHUTOFF');
     await expect(row.getByRole('button', { name: `Start ${name}` })).toBeEnabled();
 
     // Bulk: the confirmation names every selected server; cancelled here, the row's own Delete follows.
@@ -63,6 +75,7 @@ test.describe.serial('the Instances page', () => {
     await expect(confirm).toContainText(name);
     await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
     await expect(row).toHaveCount(0, { timeout: 120_000 });
+    await expect(notification(page, `${name} is deleted`)).toBeVisible({ timeout: 30_000 });
     expect(page.url()).toBe(url);
   });
 

@@ -3,6 +3,7 @@ import { deleteServer } from '../helpers/guest.ts';
 import { createReader, openInstances, rowStatus, serverRow } from '../helpers/instances.ts';
 import { groupRow, launchIntoGroup, openServerGroups } from '../helpers/scheduling.ts';
 import { signIn } from '../helpers/session.ts';
+import { notification } from '../helpers/toasts.ts';
 
 /**
  * Server groups through the console, with a real guest on the stack's one compute host: a member keeps two
@@ -38,7 +39,7 @@ test('a member’s anti-affinity group: the first member runs, the second fails 
     await create.getByLabel('Max servers per host').fill('');
     await create.getByRole('button', { name: 'Create', exact: true }).click();
     await expect(create).toBeHidden();
-    await expect(page.getByRole('status').filter({ hasText: `Server group ${group} created` })).toBeVisible();
+    await expect(notification(page, `Server group ${group} created`)).toBeVisible();
     const row = groupRow(page, group);
     await expect(row).toContainText('Anti-affinity');
     await expect(row).toContainText('1 per host');

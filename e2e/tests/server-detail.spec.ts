@@ -3,6 +3,7 @@ import { adminCredentials, signInToApi, type AsterClient } from '../helpers/api.
 import { expectConnected } from '../helpers/console.ts';
 import { deleteServer, launchTinyGuest, reachStatus } from '../helpers/guest.ts';
 import { at, signIn } from '../helpers/session.ts';
+import { failure, notification, notifications, statusWhenToasted } from '../helpers/toasts.ts';
 
 /**
  * The page of one server: its overview, VNC console, console log and action log, actions from its menu seen
@@ -135,27 +136,32 @@ test.describe.serial('the page of a running server', () => {
     test.setTimeout(2 * 60_000);
     const status = page.getByTestId('server-status');
     await openTab(page, 'Overview');
+    const paused = await statusWhenToasted(page, `${server.name} is paused`, 'page');
     await pick(page, /^Pause$/);
     await expect(status).toHaveText('PAUSED', { timeout: 60_000 });
-    await expect(page.getByText(`${server.name} is PAUSED`)).toBeVisible();
+    await expect(notification(page, `${server.name} is paused`)).toBeVisible();
+    expect(await paused()).toBe('PAUSED');
     await pick(page, /^Unpause$/);
     await expect(status).toHaveText('ACTIVE', { timeout: 60_000 });
+    await expect(notification(page, `${server.name} is unpaused`)).toBeVisible();
     await pick(page, /^Lock/);
     await page.getByRole('dialog', { name: `Lock ${server.name}` }).getByRole('button', { name: 'Lock' }).click();
-    await expect(page.getByText(`${server.name} is locked`)).toBeVisible();
+    await expect(notification(page, `${server.name} is locked`)).toBeVisible();
     await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText(/Locked\s*Locked by (owner|admin)/);
     await pick(page, /^Unlock$/);
-    await expect(page.getByText(`${server.name} is unlocked`)).toBeVisible();
+    await expect(notification(page, `${server.name} is unlocked`)).toBeVisible();
   });
 
   test('a reboot from the menu shows REBOOT, then ACTIVE, live, and lands in the action log', async () => {
     test.setTimeout(3 * 60_000);
     await openTab(page, 'Overview');
+    const rebooted = await statusWhenToasted(page, `${server.name} is rebooted`, 'page');
     await pick(page, /^Reboot$/);
-    await expect(page.getByText(`Rebooting ${server.name}…`)).toBeVisible();
+    await expect(notification(page, `Rebooting ${server.name}…`)).toBeVisible();
     await expect(page.getByTestId('server-status')).toHaveText(/^REBOOT/, { timeout: 30_000 });
     await expect(page.getByTestId('server-status')).toHaveText('ACTIVE', { timeout: 150_000 });
-    await expect(page.getByText(`${server.name} is ACTIVE`)).toBeVisible({ timeout: 30_000 });
+    await expect(notification(page, `${server.name} is rebooted`)).toBeVisible({ timeout: 30_000 });
+    expect(await rebooted()).toBe('ACTIVE');
     await openTab(page, 'Action log');
     const log = page.getByRole('list', { name: 'Actions' });
     await expect(log.getByRole('listitem').first()).toContainText('reboot');
@@ -170,12 +176,20 @@ test.describe.serial('the page of a running server', () => {
     await pick(page, /^Resize/);
     const dialog = page.getByRole('dialog', { name: `Resize ${server.name}` });
     await dialog.getByLabel('Flavor').selectOption({ label: 'm1.small (1 vCPU, 2048 MB, 20 GB)' });
+    const resized = await statusWhenToasted(page, `${server.name} is resized to m1.small`, 'page');
     await dialog.getByRole('button', { name: 'Resize' }).click();
     await expect(dialog).toBeHidden();
     await expect(page.getByTestId('server-status')).toHaveText('VERIFY_RESIZE', { timeout: 180_000 });
+    await expect(notification(page, `${server.name} is resized to m1.small: confirm or revert the resize`)).toBeVisible({ timeout: 30_000 });
+    expect(await resized()).toBe('VERIFY_RESIZE');
     await shoot(page, 'verify-resize');
+    // Confirming says so in its own words (it once said the server "is unlocked"), once the server is ACTIVE.
+    const confirmed = await statusWhenToasted(page, `The resize of ${server.name} is confirmed`, 'page');
     await page.getByRole('button', { name: 'Confirm resize' }).click();
     await expect(page.getByTestId('server-status')).toHaveText('ACTIVE', { timeout: 120_000 });
+    await expect(notification(page, `The resize of ${server.name} is confirmed: it keeps m1.small`)).toBeVisible();
+    expect(await confirmed()).toBe('ACTIVE');
+    await expect(notifications(page)).not.toContainText('unlocked');
     await expect(page.getByRole('button', { name: 'Confirm resize' })).toBeHidden();
     await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText('m1.small (1 vCPU, 2048 MB RAM');
   });
@@ -217,7 +231,7 @@ test.describe('the page of a server that found no host', () => {
       await page.keyboard.press('Escape');
       // The reboot shortcut says why it cannot run.
       await page.keyboard.press('r');
-      await expect(page.getByRole('alert').filter({ hasText: 'Cannot reboot a server in status ERROR' })).toBeVisible();
+      await expect(failure(page, 'Cannot reboot a server in status ERROR')).toBeVisible();
       await shoot(page, 'error');
       await page.setViewportSize({ width: 390, height: 844 });
       await shoot(page, 'error-phone');

@@ -4,7 +4,7 @@ import { flag, parseEnv, url, z } from '@aster/env';
 export const env = parseEnv(
   z.object({
     ASTER_API_URL: url('the Aster API base, e.g. http://127.0.0.1:8774').default('http://127.0.0.1:8774'),
-    /** Mark the session cookie Secure; set to 1 when the console is served over HTTPS. */
+    /** Mark the session cookie Secure; set to 1 when the web app is served over HTTPS. */
     ASTER_SESSION_COOKIE_SECURE: flag(false),
     /** Debian's spice-html5 (`apt-get install spice-html5`), served under /spice-html5/ for the SPICE console. */
     ASTER_SPICE_HTML5_DIR: z

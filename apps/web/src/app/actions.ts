@@ -1,5 +1,9 @@
 'use server';
 
+// Signing out and switching project stay Server Actions, off the one path pages take to the API (lib/trpc.tsx,
+// lib/trpc-server.tsx): each replaces or clears the httpOnly session cookie, which only the web app's server may
+// write and the browser's scripts must never see. Everything else goes through tRPC.
+
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { describeApiError, isUnauthorized } from '@/lib/api-error';

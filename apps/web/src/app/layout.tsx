@@ -5,7 +5,7 @@ import './globals.css';
 
 export const metadata: Metadata = {
   title: { default: 'Aster', template: '%s · Aster' },
-  description: 'Aster compute console',
+  description: 'Aster compute cloud',
 };
 
 // Runs before the first paint, so a dark theme never flashes light: the pick stored in this browser, else the system's.

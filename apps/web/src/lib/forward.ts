@@ -4,7 +4,7 @@ import { SESSION_COOKIE } from './session-cookie';
 
 // Request headers a browser call carries on to the API; the session token is added from the cookie.
 const PASSED_ON = ['content-type', 'content-length', 'trpc-accept', 'last-event-id', 'x-request-id', 'range', 'accept'];
-// Response headers passed back; the rest (hop-by-hop, server's own) are the web console's business.
+// Response headers passed back; the rest (hop-by-hop, server's own) are the web app's business.
 const PASSED_BACK = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'cache-control', 'x-request-id', 'etag'];
 
 /**

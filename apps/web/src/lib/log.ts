@@ -1,4 +1,4 @@
 import { createLogger } from '@aster/log';
 
-/** The web console's server-side log: JSON lines like every other Aster process. */
+/** The web app's server-side log: JSON lines like every other Aster process. */
 export const log = createLogger('web');

@@ -1,19 +1,17 @@
 'use client';
 
-import { createContext, useContext, type ReactNode } from 'react';
+import { useSuspenseQuery } from '@tanstack/react-query';
 import type { Whoami } from './session';
+import { useTRPC } from './trpc';
 
-const WhoamiContext = createContext<Whoami | null>(null);
-
-/** Who is signed in, for client components (role gates, project names); set by the console's layout. */
-export function WhoamiProvider({ whoami, children }: { whoami: Whoami; children: ReactNode }) {
-  return <WhoamiContext.Provider value={whoami}>{children}</WhoamiContext.Provider>;
-}
-
+/**
+ * Who is signed in, for client components (role gates, project names). The shell's layout reads it on the
+ * server and hands it over with the page, so this never waits; it changes only with a new session (a project
+ * switch renders the shell anew), so it is never read again meanwhile.
+ */
 export function useWhoami(): Whoami {
-  const whoami = useContext(WhoamiContext);
-  if (!whoami) throw new Error('useWhoami is used outside the signed-in console');
-  return whoami;
+  const trpc = useTRPC();
+  return useSuspenseQuery({ ...trpc.auth.whoami.queryOptions(), staleTime: Infinity, gcTime: Infinity }).data;
 }
 
 /** Members and admins of the project may act; readers may only look. */

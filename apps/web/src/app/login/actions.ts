@@ -1,5 +1,9 @@
 'use server';
 
+// Signing in stays a Server Action, off the one path pages take to the API (lib/trpc.tsx, lib/trpc-server.tsx):
+// it turns a password into the httpOnly session cookie, which only the web app's server may write and the
+// browser's scripts must never see (nor the token in it). The form also works before its script has loaded.
+
 import { errorCode, login } from '@aster/client';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';

@@ -25,6 +25,7 @@ export function LoginForm({ next }: { next: string }) {
         spellCheck={false}
         defaultValue={state.username}
         required
+        // eslint-disable-next-line jsx-a11y/no-autofocus -- the sign-in page is this one form: everyone, screen reader or not, starts typing here
         autoFocus
       />
       <label htmlFor="password">Password</label>

@@ -1,17 +1,16 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { useSubscription } from '@trpc/tanstack-react-query';
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
 import { describeApiError } from '@/lib/api-error';
+import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
 import { QueryState } from '@/components/ui/query-state';
 import { Table } from '@/components/ui/table';
 import styles from './admin.module.css';
+import { ALL_SERVERS_INPUT as LIST_INPUT } from './all-servers-input';
 import type { Server } from './types';
-
-const LIST_INPUT = { allProjects: true, limit: 1000 } as const;
 
 /** The newer of two views of a server, by change number (a list read and an event may arrive in either order). */
 function newer(a: Server, b: Server | undefined): Server {
@@ -31,13 +30,11 @@ export function AllServers() {
   const projects = useQuery(trpc.projects.list.queryOptions());
   // Changes pushed since the list was read, by server id; a deleted server's last change removes it.
   const [changes, setChanges] = useState<ReadonlyMap<string, Server>>(new Map());
-  const watch = useSubscription(
-    trpc.servers.watch.subscriptionOptions(undefined, {
-      // Re-reading once the feed is open leaves no gap between the first read and the first event.
-      onStarted: () => void list.refetch(),
-      onData: (event) => setChanges((all) => new Map(all).set(event.data.id, newer(event.data, all.get(event.data.id)))),
-    }),
-  );
+  const watch = useServerWatch({
+    // Re-reading once the feed is open leaves no gap between the first read and the first event.
+    onStarted: () => void list.refetch(),
+    onData: (server) => setChanges((all) => new Map(all).set(server.id, newer(server, all.get(server.id)))),
+  });
 
   const rows = useMemo(() => {
     const byId = new Map<string, Server>();

@@ -1,50 +1,27 @@
 'use client';
 
-import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
-import type { ConsoleLogResult } from './types';
+import { useQuery } from '@tanstack/react-query';
+import { useId, useLayoutEffect, useRef, useState } from 'react';
+import { describeApiError } from '@/lib/api-error';
+import { useTRPC } from '@/lib/trpc';
 
 const LINES = 1000;
 const FOLLOW_EVERY_MS = 2000;
 
 /** The serial console's output as the host logged it, read again every 2 s while "Follow" is on. */
-export function ConsoleLog({ readLog }: { readLog: (lines: number) => Promise<ConsoleLogResult> }) {
-  const [output, setOutput] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+export function ConsoleLog({ id }: { id: string }) {
+  const trpc = useTRPC();
   const [follow, setFollow] = useState(false);
-  const [loading, setLoading] = useState(false);
+  // Read whenever shown (the log is the guest's output up to now); a slow host never piles up reads, as the
+  // next waits for the one before.
+  const log = useQuery({
+    ...trpc.servers.consoleLog.queryOptions({ id, lines: LINES }),
+    staleTime: 0,
+    refetchInterval: follow ? FOLLOW_EVERY_MS : false,
+  });
+  const output = log.data?.output ?? null;
   const view = useRef<HTMLPreElement>(null);
   const headingId = useId();
-  const reading = useRef(false);
-
-  const refresh = useCallback(async () => {
-    // A slow host must not pile up reads.
-    if (reading.current) return;
-    reading.current = true;
-    setLoading(true);
-    try {
-      const result = await readLog(LINES);
-      if (result.ok) {
-        setOutput(result.output);
-        setError(null);
-      } else setError(result.message);
-    } catch {
-      setError('The web console could not be reached. Try again in a moment.');
-    } finally {
-      reading.current = false;
-      setLoading(false);
-    }
-  }, [readLog]);
-
-  useEffect(() => {
-    void refresh();
-  }, [refresh]);
-
-  useEffect(() => {
-    if (!follow) return;
-    void refresh();
-    const timer = setInterval(() => void refresh(), FOLLOW_EVERY_MS);
-    return () => clearInterval(timer);
-  }, [follow, refresh]);
 
   // The newest output is what matters: show the end when the log first arrives and while following it.
   const shownOnce = useRef(false);
@@ -62,17 +39,18 @@ export function ConsoleLog({ readLog }: { readLog: (lines: number) => Promise<Co
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
           Follow
         </label>
-        <button type="button" className="secondary" onClick={() => void refresh()} aria-busy={loading}>
+        <button type="button" className="secondary" onClick={() => void log.refetch()} aria-busy={log.isFetching}>
           Refresh
         </button>
       </div>
-      {error ? (
+      {log.error ? (
         <p role="alert" className="alert">
-          {error}
+          {describeApiError(log.error)}
         </p>
       ) : null}
-      <pre ref={view} className="console-log-output" tabIndex={0} aria-label="Console log output">
-        {output === null ? 'Reading the console log…' : output || '(no output yet)'}
+      {/* A region a keyboard can scroll. */}
+      <pre ref={view} className="console-log-output" role="region" tabIndex={0} aria-label="Console log output">
+        {output === null ? (log.isPending ? 'Reading the console log…' : '') : output || '(no output yet)'}
       </pre>
     </section>
   );

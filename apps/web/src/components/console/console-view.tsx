@@ -12,12 +12,11 @@ import {
   CONSOLE_LABELS,
   type ConsoleClientProps,
   type ConsoleControls,
-  type ConsoleLogResult,
   type ConsoleType,
-  type OpenConsoleResult,
   SCALING_LABELS,
   type Scaling,
 } from './types';
+import { useOpenConsole } from './use-open-console';
 import { useConsoleSession } from './use-console-session';
 import { VncConsole } from './vnc-console';
 
@@ -61,15 +60,9 @@ function ScalingSelect({ value, onChange }: { value: Scaling; onChange: (value: 
   );
 }
 
-export interface ConsoleViewProps {
-  type: ConsoleType;
-  /** Server Actions bound to this server: a fresh console token, and the console log. */
-  open: () => Promise<OpenConsoleResult>;
-  readLog: (lines: number) => Promise<ConsoleLogResult>;
-}
-
-/** One console of a server: its client, the connection's status and the tools around it. */
-export function ConsoleView({ type, open, readLog }: ConsoleViewProps) {
+/** One console of server `id`: its client, the connection's status and the tools around it. */
+export function ConsoleView({ id, type }: { id: string; type: ConsoleType }) {
+  const open = useOpenConsole(id, type);
   const { session, status, reconnect, reportFor } = useConsoleSession(open);
   const [controls, setControls] = useState<ConsoleControls | null>(null);
   const [scaling, setScaling] = useState<Scaling>('fit');
@@ -100,7 +93,7 @@ export function ConsoleView({ type, open, readLog }: ConsoleViewProps) {
         </div>
         {session ? <Client key={session.attempt} connection={session} onStatus={onStatus} onControls={setControls} scaling={scaling} /> : null}
       </section>
-      {type === 'serial' ? <ConsoleLog readLog={readLog} /> : null}
+      {type === 'serial' ? <ConsoleLog id={id} /> : null}
     </>
   );
 }

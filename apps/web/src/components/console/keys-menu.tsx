@@ -5,18 +5,18 @@ import { KEY_COMBOS } from './keys';
 import type { ConsoleControls } from './types';
 
 type Held = { ControlLeft: boolean; AltLeft: boolean };
+const NOTHING_HELD: Held = { ControlLeft: false, AltLeft: false };
 
 /** "Send keys": key combinations the browser would keep for itself, and Ctrl and Alt held down. */
 export function KeysMenu({ controls, disabled }: { controls: ConsoleControls | null; disabled: boolean }) {
   const [open, setOpen] = useState(false);
-  const [held, setHeld] = useState<Held>({ ControlLeft: false, AltLeft: false });
+  // What is held, for the connection it was pressed on: a new connection starts with nothing held.
+  const [pressed, setPressed] = useState<{ on: ConsoleControls | null; keys: Held }>({ on: controls, keys: NOTHING_HELD });
+  const held = pressed.on === controls ? pressed.keys : NOTHING_HELD;
   const menuId = useId();
   const root = useRef<HTMLDivElement>(null);
   const button = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLUListElement>(null);
-
-  // A new connection starts with nothing held.
-  useEffect(() => setHeld({ ControlLeft: false, AltLeft: false }), [controls]);
 
   useEffect(() => {
     if (!open) return;
@@ -50,7 +50,7 @@ export function KeysMenu({ controls, disabled }: { controls: ConsoleControls | n
   const toggle = (key: keyof Held) => {
     const down = !held[key];
     controls?.holdKey(key, down);
-    setHeld((h) => ({ ...h, [key]: down }));
+    setPressed({ on: controls, keys: { ...held, [key]: down } });
   };
 
   return (

@@ -1,24 +1,24 @@
 'use client';
 
 import '@xterm/xterm/css/xterm.css';
-import { useEffect, useRef } from 'react';
+import { useEffect, useEffectEvent, useRef } from 'react';
 import { describeClose } from './close-reasons';
-import type { ConsoleClientProps, ConsoleControls } from './types';
-import { useLatest } from './use-latest';
+import type { ConnectionStatus, ConsoleClientProps, ConsoleControls } from './types';
 
 /** The guest's serial line in xterm.js: bytes both ways over one binary WebSocket. */
 export function SerialConsole({ connection, onStatus, onControls }: ConsoleClientProps) {
   const screen = useRef<HTMLDivElement>(null);
-  const status = useLatest(onStatus);
-  const controls = useLatest(onControls);
+  // The latest callbacks, called from the long-lived effect without restarting it.
+  const reportStatus = useEffectEvent((next: ConnectionStatus) => onStatus(next));
+  const reportControls = useEffectEvent((next: ConsoleControls | null) => onControls(next));
 
   useEffect(() => {
     const target = screen.current;
     if (!target) return;
     let disposed = false;
     const cleanups: (() => void)[] = [];
-    const report: typeof status.current = (s) => {
-      if (!disposed) status.current(s);
+    const report = (s: ConnectionStatus) => {
+      if (!disposed) reportStatus(s);
     };
 
     Promise.all([import('@xterm/xterm'), import('@xterm/addon-fit')]).then(
@@ -54,14 +54,14 @@ export function SerialConsole({ connection, onStatus, onControls }: ConsoleClien
         };
         socket.addEventListener('open', () => {
           report({ state: 'connected' });
-          controls.current(serialControls);
+          reportControls(serialControls);
           term.focus();
         });
         socket.addEventListener('message', (event: MessageEvent<ArrayBuffer | string>) => {
           term.write(typeof event.data === 'string' ? event.data : new Uint8Array(event.data));
         });
         socket.addEventListener('close', (event) => {
-          controls.current(null);
+          reportControls(null);
           report({ state: 'disconnected', reason: describeClose(event.code, event.reason) });
         });
         const typed = term.onData((data) => send(encoder.encode(data)));
@@ -78,10 +78,10 @@ export function SerialConsole({ connection, onStatus, onControls }: ConsoleClien
 
     return () => {
       disposed = true;
-      controls.current(null);
+      reportControls(null);
       for (const cleanup of cleanups.reverse()) cleanup();
     };
-  }, [connection.websocketUrl, status, controls]);
+  }, [connection.websocketUrl]);
 
   return (
     <div className="console-client">

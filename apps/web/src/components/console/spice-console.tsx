@@ -1,11 +1,10 @@
 'use client';
 
 import { CONSOLE_TOKEN_COOKIE } from '@aster/compute/console';
-import { useEffect, useId } from 'react';
+import { useEffect, useEffectEvent, useId } from 'react';
 import { describeClose } from './close-reasons';
 import { paced, scancodeOf, strokesFor } from './keys';
-import type { ConsoleClientProps, ConsoleControls } from './types';
-import { useLatest } from './use-latest';
+import type { ConnectionStatus, ConsoleClientProps, ConsoleControls } from './types';
 
 // Debian's spice-html5, served by this app under /spice-html5/ (see its route). The parts used here:
 interface SpiceConnection {
@@ -113,6 +112,16 @@ function spiceControls(sc: SpiceConnection, { messages, enums }: SpiceModules): 
   };
 }
 
+/** A WebSocket class that hands each socket it opens to `url` to `onChannel` (the others it leaves alone). */
+function watchingSockets(Native: typeof WebSocket, url: string, onChannel: (socket: WebSocket) => void): typeof WebSocket {
+  return class ChannelSocket extends Native {
+    constructor(to: string | URL, protocols?: string | string[]) {
+      super(to, protocols);
+      if (String(to) === url) onChannel(this);
+    }
+  };
+}
+
 /**
  * spice-html5 opens one WebSocket per SPICE channel, all to the same URL, and reports their closes without
  * the proxy's reason. While this console is mounted, WebSocket is wrapped so the channels to this console's
@@ -120,8 +129,9 @@ function spiceControls(sc: SpiceConnection, { messages, enums }: SpiceModules): 
  */
 export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClientProps) {
   const screenId = `spice-screen-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
-  const status = useLatest(onStatus);
-  const controls = useLatest(onControls);
+  // The latest callbacks, called from the long-lived effect without restarting it.
+  const reportStatus = useEffectEvent((next: ConnectionStatus) => onStatus(next));
+  const reportControls = useEffectEvent((next: ConsoleControls | null) => onControls(next));
 
   useEffect(() => {
     let disposed = false;
@@ -143,22 +153,17 @@ export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClient
     const end = (reason: string) => {
       if (disposed || ended) return;
       ended = true;
-      controls.current(null);
-      status.current({ state: 'disconnected', reason });
+      reportControls(null);
+      reportStatus({ state: 'disconnected', reason });
       stopQuietly();
     };
 
-    class ChannelSocket extends NativeWebSocket {
-      constructor(url: string | URL, protocols?: string | string[]) {
-        super(url, protocols);
-        if (String(url) === connection.websocketUrl) {
-          channels.push(this);
-          const of = link;
-          // Only the present link's channels end the session (a retried one's closes are expected).
-          this.addEventListener('close', (event) => of === link && end(describeClose(event.code, event.reason)));
-        }
-      }
-    }
+    const ChannelSocket = watchingSockets(NativeWebSocket, connection.websocketUrl, (channel) => {
+      channels.push(channel);
+      const of = link;
+      // Only the present link's channels end the session (a retried one's closes are expected).
+      channel.addEventListener('close', (event) => of === link && end(describeClose(event.code, event.reason)));
+    });
 
     setTokenCookie(connection.token, connection.expiresAt);
     // spice-html5's own RSA sometimes makes a ticket the server cannot decrypt, which it answers with
@@ -174,8 +179,8 @@ export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClient
           password: '',
           onsuccess: () => {
             if (disposed || ended) return;
-            status.current({ state: 'connected' });
-            controls.current(spiceControls(conn, modules));
+            reportStatus({ state: 'connected' });
+            reportControls(spiceControls(conn, modules));
           },
           onerror: (error) => {
             const message = error instanceof Error ? error.message : 'the SPICE connection failed';
@@ -200,12 +205,12 @@ export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClient
 
     return () => {
       disposed = true;
-      controls.current(null);
+      reportControls(null);
       stopQuietly();
       if (window.WebSocket === ChannelSocket) window.WebSocket = NativeWebSocket;
       clearTokenCookie();
     };
-  }, [connection.websocketUrl, connection.token, connection.expiresAt, screenId, status, controls]);
+  }, [connection.websocketUrl, connection.token, connection.expiresAt, screenId]);
 
   return <div id={screenId} className="console-screen spice-screen" role="region" aria-label="SPICE screen" />;
 }

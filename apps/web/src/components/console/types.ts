@@ -18,8 +18,6 @@ export type OpenConsoleResult =
   | { ok: true; websocketUrl: string; token: string; expiresAt: string }
   | { ok: false; message: string };
 
-export type ConsoleLogResult = { ok: true; output: string } | { ok: false; message: string };
-
 export type ConnectionStatus =
   | { state: 'connecting' }
   | { state: 'connected' }

@@ -1,6 +1,6 @@
 'use client';
 
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useEffectEvent, useRef, useState } from 'react';
 import type { ConnectionStatus, ConsoleConnection, OpenConsoleResult } from './types';
 
 export type Session = ConsoleConnection & { attempt: number };
@@ -14,25 +14,20 @@ export function useConsoleSession(open: () => Promise<OpenConsoleResult>) {
   const [session, setSession] = useState<Session | null>(null);
   const [status, setStatus] = useState<ConnectionStatus>({ state: 'connecting' });
   // A refreshed page hands over a new `open` function; only a reconnect asks for a new token.
-  const openRef = useRef(open);
+  const openConsole = useEffectEvent(() => open());
   const attemptRef = useRef(attempt);
-  useEffect(() => {
-    openRef.current = open;
-  }, [open]);
 
   useEffect(() => {
     let current = true;
     attemptRef.current = attempt;
-    setSession(null);
-    setStatus({ state: 'connecting' });
-    openRef.current().then(
+    openConsole().then(
       (result) => {
         if (!current) return;
         if (result.ok) setSession({ ...result, attempt });
         else setStatus({ state: 'disconnected', reason: result.message });
       },
       () => {
-        if (current) setStatus({ state: 'disconnected', reason: 'The web console could not be reached. Try again in a moment.' });
+        if (current) setStatus({ state: 'disconnected', reason: 'The Aster web app could not be reached. Try again in a moment.' });
       },
     );
     return () => {
@@ -40,7 +35,12 @@ export function useConsoleSession(open: () => Promise<OpenConsoleResult>) {
     };
   }, [attempt]);
 
-  const reconnect = useCallback(() => setAttempt((n) => n + 1), []);
+  // Each attempt starts from nothing: no connection, connecting.
+  const reconnect = useCallback(() => {
+    setSession(null);
+    setStatus({ state: 'connecting' });
+    setAttempt((n) => n + 1);
+  }, []);
   // A client reports for its own connection only: a late close of the previous one must not win.
   const reportFor = useCallback(
     (forAttempt: number) => (next: ConnectionStatus) => {

@@ -1,10 +1,10 @@
 'use client';
 
 import type RFB from '@novnc/novnc';
-import { useEffect, useRef } from 'react';
+import { useEffect, useEffectEvent, useRef } from 'react';
 import { describeClose } from './close-reasons';
 import { keysymOf, paced, strokesFor } from './keys';
-import type { ConsoleClientProps, ConsoleControls, Scaling } from './types';
+import type { ConnectionStatus, ConsoleClientProps, ConsoleControls, Scaling } from './types';
 import { useLatest } from './use-latest';
 
 function applyScaling(rfb: RFB, scaling: Scaling): void {
@@ -45,8 +45,9 @@ export function VncConsole({ connection, onStatus, onControls, scaling }: Consol
   const screen = useRef<HTMLDivElement>(null);
   const rfbRef = useRef<RFB | null>(null);
   const scalingRef = useLatest(scaling);
-  const status = useLatest(onStatus);
-  const controls = useLatest(onControls);
+  // The latest callbacks, called from the long-lived effect without restarting it.
+  const reportStatus = useEffectEvent((next: ConnectionStatus) => onStatus(next));
+  const reportControls = useEffectEvent((next: ConsoleControls | null) => onControls(next));
 
   useEffect(() => {
     const target = screen.current;
@@ -55,8 +56,8 @@ export function VncConsole({ connection, onStatus, onControls, scaling }: Consol
     let rfb: RFB | null = null;
     let refused: string | undefined;
     let closed = false;
-    const report: typeof status.current = (s) => {
-      if (!disposed) status.current(s);
+    const report = (s: ConnectionStatus) => {
+      if (!disposed) reportStatus(s);
     };
 
     import('@novnc/novnc').then(
@@ -68,7 +69,7 @@ export function VncConsole({ connection, onStatus, onControls, scaling }: Consol
         socket.addEventListener('close', (event) => {
           closed = true;
           if (disposed) return;
-          controls.current(null);
+          reportControls(null);
           report({ state: 'disconnected', reason: refused ?? describeClose(event.code, event.reason) });
         });
         const client = new RFBClass(target, socket, { wsProtocols: ['binary'] });
@@ -77,7 +78,7 @@ export function VncConsole({ connection, onStatus, onControls, scaling }: Consol
         applyScaling(client, scalingRef.current);
         client.addEventListener('connect', () => {
           report({ state: 'connected' });
-          controls.current(vncControls(client));
+          reportControls(vncControls(client));
         });
         client.addEventListener('securityfailure', (event) => {
           refused = `the VNC server refused the session${event.detail.reason ? `: ${event.detail.reason}` : ''}`;
@@ -92,12 +93,12 @@ export function VncConsole({ connection, onStatus, onControls, scaling }: Consol
 
     return () => {
       disposed = true;
-      controls.current(null);
+      reportControls(null);
       rfbRef.current = null;
       // A closed session has already disconnected; noVNC complains when told again.
       if (!closed) rfb?.disconnect();
     };
-  }, [connection.websocketUrl, status, controls, scalingRef]);
+  }, [connection.websocketUrl, scalingRef]);
 
   useEffect(() => {
     if (rfbRef.current) applyScaling(rfbRef.current, scaling);

@@ -1,6 +1,7 @@
 'use client';
 
 import { useCallback, useDeferredValue, useRef, useState } from 'react';
+import { type ActionKind, useServerActions } from '@/components/server-actions/tracker';
 import { useWhoami } from '@/lib/whoami';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { ErrorAlert } from '@/components/ui/query-state';
@@ -8,15 +9,16 @@ import { BulkBar } from './bulk-bar';
 import { whyReadOnly } from './gate';
 import styles from './instances.module.css';
 import { LaunchDialog } from './launch-dialog';
+import { listInput, type Sort } from './list-input';
 import { ServerTable } from './server-table';
 import { ShortcutsNote, useShortcuts } from './shortcuts';
 import { Toolbar } from './toolbar';
-import type { ListInput, RowAction, Server } from './types';
+import type { RowAction, Server } from './types';
 import { useLiveServers } from './use-live-servers';
 import { useNow } from './use-now';
-import { useServerActions } from './use-server-actions';
 
-const PAGE_SIZE = 20;
+/** The server action each row action asks for. */
+const ACTIONS: Record<RowAction, ActionKind> = { start: 'start', stop: 'stop', reboot: 'rebootSoft', delete: 'delete' };
 
 /** The Instances page: the project's servers, live, with filters, sorting, pages, row and bulk actions, and Launch. */
 export function InstancesView() {
@@ -25,7 +27,7 @@ export function InstancesView() {
   const [name, setName] = useState('');
   const [status, setStatus] = useState('');
   const [allProjects, setAllProjects] = useState(false);
-  const [sort, setSort] = useState<{ key: 'name' | 'created'; dir: 'asc' | 'desc' }>({ key: 'created', dir: 'desc' });
+  const [sort, setSort] = useState<Sort>({ key: 'created', dir: 'desc' });
   // The markers of the pages before this one; the last is this page's.
   const [markers, setMarkers] = useState<string[]>([]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -36,17 +38,9 @@ export function InstancesView() {
 
   const deferredName = useDeferredValue(name.trim());
   const marker = markers[markers.length - 1];
-  const input: ListInput = {
-    sortKey: sort.key,
-    sortDir: sort.dir,
-    limit: PAGE_SIZE,
-    allProjects,
-    ...(deferredName ? { name: deferredName } : {}),
-    ...(status ? { status: status as NonNullable<ListInput['status']> } : {}),
-    ...(marker ? { marker } : {}),
-  };
-  const { list, merge, watchError } = useLiveServers(input);
-  const run = useServerActions(merge);
+  const input = listInput({ sort, allProjects, name: deferredName, status, marker });
+  const { list, watchError } = useLiveServers(input);
+  const { run } = useServerActions();
   const servers = list.data?.servers ?? [];
   const nextMarker = list.data?.nextMarker;
   const chosen = servers.filter((s) => selected.has(s.id));
@@ -69,7 +63,7 @@ export function InstancesView() {
     });
   const act = (action: RowAction, targets: Server[]) => {
     if (action === 'delete') return setConfirm(targets);
-    void run(action, targets);
+    void run(ACTIONS[action], targets);
   };
   const remove = async (targets: Server[]) => {
     const ok = await run('delete', targets);
@@ -123,7 +117,7 @@ export function InstancesView() {
         </button>
       </nav>
       <ShortcutsNote />
-      {launching ? <LaunchDialog onClose={() => setLaunching(false)} onLaunched={merge} /> : null}
+      {launching ? <LaunchDialog onClose={() => setLaunching(false)} /> : null}
       {confirm ? (
         <ConfirmDialog
           title={confirm.length === 1 ? `Delete ${confirm[0]?.name}?` : `Delete ${confirm.length} servers?`}

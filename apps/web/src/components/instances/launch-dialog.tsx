@@ -1,8 +1,8 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { useToast } from '@/components/toast';
+import { useServerActions } from '@/components/server-actions/tracker';
 import { useTRPC } from '@/lib/trpc';
 import { Dialog } from '@/components/ui/dialog';
 import { ErrorAlert } from '@/components/ui/query-state';
@@ -10,16 +10,17 @@ import { FormButtons } from '@/components/ui/form';
 import ui from '@/components/ui/ui.module.css';
 import { LaunchFields, type Choices } from './launch-fields';
 import { quotaProblem } from './quota';
-import type { Server } from './types';
 import { MAX_USER_DATA, validate, type LaunchDraft, type Problems } from './validate';
 
 const empty: LaunchDraft = { name: '', imageId: '', flavorId: '', networkId: '', keyName: '', userData: '', count: '1', serverGroupId: '', availabilityZone: '' };
 
-/** Launch instance: a modal form; the new servers are handed to `onLaunched` as the API answers (in BUILD). */
-export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onLaunched: (servers: Server[]) => void }) {
+/**
+ * Launch instance: a modal form. The new servers show in the list as the API answers (in BUILD), and the action
+ * tracker toasts each when it is running, or in ERROR with the reason; a refusal stays in the form.
+ */
+export function LaunchDialog({ onClose }: { onClose: () => void }) {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const toast = useToast();
+  const { launch } = useServerActions();
   const [draft, setDraft] = useState(empty);
   const [problems, setProblems] = useState<Problems>({});
   // A file too big to read stays a problem until another file or text replaces it.
@@ -32,7 +33,7 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
   const limits = useQuery(trpc.limits.get.queryOptions());
   const groups = useQuery(trpc.serverGroups.list.queryOptions({}));
   const zones = useQuery(trpc.availabilityZones.list.queryOptions());
-  const create = useMutation(trpc.servers.create.mutationOptions());
+  const create = useMutation({ mutationFn: launch });
 
   const choices: Choices = {
     images: images.data ?? [],
@@ -80,14 +81,7 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
         ...(draft.serverGroupId ? { serverGroupId: draft.serverGroupId } : {}),
         ...(draft.availabilityZone ? { availabilityZone: draft.availabilityZone } : {}),
       },
-      {
-        onSuccess: (servers) => {
-          onLaunched(servers);
-          void queryClient.invalidateQueries({ queryKey: trpc.limits.pathKey() });
-          toast.show('success', `Launching ${name}`);
-          onClose();
-        },
-      },
+      { onSuccess: onClose },
     );
   };
 

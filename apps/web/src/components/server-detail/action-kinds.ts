@@ -1,51 +1,8 @@
 import { type ServerAction, type TaskState, type VmState, whyNot } from '@aster/compute/states';
+import type { ActionKind } from '@/components/server-actions/kinds';
 import type { Server } from './types';
 
-/** Everything the Actions menu and the resize banner can ask of a server. */
-export type ActionKind =
-  | 'start'
-  | 'stop'
-  | 'rebootSoft'
-  | 'rebootHard'
-  | 'pause'
-  | 'unpause'
-  | 'suspend'
-  | 'resume'
-  | 'lock'
-  | 'unlock'
-  | 'resize'
-  | 'confirmResize'
-  | 'revertResize'
-  | 'rebuild'
-  | 'createImage'
-  | 'rescue'
-  | 'unrescue'
-  | 'delete';
-
-/** What the toast says at once ("Stopping web-1…"). */
-export const PROGRESS: Record<ActionKind, string> = {
-  start: 'Starting',
-  stop: 'Stopping',
-  rebootSoft: 'Rebooting',
-  rebootHard: 'Hard rebooting',
-  pause: 'Pausing',
-  unpause: 'Unpausing',
-  suspend: 'Suspending',
-  resume: 'Resuming',
-  lock: 'Locking',
-  unlock: 'Unlocking',
-  resize: 'Resizing',
-  confirmResize: 'Confirming the resize of',
-  revertResize: 'Reverting the resize of',
-  rebuild: 'Rebuilding',
-  createImage: 'Creating an image of',
-  rescue: 'Rescuing',
-  unrescue: 'Unrescuing',
-  delete: 'Deleting',
-};
-
-/** The extra input some actions take, from their dialogs. */
-export type ActionInput = { flavorId?: string; imageId?: string; name?: string; reason?: string };
+export type { ActionInput, ActionKind } from '@/components/server-actions/kinds';
 
 export const READER_ONLY = (role: string) => `Your role ${role} can only look`;
 

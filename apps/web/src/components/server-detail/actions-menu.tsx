@@ -80,7 +80,7 @@ export function ActionsMenu({ server, actor, onPick }: { server: Server; actor: 
         Actions <span aria-hidden="true">▾</span>
       </button>
       {open ? (
-        <div ref={menu} id={menuId} role="menu" aria-label={`Actions for ${server.name}`} className={styles.menu} onKeyDown={onKeyDown}>
+        <div ref={menu} id={menuId} role="menu" aria-label={`Actions for ${server.name}`} className={styles.menu}>
           {items(server).map((item) => {
             const why = whyDisabled(item.kind, server, actor);
             return (
@@ -92,6 +92,7 @@ export function ActionsMenu({ server, actor, onPick }: { server: Server; actor: 
                 disabled={why !== null}
                 title={why ?? undefined}
                 className={item.kind === 'delete' ? styles.dangerItem : undefined}
+                onKeyDown={onKeyDown}
                 onClick={() => {
                   close();
                   onPick(item.kind);

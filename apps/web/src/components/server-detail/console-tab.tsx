@@ -3,18 +3,11 @@
 import Link from 'next/link';
 import { whyNoConsole } from '@/components/console/availability';
 import { ConsoleView } from '@/components/console/console-view';
-import type { ConsoleLogResult, OpenConsoleResult } from '@/components/console/types';
 import styles from './server-detail.module.css';
 import type { Server } from './types';
 
-export interface ConsoleActions {
-  /** Server Actions bound to this server (the console page's own). */
-  openVnc: () => Promise<OpenConsoleResult>;
-  readLog: (lines: number) => Promise<ConsoleLogResult>;
-}
-
 /** The VNC screen in the page, and the console page for SPICE and the serial line. */
-export function ConsoleTab({ server, actions }: { server: Server; actions: ConsoleActions }) {
+export function ConsoleTab({ server }: { server: Server }) {
   const unavailable = whyNoConsole(server);
   const base = `/servers/${encodeURIComponent(server.id)}/console`;
   return (
@@ -30,7 +23,7 @@ export function ConsoleTab({ server, actions }: { server: Server; actions: Conso
           {unavailable}
         </p>
       ) : (
-        <ConsoleView type="novnc" open={actions.openVnc} readLog={actions.readLog} />
+        <ConsoleView id={server.id} type="novnc" />
       )}
     </>
   );

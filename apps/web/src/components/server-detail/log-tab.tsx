@@ -45,7 +45,7 @@ export function LogTab({ id }: { id: string }) {
         <span className="muted">Last {LINES} lines</span>
       </div>
       <ErrorAlert error={log.error} />
-      <pre ref={view} className={`${styles.pre} ${styles.log}`} tabIndex={0} aria-label="Console output">
+      <pre ref={view} className={`${styles.pre} ${styles.log}`} role="region" tabIndex={0} aria-label="Console output">
         {output === undefined ? (log.isPending ? 'Reading the console log…' : '') : output || '(no output yet)'}
       </pre>
     </>

@@ -1,11 +1,11 @@
 'use client';
 
-import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useSubscription } from '@trpc/tanstack-react-query';
+import { useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
+import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
 import { canAct, useWhoami } from '@/lib/whoami';
 import { ErrorAlert } from '@/components/ui/query-state';
@@ -13,7 +13,7 @@ import { CONFIRM, ConfirmDialog, CreateImageDialog, LockDialog, RebuildDialog, R
 import { type ActionKind, type Actor, whyDisabled } from './action-kinds';
 import { ActionLog } from './action-log';
 import { ActionsMenu } from './actions-menu';
-import { type ConsoleActions, ConsoleTab } from './console-tab';
+import { ConsoleTab } from './console-tab';
 import { LogTab } from './log-tab';
 import { Overview } from './overview';
 import { ResizeBanner } from './resize-banner';
@@ -24,27 +24,30 @@ import { Tabs } from './tabs';
 import { newer, type Server, type Tab } from './types';
 import { useServerActions } from './use-server-actions';
 
-/** Keeps the server's query current from servers.watch, starting right after the change the page was drawn at. */
-function useLiveServer(initial: Server) {
+/**
+ * The server as the page drew it (read on the server and handed over), kept current by servers.watch. A read
+ * that comes back after a newer change (the watch can overtake it) does not take the page back.
+ */
+function useLiveServer(id: string) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const key = trpc.servers.get.queryKey({ id: initial.id });
-  const query = useQuery({ ...trpc.servers.get.queryOptions({ id: initial.id }), initialData: initial });
-  const watch = useSubscription(
-    trpc.servers.watch.subscriptionOptions(
-      { lastEventId: initial.changeSeq },
-      {
-        onData: (event) => {
-          if (event.data.id === initial.id) queryClient.setQueryData<Server>(key, (old) => newer(old, event.data));
-        },
-      },
-    ),
-  );
+  const key = trpc.servers.get.queryKey({ id });
+  const query = useSuspenseQuery({
+    ...trpc.servers.get.queryOptions({ id }),
+    structuralSharing: (old, fresh) => newer(old as Server | undefined, fresh as Server),
+  });
+  const watch = useServerWatch({
+    onData: (server) => {
+      if (server.id === id) queryClient.setQueryData<Server>(key, (old) => newer(old, server));
+    },
+    // What changed between the page's read and the watch's start is read once more.
+    onStarted: () => void queryClient.invalidateQueries({ queryKey: key }),
+  });
   return { server: query.data, error: query.error, watchError: watch.error };
 }
 
-export function ServerDetail({ initial, consoleActions }: { initial: Server; consoleActions: ConsoleActions }) {
-  const { server, error, watchError } = useLiveServer(initial);
+export function ServerDetail({ id }: { id: string }) {
+  const { server, error, watchError } = useLiveServer(id);
   const whoami = useWhoami();
   const toast = useToast();
   const [tab, setTab] = useState<Tab>('overview');
@@ -91,7 +94,7 @@ export function ServerDetail({ initial, consoleActions }: { initial: Server; con
       <ResizeBanner server={server} actor={actor} run={run} />
       <Tabs current={tab} onChange={setTab}>
         {tab === 'overview' ? <Overview server={server} /> : null}
-        {tab === 'console' ? <ConsoleTab server={server} actions={consoleActions} /> : null}
+        {tab === 'console' ? <ConsoleTab server={server} /> : null}
         {tab === 'log' ? <LogTab id={server.id} /> : null}
         {tab === 'actions' ? <ActionLog id={server.id} /> : null}
       </Tabs>

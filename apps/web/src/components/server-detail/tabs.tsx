@@ -19,7 +19,7 @@ export function Tabs({ current, onChange, children }: { current: Tab; onChange: 
   };
   return (
     <>
-      <div role="tablist" aria-label="Server details" className={styles.tablist} onKeyDown={onKeyDown}>
+      <div role="tablist" aria-label="Server details" className={styles.tablist}>
         {TABS.map((t) => (
           <button
             key={t}
@@ -31,6 +31,7 @@ export function Tabs({ current, onChange, children }: { current: Tab; onChange: 
             tabIndex={t === current ? 0 : -1}
             className={styles.tab}
             onClick={() => onChange(t)}
+            onKeyDown={onKeyDown}
           >
             {TAB_LABELS[t]}
           </button>

@@ -1,4 +1,4 @@
-/** Server group policies in words, as the console says them (the API takes Nova's names). */
+/** Server group policies in words, as the app says them (the API takes Nova's names). */
 
 export const POLICIES = ['anti-affinity', 'affinity', 'soft-anti-affinity', 'soft-affinity'] as const;
 export type Policy = (typeof POLICIES)[number];

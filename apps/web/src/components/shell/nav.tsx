@@ -33,7 +33,7 @@ function isCurrent(pathname: string, href: string): boolean {
   return href === '/' ? pathname === '/' : pathname === href || pathname.startsWith(`${href}/`);
 }
 
-/** The console's sections; the admin ones only for cloud administrators. */
+/** The app's sections; the admin ones only for cloud administrators. */
 export function Nav({ isAdmin }: { isAdmin: boolean }) {
   const pathname = usePathname();
   const list = (items: NavItem[]) => (

@@ -3,7 +3,7 @@
 import { useId, useTransition } from 'react';
 import { switchProject } from '@/app/actions';
 
-/** For users in several projects: the project the console acts in (a new session token scoped to it). */
+/** For users in several projects: the project the app acts in (a new session token scoped to it). */
 export function ProjectSwitcher({ current, projects }: { current: string; projects: readonly { name: string }[] }) {
   const id = useId();
   const [pending, start] = useTransition();

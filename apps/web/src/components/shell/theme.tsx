@@ -1,14 +1,22 @@
 'use client';
 
-import { useEffect, useState } from 'react';
+import { useSyncExternalStore } from 'react';
 import { THEME_KEY } from './theme-key';
 
 type Theme = 'light' | 'dark';
 
+// The theme lives on <html data-theme> (set before the first paint by the root layout's script).
+const onThemeChange = (changed: () => void) => {
+  const observer = new MutationObserver(changed);
+  observer.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+  return () => observer.disconnect();
+};
+const currentTheme = (): Theme => (document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light');
+
 /** Light or dark, kept in this browser; the first visit follows the system. */
 export function ThemeToggle() {
-  const [theme, setTheme] = useState<Theme | null>(null);
-  useEffect(() => setTheme(document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light'), []);
+  // Unknown while the server renders: the browser's pick is read once the page runs.
+  const theme = useSyncExternalStore<Theme | null>(onThemeChange, currentTheme, () => null);
   const next: Theme = theme === 'dark' ? 'light' : 'dark';
   return (
     <button
@@ -18,7 +26,6 @@ export function ThemeToggle() {
       onClick={() => {
         document.documentElement.dataset.theme = next;
         localStorage.setItem(THEME_KEY, next);
-        setTheme(next);
       }}
     >
       Dark theme

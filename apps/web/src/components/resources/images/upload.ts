@@ -23,7 +23,7 @@ function failureOf(xhr: XMLHttpRequest): string {
 }
 
 /**
- * Sends a file as an image's data through the console's /api/images/<id>/file (which adds the session's
+ * Sends a file as an image's data through the web app's /api/images/<id>/file (which adds the session's
  * token). XMLHttpRequest rather than fetch, because only it reports upload progress.
  */
 export function uploadImageFile(id: string, file: File, onProgress: (p: UploadProgress) => void): { done: Promise<void>; abort: () => void } {
@@ -36,7 +36,7 @@ export function uploadImageFile(id: string, file: File, onProgress: (p: UploadPr
       onProgress({ loaded: event.loaded, total, rate: seconds > 0 ? event.loaded / seconds : 0 });
     };
     xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(failureOf(xhr))));
-    xhr.onerror = () => reject(new Error('The upload failed: the connection to the console was lost'));
+    xhr.onerror = () => reject(new Error('The upload failed: the connection to the web app was lost'));
     xhr.onabort = () => reject(new UploadAborted());
     xhr.open('PUT', `/api/images/${encodeURIComponent(id)}/file`);
     xhr.setRequestHeader('content-type', 'application/octet-stream');

@@ -1,8 +1,8 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { useSubscription } from '@trpc/tanstack-react-query';
 import { useEffect, useRef, useState } from 'react';
+import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
 import { totals, type Holding, type Point } from './series';
@@ -33,20 +33,18 @@ export function useUsageHistory() {
     setLive([totals(held.current.values(), openedAt)]);
   }, [list.data, openedAt, whoami.project.id]);
 
-  const watch = useSubscription(
-    trpc.servers.watch.subscriptionOptions(undefined, {
-      onData: ({ data: server }) => {
-        const map = held.current;
-        // Administrators hear every project's servers; this chart is about the current one.
-        if (!map || server.projectId !== whoami.project.id) return;
-        const before = totals(map.values(), 0);
-        if (server.status === 'DELETED' || server.deletedAt) map.delete(server.id);
-        else map.set(server.id, { vcpus: server.flavor.vcpus, created: Date.parse(server.created) });
-        const after = totals(map.values(), Date.now());
-        if (after.instances !== before.instances || after.cores !== before.cores) setLive((points) => [...points, after]);
-      },
-    }),
-  );
+  const watch = useServerWatch({
+    onData: (server) => {
+      const map = held.current;
+      // Administrators hear every project's servers; this chart is about the current one.
+      if (!map || server.projectId !== whoami.project.id) return;
+      const before = totals(map.values(), 0);
+      if (server.status === 'DELETED' || server.deletedAt) map.delete(server.id);
+      else map.set(server.id, { vcpus: server.flavor.vcpus, created: Date.parse(server.created) });
+      const after = totals(map.values(), Date.now());
+      if (after.instances !== before.instances || after.cores !== before.cores) setLive((points) => [...points, after]);
+    },
+  });
 
   // The clock moves the right edge of the chart along; it asks the API nothing.
   useEffect(() => {

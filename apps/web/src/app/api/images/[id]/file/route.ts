@@ -1,6 +1,6 @@
 import { forwardToApi } from '@/lib/forward';
 
-// Image data through the web console: uploads stream on to the API (the page shows their progress).
+// Image data through the web app: uploads stream on to the API (the page shows their progress).
 export const dynamic = 'force-dynamic';
 
 type Context = { params: Promise<{ id: string }> };

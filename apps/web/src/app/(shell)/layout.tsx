@@ -1,0 +1,55 @@
+import { headers } from 'next/headers';
+import type { ReactNode } from 'react';
+import { ServerActionsProvider } from '@/components/server-actions/tracker';
+import { AppHeader } from '@/components/shell/app-header';
+import { Nav } from '@/components/shell/nav';
+import { ToastProvider } from '@/components/toast';
+import { ServerWatchProvider } from '@/lib/server-watch';
+import { requireSession } from '@/lib/session';
+import { PATH_HEADER } from '@/lib/session-cookie';
+import { ApiProvider } from '@/lib/trpc';
+import { HydrateClient } from '@/lib/trpc-server';
+
+/**
+ * Every signed-in page: the header, the sections, and for client components the API (with who is signed in,
+ * read here), the toasts, the servers' watch and the action tracker.
+ */
+export default async function ShellLayout({ children }: { children: ReactNode }) {
+  const path = (await headers()).get(PATH_HEADER) ?? '/';
+  const session = await requireSession(path);
+  if (session.status === 'unavailable') {
+    return (
+      <>
+        <AppHeader />
+        <main className="content">
+          <h1>Aster</h1>
+          <p role="alert" className="alert">
+            {session.message}
+          </p>
+          <p>
+            <a href={path}>Try again</a>
+          </p>
+        </main>
+      </>
+    );
+  }
+  const { user, project, roles, isAdmin, projects } = session.whoami;
+  return (
+    // Another project is another session: the browser's cache, the watch and the tracker start afresh with it.
+    <ApiProvider key={project.id}>
+      <HydrateClient>
+        <ToastProvider>
+          <ServerWatchProvider>
+            <ServerActionsProvider>
+              <AppHeader signedIn={{ user: user.name, project: project.name, roles, projects }} />
+              <div className="shell">
+                <Nav isAdmin={isAdmin} />
+                <div className="shell-main">{children}</div>
+              </div>
+            </ServerActionsProvider>
+          </ServerWatchProvider>
+        </ToastProvider>
+      </HydrateClient>
+    </ApiProvider>
+  );
+}

@@ -1,0 +1,18 @@
+import type { Metadata } from 'next';
+import { QuotasView } from '@/components/resources/quotas/quotas-view';
+import { HydrateClient, prefetch, serverTRPC } from '@/lib/trpc-server';
+
+export const metadata: Metadata = { title: 'Quotas' };
+
+export default async function QuotasPage() {
+  const trpc = await serverTRPC();
+  await prefetch(trpc.limits.get.queryOptions());
+  return (
+    <main className="content">
+      <h1>Quotas</h1>
+      <HydrateClient>
+        <QuotasView />
+      </HydrateClient>
+    </main>
+  );
+}
