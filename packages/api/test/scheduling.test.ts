@@ -157,6 +157,58 @@ describe('a host that dies mid-build', () => {
   });
 });
 
+describe('a build moved on after its image was deleted', () => {
+  it('ends in ERROR saying so, the failure on its first host recorded, its alternate never sent the build, and holds nothing', async () => {
+    const a = await stack.addHost('sch-gone-a', { ramMb: 131072, spawnDelayMs: 60_000 });
+    const b = await stack.addHost('sch-gone-b');
+    const gone = await stack.image('sch-gone');
+    const [server] = await api.servers.create({ name: 'imageless', flavorId: tiny, imageId: gone });
+    await waitFor(async () => {
+      const s = await stack.admin.api.servers.get({ id: server!.id });
+      return s.host === 'sch-gone-a' && s.taskState === 'spawning';
+    }, 'the build to be spawning on sch-gone-a');
+    await db.pool.query('DELETE FROM images WHERE id = $1', [gone]);
+    await stack.kill(a.name);
+    await twoMinutesAgo('sch-gone-a', server!.id);
+
+    await sweep(stack.conductorDeps);
+    const failed = await waitForStatus(api, server!.id, 'ERROR');
+    expect(failed.fault?.message).toBe(`image sch-gone (${gone}) was deleted before the server was built`);
+    const create = await createAction(server!.id);
+    expect(create.events.filter((e) => e.event === 'build').map((e) => [e.host, e.result, e.details])).toEqual([
+      ['sch-gone-a', 'Error', 'the host stopped responding (no heartbeat for 60 s)'],
+      ['sch-gone-a', 'Error', failed.fault?.message],
+    ]);
+    expect(await held(server!.id)).toEqual({ allocations: {}, ports: 0 });
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${db.schema}_boss.job WHERE name = $1 AND data->>'job' = 'buildInstance'`,
+      [computeQueue('sch-gone-b')],
+    );
+    expect(rows[0]!.n).toBe(0);
+    expect(await b.driver.list()).toEqual([]);
+  });
+});
+
+describe('a build that fails while its server is being deleted', () => {
+  it('is left to the delete: not moved to an alternate', async () => {
+    await stack.addHost('sch-del-a', { ramMb: 131072, spawnDelayMs: 60_000 });
+    await stack.addHost('sch-del-b');
+    const server = await launch('going');
+    await waitFor(async () => (await stack.admin.api.servers.get({ id: server.id })).taskState === 'spawning', 'the build to be spawning');
+    // As the delete leaves it while the host tears the guest down.
+    await db.pool.query(`UPDATE instances SET task_state = 'deleting' WHERE id = $1`, [server.id]);
+    await onBuildResult(stack.conductorDeps, { instanceId: server.id, host: 'sch-del-a', attempt: 1, ok: false, error: 'interrupted' }, 'sch-del-fail');
+    const after = await stack.admin.api.servers.get({ id: server.id });
+    expect([after.host, after.taskState]).toEqual(['sch-del-a', 'deleting']);
+    expect(await held(server.id)).toEqual({ allocations: { 'sch-del-a': 3 }, ports: 1 });
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${db.schema}_boss.job WHERE name = $1 AND data->>'job' = 'buildInstance'`,
+      [computeQueue('sch-del-b')],
+    );
+    expect(rows[0]!.n).toBe(0);
+  });
+});
+
 describe('several hosts sharing the work', () => {
   it('builds 30 servers across three agents, each getting some and none over its capacity', async () => {
     // Room for 12 m1.tiny each: 36 places for 30 servers, so every host must take at least 6.
