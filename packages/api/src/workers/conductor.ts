@@ -235,12 +235,23 @@ export async function onBuildProgress(deps: ConductorDeps, steps: ParsedOf<typeo
   );
 }
 
+/** Runs what it is given one after the other, in the order given, whatever each one's outcome. */
+function oneAtATime(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const next = last.then(fn, fn);
+    last = next.catch(() => {});
+    return next;
+  };
+}
+
 /** How long the conductor lets reports gather before it takes them, ms: little beside a build's seconds. */
 const REPORT_GATHER_MS = 20;
 
 /** The conductor: works the conductor queue, and makes sure the cloud's sweep for builds that hang and hosts that died is due. */
 export async function startConductor(deps: ConductorDeps, options: { concurrency?: number } = {}): Promise<void> {
   await deps.jobs.ensureQueue(CONDUCTOR_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
+  const stepsInOrder = oneAtATime();
   deps.jobs.work(
     CONDUCTOR_QUEUE,
     [
@@ -252,11 +263,12 @@ export async function startConductor(deps: ConductorDeps, options: { concurrency
       ),
       handler(hostStopped, (p) => onHostStopped(deps, p)),
       handler(powerStates, (p) => applyPowerStates(deps, p.host, p.instances)),
-      // Steps taken together are written together, in the order they happened on their host.
+      // Steps taken together are written together, in the order they happened on their host; those taken
+      // apart (a host reports each as it ends) are written one fetch after the other, in the order they came.
       handler(
         buildProgress,
-        (p) => onBuildProgress(deps, [p]),
-        (jobs) => onBuildProgress(deps, jobs.map((j) => j.payload)),
+        (p) => stepsInOrder(() => onBuildProgress(deps, [p])),
+        (jobs) => stepsInOrder(() => onBuildProgress(deps, jobs.map((j) => j.payload))),
       ),
       // Reports that arrive together are applied together: under load, one transaction for many builds.
       handler(
