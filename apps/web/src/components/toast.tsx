@@ -1,6 +1,8 @@
 'use client';
 
 import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from 'react';
+import ui from '@/components/ui/ui.module.css';
+import styles from './toast.module.css';
 
 export type ToastKind = 'success' | 'error' | 'info';
 interface Toast {
@@ -37,11 +39,11 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   return (
     <ToastContext.Provider value={value}>
       {children}
-      <div className="toasts" aria-label="Notifications">
+      <div className={styles.toasts} aria-label="Notifications">
         {toasts.map((t) => (
-          <div key={t.id} className={`toast toast-${t.kind}`} role={t.kind === 'error' ? 'alert' : 'status'}>
+          <div key={t.id} className={`${styles.toast} ${styles[t.kind]}`} role={t.kind === 'error' ? 'alert' : 'status'}>
             <span>{t.text}</span>
-            <button type="button" className="link" aria-label="Dismiss" onClick={() => dismiss(t.id)}>
+            <button type="button" className={ui.link} aria-label="Dismiss" onClick={() => dismiss(t.id)}>
               ×
             </button>
           </div>

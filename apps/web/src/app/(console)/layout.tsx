@@ -7,6 +7,9 @@ import { requireSession } from '@/lib/session';
 import { PATH_HEADER } from '@/lib/session-cookie';
 import { ApiProvider } from '@/lib/trpc';
 import { WhoamiProvider } from '@/lib/whoami';
+import ui from '@/components/ui/ui.module.css';
+import { CONTENT_ID, SkipLink } from '@/components/shell/skip-link';
+import shell from '@/components/shell/shell.module.css';
 
 /** Every signed-in page: the header, the sections, and the API and toasts for client components. */
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
@@ -15,10 +18,11 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   if (session.status === 'unavailable') {
     return (
       <>
+        <SkipLink />
         <ConsoleHeader />
-        <main className="content">
+        <main id={CONTENT_ID} tabIndex={-1} className={ui.content}>
           <h1>Aster</h1>
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {session.message}
           </p>
           <p>
@@ -33,10 +37,13 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
     <WhoamiProvider whoami={session.whoami}>
       <ApiProvider>
         <ToastProvider>
+          <SkipLink />
           <ConsoleHeader signedIn={{ user: user.name, project: project.name, roles, projects }} />
-          <div className="shell">
+          <div className={shell.shell}>
             <Nav isAdmin={isAdmin} />
-            <div className="shell-main">{children}</div>
+            <div id={CONTENT_ID} tabIndex={-1} className={shell.main}>
+              {children}
+            </div>
           </div>
         </ToastProvider>
       </ApiProvider>

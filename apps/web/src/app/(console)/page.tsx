@@ -1,5 +1,7 @@
 import Link from 'next/link';
 import { requireSession } from '@/lib/session';
+import ui from '@/components/ui/ui.module.css';
+import styles from './overview.module.css';
 
 const expiryFormat = new Intl.DateTimeFormat('en-GB', {
   dateStyle: 'medium',
@@ -13,9 +15,9 @@ export default async function HomePage() {
   if (session.status === 'unavailable') {
     return (
       <>
-        <main className="content">
+        <main className={ui.content}>
           <h1>Overview</h1>
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {session.message}
           </p>
           <p>
@@ -29,11 +31,11 @@ export default async function HomePage() {
   const { user, project, roles, isAdmin, expiresAt, projects } = session.whoami;
   return (
     <>
-      <main className="content">
+      <main className={ui.content}>
         <h1>Overview</h1>
         <section aria-labelledby="session-heading">
           <h2 id="session-heading">Your session</h2>
-          <dl className="facts">
+          <dl className={ui.facts}>
             <dt>User</dt>
             <dd>{user.name}</dd>
             <dt>Project</dt>
@@ -52,11 +54,11 @@ export default async function HomePage() {
         {projects.length > 0 ? (
           <section aria-labelledby="projects-heading">
             <h2 id="projects-heading">Your projects</h2>
-            <ul className="projects">
+            <ul className={styles.projects}>
               {projects.map((p) => (
                 <li key={p.id}>
                   {p.name}
-                  <span className="muted"> · {p.roles.join(', ') || 'no roles'}</span>
+                  <span className={ui.muted}> · {p.roles.join(', ') || 'no roles'}</span>
                 </li>
               ))}
             </ul>

@@ -1,7 +1,9 @@
 'use client';
 
 import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from 'react';
+import ui from '@/components/ui/ui.module.css';
 import type { ConsoleLogResult } from './types';
+import styles from './console.module.css';
 
 const LINES = 1000;
 const FOLLOW_EVERY_MS = 2000;
@@ -55,23 +57,23 @@ export function ConsoleLog({ readLog }: { readLog: (lines: number) => Promise<Co
   }, [follow, output]);
 
   return (
-    <section aria-labelledby={headingId} className="console-log">
-      <div className="console-log-header">
+    <section aria-labelledby={headingId} className={styles.log}>
+      <div className={styles.logHeader}>
         <h2 id={headingId}>Console log</h2>
-        <label className="checkbox">
+        <label className={ui.checkbox}>
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
           Follow
         </label>
-        <button type="button" className="secondary" onClick={() => void refresh()} aria-busy={loading}>
+        <button type="button" className={ui.secondary} onClick={() => void refresh()} aria-busy={loading}>
           Refresh
         </button>
       </div>
       {error ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           {error}
         </p>
       ) : null}
-      <pre ref={view} className="console-log-output" tabIndex={0} aria-label="Console log output">
+      <pre ref={view} className={styles.logOutput} tabIndex={0} aria-label="Console log output">
         {output === null ? 'Reading the console log…' : output || '(no output yet)'}
       </pre>
     </section>

@@ -5,6 +5,7 @@ import { describeClose } from './close-reasons';
 import { paced, scancodeOf, strokesFor } from './keys';
 import type { ConsoleClientProps, ConsoleControls } from './types';
 import { useLatest } from './use-latest';
+import styles from './console.module.css';
 
 /** The cookie the proxy reads a token from when a SPICE channel's URL carries none (as spice_auto.html does). */
 const TOKEN_COOKIE = 'aster_console_token';
@@ -209,5 +210,5 @@ export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClient
     };
   }, [connection.websocketUrl, connection.token, connection.expiresAt, screenId, status, controls]);
 
-  return <div id={screenId} className="console-screen spice-screen" role="region" aria-label="SPICE screen" />;
+  return <div id={screenId} className={styles.screen} role="region" aria-label="SPICE screen" />;
 }

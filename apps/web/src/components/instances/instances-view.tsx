@@ -4,6 +4,7 @@ import { useCallback, useDeferredValue, useRef, useState } from 'react';
 import { useWhoami } from '@/lib/whoami';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { ErrorAlert } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
 import { BulkBar } from './bulk-bar';
 import { whyReadOnly } from './gate';
 import styles from './instances.module.css';
@@ -80,7 +81,7 @@ export function InstancesView() {
   };
 
   return (
-    <main className={`content ${styles.page}`}>
+    <main className={`${ui.content} ${styles.page}`}>
       <div className={styles.header}>
         <h1>Instances</h1>
         <button type="button" disabled={readOnly !== null} title={readOnly ?? 'Launch instance (n)'} onClick={openLaunch}>
@@ -99,7 +100,7 @@ export function InstancesView() {
       <BulkBar count={chosen.length} onAction={(action) => act(action, chosen)} />
       <ErrorAlert error={list.error} />
       {watchError ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           Live updates stopped: {watchError.message}
         </p>
       ) : null}
@@ -112,13 +113,13 @@ export function InstancesView() {
         onSort={(key) => (setSort((s) => ({ key, dir: s.key === key && s.dir === 'asc' ? 'desc' : s.key === key ? 'asc' : key === 'name' ? 'asc' : 'desc' })), firstPage())}
         onAction={(action, server) => act(action, [server])}
       />
-      {list.isPending ? <p className="muted">Loading servers…</p> : null}
-      {list.isSuccess && servers.length === 0 ? <p className="muted">No servers{deferredName || status ? ' match these filters' : ' yet'}.</p> : null}
+      {list.isPending ? <p className={ui.muted}>Loading servers…</p> : null}
+      {list.isSuccess && servers.length === 0 ? <p className={ui.muted}>No servers{deferredName || status ? ' match these filters' : ' yet'}.</p> : null}
       <nav className={styles.pager} aria-label="Pages">
-        <button type="button" className="secondary" disabled={markers.length === 0} onClick={() => setMarkers((m) => m.slice(0, -1))}>
+        <button type="button" className={ui.secondary} disabled={markers.length === 0} onClick={() => setMarkers((m) => m.slice(0, -1))}>
           Previous page
         </button>
-        <button type="button" className="secondary" disabled={!nextMarker} onClick={() => nextMarker && setMarkers((m) => [...m, nextMarker])}>
+        <button type="button" className={ui.secondary} disabled={!nextMarker} onClick={() => nextMarker && setMarkers((m) => [...m, nextMarker])}>
           Next page
         </button>
       </nav>

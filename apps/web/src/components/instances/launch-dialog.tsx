@@ -95,7 +95,7 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
     <Dialog title="Launch instance" onClose={onClose}>
       <form onSubmit={submit} noValidate className={ui.form}>
         {loadError ? (
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {loadError.message}
           </p>
         ) : null}

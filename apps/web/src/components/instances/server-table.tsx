@@ -82,7 +82,7 @@ export function ServerTable({ servers, input, now, selected, onSelect, onSort, o
               <td>
                 <StatusCell server={s} />
               </td>
-              <td className={`${styles.mono} ${styles.wide}`}>{ips(s).join(', ') || <span className="muted">none</span>}</td>
+              <td className={`${styles.mono} ${styles.wide}`}>{ips(s).join(', ') || <span className={ui.muted}>none</span>}</td>
               <td className={styles.wide}>{s.flavor.name}</td>
               <td className={styles.wide}>{s.image.name}</td>
               <td>

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { whyNoConsole } from '@/components/console/availability';
 import { ConsoleView } from '@/components/console/console-view';
 import type { ConsoleLogResult, OpenConsoleResult } from '@/components/console/types';
+import ui from '@/components/ui/ui.module.css';
 import styles from './server-detail.module.css';
 import type { Server } from './types';
 
@@ -26,7 +27,7 @@ export function ConsoleTab({ server, actions }: { server: Server; actions: Conso
         <Link href={`${base}?type=novnc`}>VNC on its own page</Link>
       </p>
       {unavailable ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           {unavailable}
         </p>
       ) : (

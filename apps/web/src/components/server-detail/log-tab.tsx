@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useTRPC } from '@/lib/trpc';
 import { ErrorAlert } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
 import styles from './server-detail.module.css';
 
 const LINES = 200;
@@ -35,14 +36,14 @@ export function LogTab({ id }: { id: string }) {
   return (
     <>
       <div className={styles.toolbar}>
-        <label className="checkbox">
+        <label className={ui.checkbox}>
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
           Follow
         </label>
-        <button type="button" className="secondary" onClick={() => void refetch()} aria-busy={log.isFetching}>
+        <button type="button" className={ui.secondary} onClick={() => void refetch()} aria-busy={log.isFetching}>
           Refresh
         </button>
-        <span className="muted">Last {LINES} lines</span>
+        <span className={ui.muted}>Last {LINES} lines</span>
       </div>
       <ErrorAlert error={log.error} />
       <pre ref={view} className={`${styles.pre} ${styles.log}`} tabIndex={0} aria-label="Console output">

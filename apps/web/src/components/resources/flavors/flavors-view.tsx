@@ -30,7 +30,7 @@ export function FlavorsView() {
   return (
     <>
       <div className={styles.toolbar}>
-        <p className="muted">Public flavors, and the private ones shared with your project.</p>
+        <p className={ui.muted}>Public flavors, and the private ones shared with your project.</p>
         <GatedButton blocked={createBlocked} onClick={() => setCreating(true)}>
           Create flavor
         </GatedButton>
@@ -43,7 +43,7 @@ export function FlavorsView() {
               <tr>
                 <td data-label="Name">
                   {flavor.name}
-                  {flavor.description ? <div className="muted">{flavor.description}</div> : null}
+                  {flavor.description ? <div className={ui.muted}>{flavor.description}</div> : null}
                 </td>
                 <td data-label="vCPUs" className={styles.num}>{flavor.vcpus}</td>
                 <td data-label="RAM" className={styles.num}>{formatMb(flavor.ramMb)}</td>
@@ -53,7 +53,7 @@ export function FlavorsView() {
                   {!flavor.isPublic && !deleteBlocked ? (
                     <button
                       type="button"
-                      className="secondary"
+                      className={ui.secondary}
                       aria-expanded={sharing === flavor.id}
                       aria-label={`Access to ${flavor.name}`}
                       onClick={() => setSharing(sharing === flavor.id ? null : flavor.id)}

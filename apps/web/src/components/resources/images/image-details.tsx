@@ -33,7 +33,7 @@ export function ImageDetails({ image, blocked }: { image: Image; blocked: string
   const properties = Object.entries(image.properties);
   return (
     <div className={ui.form}>
-      <dl className="facts">
+      <dl className={ui.facts}>
         <dt>ID</dt>
         <dd className={styles.mono}>{image.id}</dd>
         <dt>Checksum (SHA-256)</dt>
@@ -49,7 +49,7 @@ export function ImageDetails({ image, blocked }: { image: Image; blocked: string
         {image.fault ? (
           <>
             <dt>Fault</dt>
-            <dd className="alert">{image.fault}</dd>
+            <dd className={ui.alert}>{image.fault}</dd>
           </>
         ) : null}
       </dl>
@@ -69,7 +69,7 @@ export function ImageDetails({ image, blocked }: { image: Image; blocked: string
           ))}
         </select>
         {update.error ? (
-          <span role="alert" className="alert">
+          <span role="alert" className={ui.alert}>
             {errorText(update.error)}
           </span>
         ) : null}

@@ -33,7 +33,7 @@ export function ImagesView() {
   return (
     <>
       <div className={styles.toolbar}>
-        <p className="muted">Your project&apos;s images, the ones shared with it, and public ones.</p>
+        <p className={ui.muted}>Your project&apos;s images, the ones shared with it, and public ones.</p>
         <GatedButton blocked={blocked} onClick={() => setUploading(true)}>
           Upload image
         </GatedButton>
@@ -56,7 +56,7 @@ export function ImagesView() {
                 <ActionsCell>
                   <button
                     type="button"
-                    className="secondary"
+                    className={ui.secondary}
                     aria-expanded={expanded === image.id}
                     aria-label={`Details of ${image.name}`}
                     onClick={() => setExpanded(expanded === image.id ? null : image.id)}

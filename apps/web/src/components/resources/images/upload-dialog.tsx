@@ -118,11 +118,11 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
         {phase.kind === 'uploading' || phase.kind === 'done' ? <UploadProgressBar progress={phase.progress} label={`Uploading ${name}`} /> : null}
         {phase.kind === 'done' ? <p role="status">Uploaded: image {name} is ready.</p> : null}
         {phase.kind === 'failed' ? (
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {phase.message}
           </p>
         ) : null}
-        <div className="dialog-buttons">
+        <div className={ui.buttons}>
           {phase.kind === 'done' ? (
             <button type="button" onClick={close}>
               Close
@@ -136,7 +136,7 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
               <button type="submit" disabled={!file || !name.trim() || create.isPending} aria-busy={create.isPending}>
                 Upload
               </button>
-              <button type="button" className="secondary" onClick={close}>
+              <button type="button" className={ui.secondary} onClick={close}>
                 Cancel
               </button>
             </>

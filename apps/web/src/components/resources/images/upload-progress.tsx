@@ -1,4 +1,5 @@
 import { Meter } from '@/components/ui/meter';
+import ui from '@/components/ui/ui.module.css';
 import { formatBytes } from '../format';
 import styles from '../resources.module.css';
 import type { UploadProgress } from './upload';
@@ -11,7 +12,7 @@ export function UploadProgressBar({ progress, label }: { progress: UploadProgres
   return (
     <div className={styles.bar}>
       <Meter role="progressbar" label={label} max={100} now={percent} text={text} percent={percent} />
-      <span className="muted">{text}</span>
+      <span className={ui.muted}>{text}</span>
     </div>
   );
 }

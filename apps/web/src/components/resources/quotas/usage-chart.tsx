@@ -76,7 +76,7 @@ export function UsageChart() {
               Cores (vCPUs)
             </span>
           </div>
-          <p className="muted">
+          <p className={ui.muted}>
             Dashed, before {opened}: from creation times of the servers that exist now (servers deleted earlier are not known).
             Solid: live since {opened}, when this page opened, from every change of your servers.
             {history.truncated ? ' Only the first 1000 servers are counted.' : ''}

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { ServerDetail } from '@/components/server-detail/server-detail';
 import { describeApiError } from '@/lib/api-error';
 import { apiClient, requireSession } from '@/lib/session';
+import ui from '@/components/ui/ui.module.css';
 import { openConsole, readConsoleLog } from './console/actions';
 
 export const metadata: Metadata = { title: 'Server' };
@@ -12,13 +13,13 @@ type Props = { params: Promise<{ id: string }> };
 
 function Failure({ message }: { message: string }) {
   return (
-    <main className="content">
+    <main className={ui.content}>
       <h1>Server</h1>
-      <p role="alert" className="alert">
+      <p role="alert" className={ui.alert}>
         {message}
       </p>
       <p>
-        <Link href="/servers">Back to the servers</Link>
+        <Link href="/servers">Back to the instances</Link>
       </p>
     </main>
   );
