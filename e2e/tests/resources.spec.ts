@@ -134,8 +134,8 @@ test('an administrator creates a private flavor, shares it, and deletes it', asy
   const dialog = page.getByRole('dialog', { name: 'Create flavor' });
   await dialog.getByLabel('Name').fill(flavorName);
   await dialog.getByLabel('vCPUs').fill('1');
-  await dialog.getByLabel('RAM (MB)').fill('128');
-  await dialog.getByLabel('Disk (GB)').fill('1');
+  await dialog.getByLabel('RAM (MiB)').fill('128');
+  await dialog.getByLabel('Disk (GiB)').fill('1');
   await dialog.getByLabel(/^Public/).uncheck();
   await dialog.getByRole('button', { name: 'Create' }).click();
   await expect(dialog).toBeHidden();

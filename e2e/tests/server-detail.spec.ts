@@ -63,7 +63,9 @@ test.describe.serial('the page of a running server', () => {
     const address = Object.values(server.addresses).flat()[0]!;
     await expect(panel.getByRole('table', { name: 'Addresses' })).toContainText(address.ip);
     await expect(panel.getByRole('table', { name: 'Addresses' })).toContainText(address.mac);
-    await expect(panel).toContainText(`${server.flavor.name} (${server.flavor.vcpus} vCPU, ${server.flavor.ramMb} MB RAM`);
+    // Sizes in binary units, as the API counts them (ramMb is MiB, diskGb GiB).
+    expect(server.flavor).toMatchObject({ name: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 });
+    await expect(panel).toContainText('m1.tiny (1 vCPU, 512 MiB RAM, 1 GiB disk)');
     // Administrators see the host.
     await expect(panel).toContainText(server.host ?? 'no host');
     await shoot(page, 'overview');
@@ -169,7 +171,7 @@ test.describe.serial('the page of a running server', () => {
     await openTab(page, 'Overview');
     await pick(page, /^Resize/);
     const dialog = page.getByRole('dialog', { name: `Resize ${server.name}` });
-    await dialog.getByLabel('Flavor').selectOption({ label: 'm1.small (1 vCPU, 2048 MB, 20 GB)' });
+    await dialog.getByLabel('Flavor').selectOption({ label: 'm1.small (1 vCPU, 2 GiB RAM, 20 GiB disk)' });
     await dialog.getByRole('button', { name: 'Resize' }).click();
     await expect(dialog).toBeHidden();
     await expect(page.getByTestId('server-status')).toHaveText('VERIFY_RESIZE', { timeout: 180_000 });
@@ -177,7 +179,7 @@ test.describe.serial('the page of a running server', () => {
     await page.getByRole('button', { name: 'Confirm resize' }).click();
     await expect(page.getByTestId('server-status')).toHaveText('ACTIVE', { timeout: 120_000 });
     await expect(page.getByRole('button', { name: 'Confirm resize' })).toBeHidden();
-    await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText('m1.small (1 vCPU, 2048 MB RAM');
+    await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText('m1.small (1 vCPU, 2 GiB RAM, 20 GiB disk)');
   });
 
   test('delete asks first, then goes to the servers', async () => {

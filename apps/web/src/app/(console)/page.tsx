@@ -1,13 +1,8 @@
 import Link from 'next/link';
+import { formatDate } from '@/lib/format';
 import { requireSession } from '@/lib/session';
 import ui from '@/components/ui/ui.module.css';
 import styles from './overview.module.css';
-
-const expiryFormat = new Intl.DateTimeFormat('en-GB', {
-  dateStyle: 'medium',
-  timeStyle: 'short',
-  timeZone: 'UTC',
-});
 
 export default async function HomePage() {
   const session = await requireSession('/');
@@ -47,7 +42,7 @@ export default async function HomePage() {
             </dd>
             <dt>Session expires</dt>
             <dd>
-              <time dateTime={expiresAt}>{expiryFormat.format(new Date(expiresAt))} UTC</time>
+              <time dateTime={expiresAt}>{formatDate(expiresAt)}</time>
             </dd>
           </dl>
         </section>

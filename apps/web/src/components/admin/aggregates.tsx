@@ -14,7 +14,7 @@ import resources from '@/components/resources/resources.module.css';
 import styles from './admin.module.css';
 import { AggregateHosts } from './aggregate-hosts';
 import { AggregateMetadata } from './aggregate-metadata';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import type { Aggregate } from './types';
 
 function CreateAggregateForm({ onCreated }: { onCreated: () => unknown }) {

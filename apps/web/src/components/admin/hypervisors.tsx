@@ -5,7 +5,7 @@ import { useTRPC } from '@/lib/trpc';
 import { QueryState } from '@/components/ui/query-state';
 import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import type { Hypervisor } from './types';
 import { UsageBar } from './usage-bar';
 
@@ -58,8 +58,8 @@ function HypervisorCard({ h }: { h: Hypervisor }) {
         <dd>{formatDate(h.updatedAt)}</dd>
       </dl>
       <UsageBar label="vCPU" unit="vCPUs" resource={h.vcpus} />
-      <UsageBar label="RAM" unit="MB" resource={h.ramMb} />
-      <UsageBar label="Disk" unit="GB" resource={h.diskGb} />
+      <UsageBar label="RAM" unit="MiB" resource={h.ramMb} />
+      <UsageBar label="Disk" unit="GiB" resource={h.diskGb} />
     </article>
   );
 }

@@ -11,7 +11,7 @@ import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import type { Project } from './types';
 
 function CreateProjectForm({ onCreated }: { onCreated: () => unknown }) {

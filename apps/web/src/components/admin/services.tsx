@@ -11,7 +11,7 @@ import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
 import { DisableServiceDialog } from './disable-service-dialog';
 import { ForceDownDialog, type ForceDownRequest } from './force-down-dialog';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import type { Service } from './types';
 
 export function Services() {

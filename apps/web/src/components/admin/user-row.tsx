@@ -8,7 +8,7 @@ import { useTRPC } from '@/lib/trpc';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import { RoleAssignments } from './role-assignments';
 import { SetPasswordForm } from './set-password-form';
 import type { Project, User } from './types';

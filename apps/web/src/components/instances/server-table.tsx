@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useWhoami } from '@/lib/whoami';
 import ui from '@/components/ui/ui.module.css';
+import { formatDate } from '@/lib/format';
 import { age, ips } from './format';
 import styles from './instances.module.css';
 import { RowActions } from './row-actions';
@@ -86,7 +87,7 @@ export function ServerTable({ servers, input, now, selected, onSelect, onSort, o
               <td className={styles.wide}>{s.flavor.name}</td>
               <td className={styles.wide}>{s.image.name}</td>
               <td>
-                <time dateTime={s.created} title={s.created}>
+                <time dateTime={s.created} title={formatDate(s.created)}>
                   {age(s.created, now)}
                 </time>
               </td>

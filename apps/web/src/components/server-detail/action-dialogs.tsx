@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useId, useState } from 'react';
 import { describeApiError } from '@/lib/api-error';
+import { flavorSize } from '@/lib/format';
 import { useTRPC } from '@/lib/trpc';
 import { describedBy, Field as FormField } from '@/components/ui/form';
 import ui from '@/components/ui/ui.module.css';
@@ -61,7 +62,7 @@ export function ResizeDialog({ server, run, onClose }: Props) {
           <select id={id} value={chosen} onChange={(e) => setFlavorId(e.target.value)}>
             {choices.map((f) => (
               <option key={f.id} value={f.id}>
-                {f.name} ({f.vcpus} vCPU, {f.ramMb} MB, {f.diskGb} GB)
+                {f.name} ({flavorSize(f)})
               </option>
             ))}
           </select>

@@ -2,10 +2,10 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { describeApiError } from '@/lib/api-error';
+import { formatDate } from '@/lib/format';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
 import ui from '@/components/ui/ui.module.css';
-import { when } from './overview';
 import styles from './server-detail.module.css';
 import type { InstanceAction } from './types';
 
@@ -41,8 +41,8 @@ export function ActionLog({ id }: { id: string }) {
               <span className={outcome === 'Error' ? styles.bad : outcome === 'Success' ? styles.ok : styles.idle}>{outcome}</span>
             </p>
             <p className={ui.muted}>
-              by {who}, {when(a.startedAt)}
-              {a.finishedAt ? `, finished ${when(a.finishedAt)}` : ''}
+              by {who}, {formatDate(a.startedAt)}
+              {a.finishedAt ? `, finished ${formatDate(a.finishedAt)}` : ''}
             </p>
             {a.message ? <p>{a.message}</p> : null}
             {a.events.length ? (

@@ -1,14 +1,13 @@
 import ui from '@/components/ui/ui.module.css';
+import { flavorSize, formatDate } from '@/lib/format';
 import { Explanation } from './explanation-view';
 import { lockNote } from './lock';
 import { ServerGroupLink } from './server-group-link';
 import styles from './server-detail.module.css';
 import type { Server } from './types';
 
-// UTC and one format, so the server's render and the browser's agree.
-export function when(iso: string | null): string {
-  return iso ? `${iso.replace('T', ' ').slice(0, 19)} UTC` : '—';
-}
+/** A date of the server's, or a dash for one it has not reached (not launched yet). */
+const when = (iso: string | null) => formatDate(iso, '—');
 
 function Addresses({ addresses }: { addresses: Server['addresses'] }) {
   const rows = Object.entries(addresses).flatMap(([network, list]) => list.map((a) => ({ network, ...a })));
@@ -88,7 +87,7 @@ export function Overview({ server }: { server: Server }) {
         </dd>
         <dt>Flavor</dt>
         <dd>
-          {flavor.name} ({flavor.vcpus} vCPU, {flavor.ramMb} MB RAM, {flavor.diskGb} GB disk)
+          {flavor.name} ({flavorSize(flavor)})
         </dd>
         <dt>Image</dt>
         <dd>{server.image.name}</dd>

@@ -8,7 +8,7 @@ import { useWhoami } from '@/lib/whoami';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import { DeleteButton, DeleteDialog } from '@/components/resources/delete-dialog';
-import { formatDate } from '@/components/resources/format';
+import { formatDate } from '@/lib/format';
 import { GatedButton } from '@/components/resources/gated-button';
 import { useReadOnlyReason } from '@/components/resources/gate';
 import resources from '@/components/resources/resources.module.css';

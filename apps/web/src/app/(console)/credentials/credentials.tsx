@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import styles from '@/components/admin/admin.module.css';
-import { formatDate } from '@/components/admin/format';
+import { formatDate } from '@/lib/format';
 import type { Credential } from '@/components/admin/types';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';

@@ -7,7 +7,7 @@ import { useWhoami } from '@/lib/whoami';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import ui from '@/components/ui/ui.module.css';
-import { formatBytes, formatDate, formatMb } from '../format';
+import { formatBytes, formatDate, formatGiB, formatMiB } from '@/lib/format';
 import { DeleteButton, DeleteDialog } from '../delete-dialog';
 import { GatedButton } from '../gated-button';
 import { useReadOnlyReason } from '../gate';
@@ -50,7 +50,7 @@ export function ImagesView() {
                 <td data-label="Format">{image.diskFormat}</td>
                 <td data-label="Size" className={styles.num}>{formatBytes(image.sizeBytes)}</td>
                 <td data-label="Min disk / RAM" className={styles.num}>
-                  {image.minDiskGb} GB / {formatMb(image.minRamMb)}
+                  {formatGiB(image.minDiskGb)} / {formatMiB(image.minRamMb)}
                 </td>
                 <td data-label="Created">{formatDate(image.createdAt)}</td>
                 <ActionsCell>

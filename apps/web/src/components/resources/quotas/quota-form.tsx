@@ -14,7 +14,7 @@ import type { ProjectQuota } from '../types';
 const fields = [
   { key: 'instances', label: 'Instances' },
   { key: 'cores', label: 'Cores' },
-  { key: 'ramMb', label: 'RAM (MB)' },
+  { key: 'ramMb', label: 'RAM (MiB)' },
   { key: 'keypairs', label: 'Key pairs per user' },
 ] as const;
 type Key = (typeof fields)[number]['key'];

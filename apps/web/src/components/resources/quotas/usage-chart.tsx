@@ -2,7 +2,7 @@
 
 import { QueryState } from '@/components/ui/query-state';
 import ui from '@/components/ui/ui.module.css';
-import { formatTime } from '../format';
+import { formatTime } from '@/lib/format';
 import styles from '../resources.module.css';
 import { pastSeries, stepPath, type Point } from './series';
 import { HISTORY_MS, useUsageHistory } from './use-usage-history';
