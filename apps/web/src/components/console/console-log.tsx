@@ -4,11 +4,15 @@ import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from
 import ui from '@/components/ui/ui.module.css';
 import type { ConsoleLogResult } from './types';
 import styles from './console.module.css';
+import { plainText } from './plain-text';
 
 const LINES = 1000;
 const FOLLOW_EVERY_MS = 2000;
 
-/** The serial console's output as the host logged it, read again every 2 s while "Follow" is on. */
+/**
+ * The serial console's output as the host logged it, as plain text (without the guest's terminal escapes), read
+ * again every 2 s while "Follow" is on.
+ */
 export function ConsoleLog({ readLog }: { readLog: (lines: number) => Promise<ConsoleLogResult> }) {
   const [output, setOutput] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -26,7 +30,7 @@ export function ConsoleLog({ readLog }: { readLog: (lines: number) => Promise<Co
     try {
       const result = await readLog(LINES);
       if (result.ok) {
-        setOutput(result.output);
+        setOutput(plainText(result.output));
         setError(null);
       } else setError(result.message);
     } catch {
