@@ -1,6 +1,7 @@
 'use client';
 
-import { useCallback, useDeferredValue, useRef, useState } from 'react';
+import { useCallback, useDeferredValue, useEffect, useRef, useState } from 'react';
+import { INSTANCES_HEADING, useArrivalFocus } from '@/lib/arrival-focus';
 import { useWhoami } from '@/lib/whoami';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { ErrorAlert } from '@/components/ui/query-state';
@@ -9,6 +10,7 @@ import { BulkBar } from './bulk-bar';
 import { whyReadOnly } from './gate';
 import styles from './instances.module.css';
 import { LaunchDialog } from './launch-dialog';
+import { matches } from './merge';
 import { ServerTable } from './server-table';
 import { ShortcutsNote, useShortcuts } from './shortcuts';
 import { Toolbar } from './toolbar';
@@ -33,7 +35,13 @@ export function InstancesView() {
   const [launching, setLaunching] = useState(false);
   const [confirm, setConfirm] = useState<Server[] | null>(null);
   const filterRef = useRef<HTMLInputElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Where the focus goes once the page has drawn what changed: a launched server's row (when this page lists
+  // it), else the heading. Set when a dialog ends; its own return of the focus to its opener comes first.
+  const focusNext = useRef<{ row: string | null } | null>(null);
+  const [dialogsEnded, setDialogsEnded] = useState(0);
   const now = useNow();
+  useArrivalFocus(INSTANCES_HEADING, heading);
 
   const deferredName = useDeferredValue(name.trim());
   const marker = markers[markers.length - 1];
@@ -51,6 +59,20 @@ export function InstancesView() {
   const servers = list.data?.servers ?? [];
   const nextMarker = list.data?.nextMarker;
   const chosen = servers.filter((s) => selected.has(s.id));
+
+  useEffect(() => {
+    const want = focusNext.current;
+    if (!want) return;
+    // A row that this page lists is waited for: the answer is merged into the list a moment after the dialog closes.
+    if (want.row && !list.data?.servers.some((s) => s.id === want.row)) return;
+    focusNext.current = null;
+    const link = want.row ? document.querySelector<HTMLElement>(`tr[data-server-id="${CSS.escape(want.row)}"] th a`) : null;
+    (link ?? heading.current)?.focus();
+  }, [dialogsEnded, list.data]);
+  const focusAfterDialog = (row: string | null) => {
+    focusNext.current = { row };
+    setDialogsEnded((n) => n + 1);
+  };
 
   const firstPage = () => setMarkers([]);
   const openLaunch = useCallback(() => {
@@ -83,7 +105,9 @@ export function InstancesView() {
   return (
     <main className={`${ui.content} ${styles.page}`}>
       <div className={styles.header}>
-        <h1>Instances</h1>
+        <h1 ref={heading} tabIndex={-1}>
+          Instances
+        </h1>
         <button type="button" disabled={readOnly !== null} title={readOnly ?? 'Launch instance (n)'} onClick={openLaunch}>
           Launch instance
         </button>
@@ -124,7 +148,16 @@ export function InstancesView() {
         </button>
       </nav>
       <ShortcutsNote />
-      {launching ? <LaunchDialog onClose={() => setLaunching(false)} onLaunched={merge} /> : null}
+      {launching ? (
+        <LaunchDialog
+          onClose={() => setLaunching(false)}
+          onLaunched={(launched) => {
+            merge(launched);
+            const shown = launched.find((s) => matches(s, input, whoami.project.id) && !input.marker);
+            focusAfterDialog(shown?.id ?? null);
+          }}
+        />
+      ) : null}
       {confirm ? (
         <ConfirmDialog
           title={confirm.length === 1 ? `Delete ${confirm[0]?.name}?` : `Delete ${confirm.length} servers?`}
@@ -132,6 +165,8 @@ export function InstancesView() {
           onConfirm={() => {
             setConfirm(null);
             void remove(confirm);
+            // The rows go; the list stays.
+            focusAfterDialog(null);
           }}
           onClose={() => setConfirm(null)}
         >

@@ -5,6 +5,7 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
+import { focusOnArrival, INSTANCES_HEADING } from '@/lib/arrival-focus';
 import { useTRPC, useTRPCClient } from '@/lib/trpc';
 import { type ActionInput, type ActionKind, PROGRESS } from './action-kinds';
 import { lockInput } from './lock';
@@ -99,6 +100,8 @@ export function useServerActions(server: Server) {
       try {
         const answer = await mutation.mutateAsync(() => call(kind, input));
         if (kind === 'delete') {
+          // The list it goes to takes the focus on its heading, not on the page's body.
+          focusOnArrival(INSTANCES_HEADING);
           router.push('/servers');
           return true;
         }

@@ -25,6 +25,17 @@ export function Dialog({
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
+  // Focus goes back to what opened the dialog when it closes (or is unmounted, which the browser does not
+  // handle), unless something else has taken it by then. Declared before the effect that opens the dialog.
+  useEffect(() => {
+    if (!open) return;
+    const dialog = ref.current;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    return () => {
+      const now = document.activeElement;
+      if (opener?.isConnected && (!now || now === document.body || dialog?.contains(now))) opener.focus();
+    };
+  }, [open]);
   // No close in a cleanup: under StrictMode's rerun it would fire onClose on a dialog that should stay open.
   useEffect(() => {
     const dialog = ref.current;
