@@ -184,6 +184,15 @@ test('an upload that is not the declared format says why, and a cancelled one le
   await upload.getByRole('button', { name: 'Upload', exact: true }).click();
   await expect(upload.getByRole('alert')).toContainText(/qcow2/, { timeout: 60_000 });
   await screenshot(page, 'images-upload-failed');
+  const named = async () => (await admin.images.list.query({})).filter((i) => i.name === wrongName);
+  const [first] = await named();
+  expect(first).toMatchObject({ status: 'killed' });
+  // Trying again replaces the killed image of the last try: one killed image, never one more per try.
+  await upload.getByRole('button', { name: 'Upload', exact: true }).click();
+  await expect
+    .poll(async () => (await named()).map((i) => `${i.id === first!.id ? 'first' : 'retry'}:${i.status}`), { timeout: 60_000 })
+    .toEqual(['retry:killed']);
+  await expect(upload.getByRole('alert')).toContainText(/qcow2/);
   await upload.getByRole('button', { name: 'Cancel', exact: true }).click();
   const wrongRow = page.getByRole('table', { name: 'Images' }).getByRole('row').filter({ hasText: wrongName });
   await expect(wrongRow).toHaveCount(1);
