@@ -247,6 +247,7 @@ test('the quota chart ends now and counts a server deleted since, for as long as
   const admin = await signInToApi(adminCredentials());
   const project = await createProject(admin, 'e2e-quota');
   const member = await createMemberOf(admin, 'e2e-quota', [project]);
+  await admin.quotas.set.mutate({ project: project.id, limits: { ramMb: -1 } });
   // More memory than any host has, so the server finds no host and ends in ERROR at once; it holds quota all the same.
   const hosts = await admin.hypervisors.list.query();
   const flavor = await admin.flavors.create.mutate({ name: `res-quota-${suffix()}`, vcpus: 2, ramMb: Math.max(...hosts.map((h) => h.ramMb.total)) + 1024, diskGb: 1 });

@@ -68,6 +68,14 @@ test.describe.serial('the page of a running server', () => {
     await expect(panel).toContainText('m1.tiny (1 vCPU, 512 MiB RAM, 1 GiB disk)');
     // Administrators see the host.
     await expect(panel).toContainText(server.host ?? 'no host');
+    // Dates in the one format of the console, in UTC.
+    const date = /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}:\d{2} UTC$/;
+    for (const fact of ['Created', 'Updated', 'Launched']) await expect(panel.locator(`xpath=.//dt[normalize-space()="${fact}"]/following-sibling::dd[1]`)).toHaveText(date);
+    // Its place, named as the menu names it.
+    const crumbs = page.getByRole('navigation', { name: 'Breadcrumb' });
+    await expect(crumbs.getByRole('link', { name: 'Instances' })).toHaveAttribute('href', '/servers');
+    await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Instances' })).toHaveAttribute('href', '/servers');
+    await expect(crumbs.getByRole('listitem')).toHaveText(['Instances', server.name]);
     await shoot(page, 'overview');
   });
 
@@ -162,6 +170,7 @@ test.describe.serial('the page of a running server', () => {
     const log = page.getByRole('list', { name: 'Actions' });
     await expect(log.getByRole('listitem').first()).toContainText('reboot');
     await expect(log.getByRole('listitem').first()).toContainText('Success');
+    await expect(log.getByRole('listitem').first()).toContainText(/by admin \(you\), \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}:\d{2} UTC, finished /);
     await shoot(page, 'action-log');
   });
 
@@ -182,6 +191,37 @@ test.describe.serial('the page of a running server', () => {
     await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText('m1.small (1 vCPU, 2 GiB RAM, 20 GiB disk)');
   });
 
+  test('a snapshot of the resized server needs its 20 GiB disk, and Launch does not offer m1.tiny for it', async () => {
+    test.setTimeout(3 * 60_000);
+    await reachStatus(client, server.id, 'ACTIVE');
+    const name = `e2e-detail-snap-${stamp()}`;
+    const { imageId } = await client.servers.createImage.mutate({ id: server.id, name });
+    try {
+      await expect.poll(async () => (await client.images.get.query({ id: imageId })).status, { timeout: 120_000, intervals: [1000] }).toBe('active');
+      await reachStatus(client, server.id, 'ACTIVE');
+      expect(await client.images.get.query({ id: imageId })).toMatchObject({ minDiskGb: 20 });
+
+      await page.goto('/images', { timeout: FIRST_VISIT });
+      const row = page.getByRole('table', { name: 'Images' }).getByRole('row').filter({ hasText: name });
+      await expect(row).toContainText('20 GiB / 0 MiB', { timeout: FIRST_VISIT });
+
+      await page.goto('/servers', { timeout: FIRST_VISIT });
+      await page.getByRole('button', { name: 'Launch instance' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Launch instance' });
+      await expect(dialog.getByRole('option', { name })).toBeAttached({ timeout: 30_000 });
+      await dialog.getByLabel('Image').selectOption({ label: name });
+      const tiny = dialog.getByRole('option', { name: /^m1\.tiny / });
+      await expect(tiny).toBeDisabled();
+      await expect(tiny).toHaveText('m1.tiny — 1 vCPU, 512 MiB RAM, 1 GiB disk (too small for this image)');
+      await expect(tiny).toHaveAttribute('title', `Image ${name} needs a disk of at least 20 GiB; flavor m1.tiny has 1 GiB`);
+      await expect(dialog.getByRole('option', { name: /^m1\.small / })).toBeEnabled();
+      await shoot(page, 'launch-snapshot-flavors');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+    } finally {
+      await client.images.delete.mutate({ id: imageId }).catch(() => undefined);
+    }
+  });
+
   test('delete asks first, then goes to the servers', async () => {
     test.setTimeout(3 * 60_000);
     await reachStatus(client, server.id, 'ACTIVE');
@@ -189,6 +229,8 @@ test.describe.serial('the page of a running server', () => {
     const dialog = page.getByRole('dialog', { name: `Delete ${server.name}?` });
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await expect(page).toHaveURL(at('/servers'), { timeout: FIRST_VISIT });
+    // The focus lands on the list it came back to.
+    await expect(page.getByRole('heading', { level: 1, name: 'Instances' })).toBeFocused();
     deleted = true;
     await deleteServer(client, server.id);
   });
