@@ -73,8 +73,8 @@ test.describe.serial('the page of a running server', () => {
     for (const fact of ['Created', 'Updated', 'Launched']) await expect(panel.locator(`xpath=.//dt[normalize-space()="${fact}"]/following-sibling::dd[1]`)).toHaveText(date);
     // Its place, named as the menu names it.
     const crumbs = page.getByRole('navigation', { name: 'Breadcrumb' });
-    await expect(crumbs.getByRole('link', { name: 'Instances' })).toHaveAttribute('href', '/servers');
-    await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Instances' })).toHaveAttribute('href', '/servers');
+    await expect(crumbs.getByRole('link', { name: 'Instances', exact: true })).toHaveAttribute('href', '/servers');
+    await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Instances', exact: true })).toHaveAttribute('href', '/servers');
     await expect(crumbs.getByRole('listitem')).toHaveText(['Instances', server.name]);
     await shoot(page, 'overview');
   });
