@@ -218,6 +218,9 @@ test.describe.serial('the page of a running server', () => {
       await expect(dialog.getByRole('option', { name: /^m1\.small / })).toBeEnabled();
       await shoot(page, 'launch-snapshot-flavors');
       await dialog.getByRole('button', { name: 'Cancel' }).click();
+      // Back on the server's page, where the next test acts.
+      await page.goto(`/servers/${server.id}`, { timeout: FIRST_VISIT });
+      await expect(page.getByTestId('server-status')).toHaveText('ACTIVE', { timeout: FIRST_VISIT });
     } finally {
       await client.images.delete.mutate({ id: imageId }).catch(() => undefined);
     }
