@@ -28,7 +28,7 @@ export async function launchThroughDialog(page: Page, name: string, more?: (dial
   await dialog.getByLabel('Name').fill(name);
   await expect(dialog.getByRole('option', { name: 'aster-tiny' })).toBeAttached({ timeout: 30_000 });
   await dialog.getByLabel('Image').selectOption({ label: 'aster-tiny' });
-  await dialog.getByLabel('Flavor').selectOption({ label: 'm1.tiny — 1 vCPU, 512 MB RAM, 1 GB disk' });
+  await dialog.getByLabel('Flavor').selectOption({ label: 'm1.tiny — 1 vCPU, 512 MiB RAM, 1 GiB disk' });
   await more?.(dialog);
   await dialog.getByRole('button', { name: 'Launch', exact: true }).click();
   await expect(dialog).toBeHidden();

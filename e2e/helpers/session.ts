@@ -1,4 +1,4 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
 import { webUrl } from '../env.ts';
 import type { Credentials } from './api.ts';
 
@@ -45,4 +45,12 @@ export async function signOut(page: Page): Promise<void> {
 export async function sessionToken(page: Page): Promise<string | undefined> {
   const cookies = await page.context().cookies();
   return cookies.find((cookie) => cookie.name === SESSION_COOKIE)?.value;
+}
+
+/** A page of its own (a new browser context at 1280×800) signed in as `user`. */
+export async function newSignedInPage(browser: Browser, user: Credentials): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await signIn(page, user);
+  return page;
 }

@@ -42,7 +42,7 @@ export async function statusWhenToasted(page: Page, text: string, server: { row:
         }
         return null;
       };
-      const seen = () => [...doc.querySelectorAll('.toast')].some((t) => t.textContent?.includes(text));
+      const seen = () => [...doc.querySelectorAll('[role="log"] > *')].some((t) => t.textContent?.includes(text));
       const Observer = (globalThis as unknown as { MutationObserver: new (cb: () => void) => { observe(n: unknown, o: object): void; disconnect(): void } }).MutationObserver;
       const observer = new Observer(() => {
         if (!seen()) return;

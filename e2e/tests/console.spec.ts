@@ -54,7 +54,11 @@ test.describe.serial('the console page of a real guest', () => {
     await openConsolePage(page, server.id);
     await expect(page.getByRole('heading', { name: `Console of ${server.name}` })).toBeVisible();
     await expect(page.getByRole('link', { name: 'VNC', exact: true })).toHaveAttribute('aria-current', 'page');
-    await expect(page.getByRole('link', { name: 'Back to the overview' })).toHaveAttribute('href', '/');
+    // The way back leads to the server's page, named as the menu names its section.
+    const crumbs = page.getByRole('navigation', { name: 'Breadcrumb' });
+    await expect(crumbs.getByRole('link', { name: server.name })).toHaveAttribute('href', `/servers/${server.id}`);
+    await expect(crumbs.getByRole('link', { name: 'Instances', exact: true })).toHaveAttribute('href', '/servers');
+    await expect(crumbs.getByRole('listitem')).toHaveText(['Instances', server.name, 'Console']);
     await expectConnected(page);
     const screen = page.getByRole('region', { name: 'VNC screen' });
     await expect.poll(() => canvasColours(screen), { timeout: 30_000 }).toBeGreaterThan(1);
@@ -92,6 +96,16 @@ test.describe.serial('the console page of a real guest', () => {
     await expect(log.getByLabel('Console log output')).toContainText('aster-guest ready', { timeout: 20_000 });
     await log.getByRole('checkbox', { name: 'Follow' }).check();
     await expect(log.getByLabel('Console log output')).toContainText(`aster-e2e-${a + b}`, { timeout: 20_000 });
+    // The shell wrote terminal escapes (its cursor query ESC[6n among them); the page shows the text without them.
+    const ESC = String.fromCharCode(27);
+    const raw = await consoleLog(client, server.id);
+    const sequences = new Set((raw.match(new RegExp(`${ESC}\\[[0-?]*[ -/]*[@-~]`, 'g')) ?? []).map((s) => s.slice(1)));
+    expect(sequences.size).toBeGreaterThan(0);
+    const shown = (await log.getByLabel('Console log output').textContent()) ?? '';
+    expect([...shown].filter((c) => c < ' ' && c !== '\n' && c !== '\t')).toEqual([]);
+    // Not even what follows the ESC (say "[6n") is left, where the guest's text has no such characters of its own.
+    const text = [...sequences].reduce((t, s) => t.replaceAll(ESC + s, ''), raw);
+    for (const s of sequences) if (!text.includes(s)) expect(shown, `the sequence ESC${s}`).not.toContain(s);
   });
 
   test('the SPICE tab connects, draws the guest screen and types into it', async () => {

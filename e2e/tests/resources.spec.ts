@@ -3,6 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { adminCredentials, createThrowawayUser, signInToApi } from '../helpers/api.ts';
 import { sshPublicKey } from '../helpers/keys.ts';
+import { deleteServer, reachStatus } from '../helpers/guest.ts';
+import { createMemberOf, createProject, removeProjects } from '../helpers/projects.ts';
 import { signIn } from '../helpers/session.ts';
 
 // The first request of a page in dev mode compiles it.
@@ -108,10 +110,11 @@ test('a member uploads an image with progress, imports a key pair, deletes both,
   // Others may launch servers meanwhile: the limit is fixed, the usage is whatever it is now.
   const limit = limits.limits.instances < 0 ? 'unlimited' : String(limits.limits.instances);
   await expect(instances).toHaveAttribute('aria-valuetext', new RegExp(`^\\d+ of ${limit}$`));
+  // Memory in binary units, as the API counts it.
+  await expect(page.getByRole('meter', { name: 'RAM' })).toHaveAttribute('aria-valuetext', /^\d+ MiB of (\d+ MiB|unlimited)$/);
   await expect(page.getByRole('meter', { name: 'Key pairs (yours)' })).toHaveAttribute('aria-valuetext', /^0 of /);
-  await expect(page.getByRole('img', { name: /Instances and cores/ })).toBeVisible();
-  await expect(page.getByText(/from creation times/)).toBeVisible();
-  await expect(page.getByText(/live since/)).toBeVisible();
+  await expect(page.getByRole('img', { name: /^Instances and cores\. From \d\d:\d\d UTC until now: now \d+ instances? with \d+ cores?; at most / })).toBeVisible();
+  await expect(page.getByText(/deleted ones included/)).toBeVisible();
   await expect(page.getByRole('heading', { name: "Edit a project's quotas" })).toHaveCount(0);
   await screenshot(page, 'quotas');
 
@@ -134,13 +137,14 @@ test('an administrator creates a private flavor, shares it, and deletes it', asy
   const dialog = page.getByRole('dialog', { name: 'Create flavor' });
   await dialog.getByLabel('Name').fill(flavorName);
   await dialog.getByLabel('vCPUs').fill('1');
-  await dialog.getByLabel('RAM (MB)').fill('128');
-  await dialog.getByLabel('Disk (GB)').fill('1');
+  await dialog.getByLabel('RAM (MiB)').fill('128');
+  await dialog.getByLabel('Disk (GiB)').fill('1');
   await dialog.getByLabel(/^Public/).uncheck();
   await dialog.getByRole('button', { name: 'Create' }).click();
   await expect(dialog).toBeHidden();
   const row = page.getByRole('table', { name: 'Flavors' }).getByRole('row').filter({ hasText: flavorName });
   await expect(row).toContainText('128 MiB');
+  await expect(row).toContainText('1 GiB');
   await expect(row).toContainText('no');
 
   await row.getByRole('button', { name: `Access to ${flavorName}` }).click();
@@ -180,6 +184,15 @@ test('an upload that is not the declared format says why, and a cancelled one le
   await upload.getByRole('button', { name: 'Upload', exact: true }).click();
   await expect(upload.getByRole('alert')).toContainText(/qcow2/, { timeout: 60_000 });
   await screenshot(page, 'images-upload-failed');
+  const named = async () => (await admin.images.list.query({})).filter((i) => i.name === wrongName);
+  const [first] = await named();
+  expect(first).toMatchObject({ status: 'killed' });
+  // Trying again replaces the killed image of the last try: one killed image, never one more per try.
+  await upload.getByRole('button', { name: 'Upload', exact: true }).click();
+  await expect
+    .poll(async () => (await named()).map((i) => `${i.id === first!.id ? 'first' : 'retry'}:${i.status}`), { timeout: 60_000 })
+    .toEqual(['retry:killed']);
+  await expect(upload.getByRole('alert')).toContainText(/qcow2/);
   await upload.getByRole('button', { name: 'Cancel', exact: true }).click();
   const wrongRow = page.getByRole('table', { name: 'Images' }).getByRole('row').filter({ hasText: wrongName });
   await expect(wrongRow).toHaveCount(1);
@@ -226,5 +239,36 @@ test('a reader sees the resources but every change is disabled with the reason',
   } finally {
     const user = (await admin.users.list.query()).find((u) => u.name === reader.username);
     if (user) await admin.users.delete.mutate({ id: user.id });
+  }
+});
+
+test('the quota chart ends now and counts a server deleted since, for as long as it existed', async ({ page }) => {
+  test.setTimeout(3 * 60_000);
+  const admin = await signInToApi(adminCredentials());
+  const project = await createProject(admin, 'e2e-quota');
+  const member = await createMemberOf(admin, 'e2e-quota', [project]);
+  await admin.quotas.set.mutate({ project: project.id, limits: { ramMb: -1 } });
+  // More memory than any host has, so the server finds no host and ends in ERROR at once; it holds quota all the same.
+  const hosts = await admin.hypervisors.list.query();
+  const flavor = await admin.flavors.create.mutate({ name: `res-quota-${suffix()}`, vcpus: 2, ramMb: Math.max(...hosts.map((h) => h.ramMb.total)) + 1024, diskGb: 1 });
+  try {
+    const client = await signInToApi(member, project.name);
+    const image = (await client.images.list.query({})).find((i) => i.name === 'aster-tiny')!;
+    const [server] = await client.servers.create.mutate({ name: `res-quota-${suffix()}`, flavorId: flavor.id, imageId: image.id });
+    await reachStatus(client, server!.id, 'ERROR', 60_000);
+    await deleteServer(client, server!.id);
+    // The API's record has it, deleted, with when it existed.
+    const history = await client.limits.history.query({ since: new Date(Date.now() - 3600_000).toISOString() });
+    expect(history.servers).toEqual([expect.objectContaining({ id: server!.id, vcpus: 2, deletedAt: expect.any(String) })]);
+
+    await signIn(page, member);
+    await open(page, '/quotas', 'Quotas', 'Usage');
+    const chart = page.getByRole('img', { name: /^Instances and cores\./ });
+    await expect(chart).toHaveAccessibleName(/until now: now 0 instances with 0 cores; at most 1 instance with 2 cores\.$/);
+    await expect(chart.getByText('now', { exact: true })).toBeVisible();
+    await screenshot(page, 'quotas-history');
+  } finally {
+    await admin.flavors.delete.mutate({ id: flavor.id }).catch(() => undefined);
+    await removeProjects(admin, [member], [project]);
   }
 });

@@ -64,9 +64,19 @@ test.describe.serial('the page of a running server', () => {
     const address = Object.values(server.addresses).flat()[0]!;
     await expect(panel.getByRole('table', { name: 'Addresses' })).toContainText(address.ip);
     await expect(panel.getByRole('table', { name: 'Addresses' })).toContainText(address.mac);
-    await expect(panel).toContainText(`${server.flavor.name} (${server.flavor.vcpus} vCPU, ${server.flavor.ramMb} MB RAM`);
+    // Sizes in binary units, as the API counts them (ramMb is MiB, diskGb GiB).
+    expect(server.flavor).toMatchObject({ name: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 });
+    await expect(panel).toContainText('m1.tiny (1 vCPU, 512 MiB RAM, 1 GiB disk)');
     // Administrators see the host.
     await expect(panel).toContainText(server.host ?? 'no host');
+    // Dates in the one format of the app, in UTC.
+    const date = /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}:\d{2} UTC$/;
+    for (const fact of ['Created', 'Updated', 'Launched']) await expect(panel.locator(`xpath=.//dt[normalize-space()="${fact}"]/following-sibling::dd[1]`)).toHaveText(date);
+    // Its place, named as the menu names it.
+    const crumbs = page.getByRole('navigation', { name: 'Breadcrumb' });
+    await expect(crumbs.getByRole('link', { name: 'Instances', exact: true })).toHaveAttribute('href', '/servers');
+    await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Instances', exact: true })).toHaveAttribute('href', '/servers');
+    await expect(crumbs.getByRole('listitem')).toHaveText(['Instances', server.name]);
     await shoot(page, 'overview');
   });
 
@@ -166,6 +176,7 @@ test.describe.serial('the page of a running server', () => {
     const log = page.getByRole('list', { name: 'Actions' });
     await expect(log.getByRole('listitem').first()).toContainText('reboot');
     await expect(log.getByRole('listitem').first()).toContainText('Success');
+    await expect(log.getByRole('listitem').first()).toContainText(/by admin \(you\), \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}:\d{2} UTC, finished /);
     await shoot(page, 'action-log');
   });
 
@@ -175,7 +186,7 @@ test.describe.serial('the page of a running server', () => {
     await openTab(page, 'Overview');
     await pick(page, /^Resize/);
     const dialog = page.getByRole('dialog', { name: `Resize ${server.name}` });
-    await dialog.getByLabel('Flavor').selectOption({ label: 'm1.small (1 vCPU, 2048 MB, 20 GB)' });
+    await dialog.getByLabel('Flavor').selectOption({ label: 'm1.small (1 vCPU, 2 GiB RAM, 20 GiB disk)' });
     const resized = await statusWhenToasted(page, `${server.name} is resized to m1.small`, 'page');
     await dialog.getByRole('button', { name: 'Resize' }).click();
     await expect(dialog).toBeHidden();
@@ -191,7 +202,42 @@ test.describe.serial('the page of a running server', () => {
     expect(await confirmed()).toBe('ACTIVE');
     await expect(notifications(page)).not.toContainText('unlocked');
     await expect(page.getByRole('button', { name: 'Confirm resize' })).toBeHidden();
-    await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText('m1.small (1 vCPU, 2048 MB RAM');
+    await expect(page.getByRole('tabpanel', { name: 'Overview' })).toContainText('m1.small (1 vCPU, 2 GiB RAM, 20 GiB disk)');
+  });
+
+  test('a snapshot of the resized server needs its 20 GiB disk, and Launch does not offer m1.tiny for it', async () => {
+    test.setTimeout(3 * 60_000);
+    await reachStatus(client, server.id, 'ACTIVE');
+    const name = `e2e-detail-snap-${stamp()}`;
+    const { imageId } = await client.servers.createImage.mutate({ id: server.id, name });
+    try {
+      await expect.poll(async () => (await client.images.get.query({ id: imageId })).status, { timeout: 120_000, intervals: [1000] }).toBe('active');
+      await reachStatus(client, server.id, 'ACTIVE');
+      expect(await client.images.get.query({ id: imageId })).toMatchObject({ minDiskGb: 20 });
+
+      await page.goto('/images', { timeout: FIRST_VISIT });
+      const row = page.getByRole('table', { name: 'Images' }).getByRole('row').filter({ hasText: name });
+      // Its minimum disk and RAM (the RAM of the image the server was built from).
+      await expect(row).toContainText(/20 GiB \/ \d+ MiB/, { timeout: FIRST_VISIT });
+
+      await page.goto('/servers', { timeout: FIRST_VISIT });
+      await page.getByRole('button', { name: 'Launch instance' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Launch instance' });
+      await expect(dialog.getByRole('option', { name })).toBeAttached({ timeout: 30_000 });
+      await dialog.getByLabel('Image').selectOption({ label: name });
+      const tiny = dialog.getByRole('option', { name: /^m1\.tiny / });
+      await expect(tiny).toBeDisabled();
+      await expect(tiny).toHaveText('m1.tiny — 1 vCPU, 512 MiB RAM, 1 GiB disk (too small for this image)');
+      await expect(tiny).toHaveAttribute('title', `Image ${name} needs a disk of at least 20 GiB; flavor m1.tiny has 1 GiB`);
+      await expect(dialog.getByRole('option', { name: /^m1\.small / })).toBeEnabled();
+      await shoot(page, 'launch-snapshot-flavors');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      // Back on the server's page, where the next test acts.
+      await page.goto(`/servers/${server.id}`, { timeout: FIRST_VISIT });
+      await expect(page.getByTestId('server-status')).toHaveText('ACTIVE', { timeout: FIRST_VISIT });
+    } finally {
+      await client.images.delete.mutate({ id: imageId }).catch(() => undefined);
+    }
   });
 
   test('delete asks first, then goes to the servers', async () => {
@@ -201,6 +247,8 @@ test.describe.serial('the page of a running server', () => {
     const dialog = page.getByRole('dialog', { name: `Delete ${server.name}?` });
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await expect(page).toHaveURL(at('/servers'), { timeout: FIRST_VISIT });
+    // The focus lands on the list it came back to.
+    await expect(page.getByRole('heading', { level: 1, name: 'Instances' })).toBeFocused();
     deleted = true;
     await deleteServer(client, server.id);
   });

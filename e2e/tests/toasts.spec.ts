@@ -41,7 +41,7 @@ test('a refusal while a dialog is open is toasted above it, in the assertive reg
     const box = (await refusal.boundingBox())!;
     const onTop = await page.evaluate(([x, y]) => {
       const doc = (globalThis as unknown as { document: { elementFromPoint(x: number, y: number): { closest(s: string): unknown } | null } }).document;
-      return doc.elementFromPoint(x, y)?.closest('.toast') != null;
+      return doc.elementFromPoint(x, y)?.closest('[role="log"][aria-label="Errors"] > *') != null;
     }, [box.x + box.width / 2, box.y + box.height / 2] as const);
     expect(onTop).toBe(true);
     await page.screenshot({ path: test.info().outputPath('toast-over-dialog.png') });

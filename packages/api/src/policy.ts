@@ -72,6 +72,7 @@ export const policy = {
   'quotas.get': 'reader',
   'quotas.set': 'admin',
   'limits.get': 'reader',
+  'limits.history': 'reader',
 
   'hypervisors.list': 'admin',
   'hypervisors.get': 'admin',

@@ -179,3 +179,40 @@ describe('limits.get', () => {
     await expect(admin.api.limits.get()).resolves.toMatchObject({ project: { name: 'admin' }, usage: { instances: 0, keypairs: 0 } });
   });
 });
+
+describe('limits.history', () => {
+  it('lists every server that held the project’s quota since then, deleted ones included, up to now', async () => {
+    const admin = await adminSession(db.pool);
+    const r = await userSession(db.pool, admin.api, { name: 'hist-reader', project: 'hist-a', role: 'reader' });
+    const other = await userSession(db.pool, admin.api, { name: 'hist-other', project: 'hist-b', role: 'member' });
+    const hour = 3600_000;
+    const now = Date.now();
+    const at = (ms: number) => new Date(now - ms);
+    const server = async (vcpus: number, created: number, deleted: number | null) => {
+      const id = await insertInstance(db.pool, r.project.id, { vcpus, ramMb: vcpus * 512 }, deleted !== null);
+      await db.pool.query('UPDATE instances SET created_at = $2, deleted_at = $3 WHERE id = $1', [id, at(created), deleted === null ? null : at(deleted)]);
+      return id;
+    };
+    const gone = await server(8, 10 * hour, 8 * hour); // deleted before the window
+    const alive = await server(2, 9 * hour, null); // from before the window, still there
+    const deleted = await server(4, 5 * hour, 1 * hour); // deleted within it
+    const fresh = await server(1, 0.5 * hour, null);
+    await insertInstance(db.pool, other.project.id, { vcpus: 16, ramMb: 1024 });
+
+    const since = at(6 * hour).toISOString();
+    const history = await r.api.limits.history({ since });
+    expect(history.since).toBe(since);
+    expect(Date.parse(history.until)).toBeGreaterThanOrEqual(now);
+    expect(history.truncated).toBe(false);
+    expect(history.servers).toEqual([
+      { id: alive, vcpus: 2, ramMb: 1024, createdAt: at(9 * hour).toISOString(), deletedAt: null },
+      { id: deleted, vcpus: 4, ramMb: 2048, createdAt: at(5 * hour).toISOString(), deletedAt: at(1 * hour).toISOString() },
+      { id: fresh, vcpus: 1, ramMb: 512, createdAt: at(0.5 * hour).toISOString(), deletedAt: null },
+    ]);
+    expect(history.servers.map((s) => s.id)).not.toContain(gone);
+    // At most a month back.
+    const old = await r.api.limits.history({ since: at(90 * 24 * hour).toISOString() });
+    expect(Date.parse(old.until) - Date.parse(old.since)).toBe(31 * 24 * hour);
+    await expectError(r.api.limits.history({ since: 'yesterday' }), 'BAD_REQUEST', /since/);
+  });
+});

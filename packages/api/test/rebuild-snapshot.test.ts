@@ -111,6 +111,8 @@ describe('servers.createImage', () => {
       visibility: 'private',
       owner: alice.project.id,
       minRamMb: 256,
+      // The server's disk (m1.tiny's 1 GiB): the image it was built from asks for none.
+      minDiskGb: 1,
       properties: { purpose: 'backup', image_type: 'snapshot', instance_uuid: s.id, base_image_ref: h.imageId },
     });
     await waitFor(async () => (await alice.api.images.get({ id: snap })).status === 'active', 'the snapshot to be uploaded');
@@ -130,6 +132,21 @@ describe('servers.createImage', () => {
     // The snapshot boots like any image of the project.
     const [again] = await alice.api.servers.create({ name: 'restored', flavorId: h.tiny, imageId: snap });
     await waitForStatus(alice.api, again!.id, 'ACTIVE');
+  });
+
+  it('a snapshot of a resized server needs a disk as big as the server has now', async () => {
+    const alice = await member('snapgrown');
+    const s = await activeServer(alice.api, 'grown');
+    const small = await h.stack.flavor('m1.small');
+    await alice.api.servers.resize({ id: s.id, flavorId: small });
+    await waitForStatus(alice.api, s.id, 'VERIFY_RESIZE');
+    await alice.api.servers.confirmResize({ id: s.id });
+    expect((await waitForStatus(alice.api, s.id, 'ACTIVE')).flavor).toMatchObject({ name: 'm1.small', diskGb: 20 });
+    const { imageId: snap } = await alice.api.servers.createImage({ id: s.id, name: 'grown backup' });
+    expect(await alice.api.images.get({ id: snap })).toMatchObject({ minDiskGb: 20, minRamMb: 256 });
+    await waitFor(async () => (await alice.api.images.get({ id: snap })).status === 'active', 'the snapshot to be uploaded');
+    // So m1.tiny's 1 GiB disk is refused for it, as its bytes would not fit.
+    await expectError(alice.api.servers.create({ name: 'too small', flavorId: h.tiny, imageId: snap }), 'BAD_REQUEST', /needs at least 20 GB/);
   });
 
   it('a snapshot the host fails kills the image with the reason; the server stays ACTIVE with a fault and an event', async () => {

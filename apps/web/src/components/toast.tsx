@@ -2,6 +2,8 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { createPortal } from 'react-dom';
+import ui from '@/components/ui/ui.module.css';
+import styles from './toast.module.css';
 
 export type ToastKind = 'success' | 'error' | 'info';
 interface Toast {
@@ -30,7 +32,7 @@ const noChange = () => () => {};
 /** The box the toasts are drawn in: a popover in the top layer, so nothing on the page covers it. */
 function makeBox(): HTMLDivElement {
   const element = document.createElement('div');
-  element.className = 'toasts';
+  element.className = styles.toasts ?? '';
   element.setAttribute('popover', 'manual');
   return element;
 }
@@ -75,9 +77,9 @@ function useToastHost(): HTMLDivElement | null {
 
 function ToastItem({ toast, onDismiss }: { toast: Toast; onDismiss: (id: number) => void }) {
   return (
-    <div className={`toast toast-${toast.kind}`}>
+    <div className={`${styles.toast} ${styles[toast.kind]}`}>
       <span>{toast.text}</span>
-      <button type="button" className="link" aria-label="Dismiss" onClick={() => onDismiss(toast.id)}>
+      <button type="button" className={ui.link} aria-label="Dismiss" onClick={() => onDismiss(toast.id)}>
         ×
       </button>
     </div>

@@ -45,6 +45,35 @@ export async function quotaUsage(db: Queryable, projectId: string, options: { ex
   return { instances: row.instances, cores: row.cores, ramMb: row.ram_mb, serverGroups: row.server_groups };
 }
 
+/** A server's hold on the project's quota: what it counts, and from when to when. */
+export interface Holding {
+  id: string;
+  vcpus: number;
+  ramMb: number;
+  createdAt: Date;
+  /** Null while the server exists. */
+  deletedAt: Date | null;
+}
+
+/** The most holdings `usageHistory` reads; a project with more in its window is told it sees only these. */
+export const MAX_HOLDINGS = 5000;
+
+/**
+ * Every server of the project that held quota at some moment since `since`, deleted ones included, counted as
+ * quotaUsage counts them (from their own copy of the flavor): its usage at any moment since can be summed
+ * from these (Nova's os-simple-tenant-usage answers the same question). Oldest first.
+ */
+export async function usageHistory(db: Queryable, projectId: string, since: Date): Promise<{ holdings: Holding[]; truncated: boolean }> {
+  const { rows } = await db.query<{ id: string; vcpus: number; ram_mb: number; created_at: Date; deleted_at: Date | null }>(
+    `SELECT id, (flavor->>'vcpus')::int AS vcpus, (flavor->>'ramMb')::int AS ram_mb, created_at, deleted_at
+       FROM instances WHERE project_id = $1 AND (deleted_at IS NULL OR deleted_at >= $2)
+      ORDER BY created_at, id LIMIT $3`,
+    [projectId, since, MAX_HOLDINGS + 1],
+  );
+  const holdings = rows.slice(0, MAX_HOLDINGS).map((r) => ({ id: r.id, vcpus: r.vcpus, ramMb: r.ram_mb, createdAt: r.created_at, deletedAt: r.deleted_at }));
+  return { holdings, truncated: rows.length > MAX_HOLDINGS };
+}
+
 export async function keypairUsage(db: Queryable, userId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM keypairs WHERE user_id = $1', [userId]);
   return rows[0]!.n;

@@ -33,13 +33,14 @@ export async function createServerImage(
   return transaction(ctx.db, async (client) => {
     await beginTask(client, row, 'createImage', actionRules.createImage);
     const now = ctx.now();
-    // The minimums of the image the server was built from carry over, as Nova's snapshots do.
+    // The minimums of the image the server was built from carry over, as Nova's snapshots do; the minimum disk
+    // is at least the server's own (its flavor's, which a resize may have grown), the size the snapshot has.
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO images (name, project_id, visibility, status, disk_format, min_ram_mb, min_disk_gb, properties, created_at, updated_at)
-       SELECT $1, $2, 'private', 'queued', 'qcow2', COALESCE(b.min_ram_mb, 0), COALESCE(b.min_disk_gb, 0), $4, $5, $5
+       SELECT $1, $2, 'private', 'queued', 'qcow2', COALESCE(b.min_ram_mb, 0), GREATEST(COALESCE(b.min_disk_gb, 0), $6), $4, $5, $5
          FROM (SELECT 1) one LEFT JOIN images b ON b.id = $3
        RETURNING id`,
-      [input.name, row.project_id, row.image_id, JSON.stringify(properties), now],
+      [input.name, row.project_id, row.image_id, JSON.stringify(properties), now, row.flavor.diskGb],
     );
     const imageId = rows[0]!.id;
     const actionId = await startAction(client, { instanceId: row.id, action: 'createImage', requestId: ctx.requestId, userId: auth.user.id, projectId: auth.project.id });

@@ -3,7 +3,10 @@ import type { ReactNode } from 'react';
 import { ServerActionsProvider } from '@/components/server-actions/tracker';
 import { AppHeader } from '@/components/shell/app-header';
 import { Nav } from '@/components/shell/nav';
+import shell from '@/components/shell/shell.module.css';
+import { CONTENT_ID, SkipLink } from '@/components/shell/skip-link';
 import { ToastProvider } from '@/components/toast';
+import ui from '@/components/ui/ui.module.css';
 import { ServerWatchProvider } from '@/lib/server-watch';
 import { requireSession } from '@/lib/session';
 import { PATH_HEADER } from '@/lib/session-cookie';
@@ -20,10 +23,11 @@ export default async function ShellLayout({ children }: { children: ReactNode })
   if (session.status === 'unavailable') {
     return (
       <>
+        <SkipLink />
         <AppHeader />
-        <main className="content">
+        <main id={CONTENT_ID} tabIndex={-1} className={ui.content}>
           <h1>Aster</h1>
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {session.message}
           </p>
           <p>
@@ -41,10 +45,13 @@ export default async function ShellLayout({ children }: { children: ReactNode })
         <ToastProvider>
           <ServerWatchProvider>
             <ServerActionsProvider>
+              <SkipLink />
               <AppHeader signedIn={{ user: user.name, project: project.name, roles, projects }} />
-              <div className="shell">
+              <div className={shell.shell}>
                 <Nav isAdmin={isAdmin} />
-                <div className="shell-main">{children}</div>
+                <div id={CONTENT_ID} tabIndex={-1} className={shell.main}>
+                  {children}
+                </div>
               </div>
             </ServerActionsProvider>
           </ServerWatchProvider>

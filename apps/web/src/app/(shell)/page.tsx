@@ -1,14 +1,11 @@
 import Link from 'next/link';
 import type { Metadata } from 'next';
+import ui from '@/components/ui/ui.module.css';
+import { formatDate } from '@/lib/format';
 import { requireSession } from '@/lib/session';
+import styles from './overview.module.css';
 
 export const metadata: Metadata = { title: 'Overview' };
-
-const expiryFormat = new Intl.DateTimeFormat('en-GB', {
-  dateStyle: 'medium',
-  timeStyle: 'short',
-  timeZone: 'UTC',
-});
 
 export default async function HomePage() {
   const session = await requireSession('/');
@@ -16,9 +13,9 @@ export default async function HomePage() {
   if (session.status === 'unavailable') {
     return (
       <>
-        <main className="content">
+        <main className={ui.content}>
           <h1>Overview</h1>
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {session.message}
           </p>
           <p>
@@ -32,11 +29,11 @@ export default async function HomePage() {
   const { user, project, roles, isAdmin, expiresAt, projects } = session.whoami;
   return (
     <>
-      <main className="content">
+      <main className={ui.content}>
         <h1>Overview</h1>
         <section aria-labelledby="session-heading">
           <h2 id="session-heading">Your session</h2>
-          <dl className="facts">
+          <dl className={ui.facts}>
             <dt>User</dt>
             <dd>{user.name}</dd>
             <dt>Project</dt>
@@ -48,18 +45,18 @@ export default async function HomePage() {
             </dd>
             <dt>Session expires</dt>
             <dd>
-              <time dateTime={expiresAt}>{expiryFormat.format(new Date(expiresAt))} UTC</time>
+              <time dateTime={expiresAt}>{formatDate(expiresAt)}</time>
             </dd>
           </dl>
         </section>
         {projects.length > 0 ? (
           <section aria-labelledby="projects-heading">
             <h2 id="projects-heading">Your projects</h2>
-            <ul className="projects">
+            <ul className={styles.projects}>
               {projects.map((p) => (
                 <li key={p.id}>
                   {p.name}
-                  <span className="muted"> · {p.roles.join(', ') || 'no roles'}</span>
+                  <span className={ui.muted}> · {p.roles.join(', ') || 'no roles'}</span>
                 </li>
               ))}
             </ul>

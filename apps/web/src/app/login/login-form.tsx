@@ -1,7 +1,9 @@
 'use client';
 
 import { useActionState } from 'react';
+import ui from '@/components/ui/ui.module.css';
 import { type SignInState, signIn } from './actions';
+import styles from './login.module.css';
 
 const initialState: SignInState = { username: '', attempt: 0 };
 
@@ -9,10 +11,10 @@ export function LoginForm({ next }: { next: string }) {
   const [state, formAction, pending] = useActionState(signIn, initialState);
 
   return (
-    <form action={formAction} className="card login-form">
+    <form action={formAction} className={`${ui.card} ${styles.form}`}>
       <input type="hidden" name="next" value={next} />
       {state.error ? (
-        <p key={state.attempt} role="alert" className="alert">
+        <p key={state.attempt} role="alert" className={ui.alert}>
           {state.error}
         </p>
       ) : null}

@@ -63,7 +63,7 @@ export function AggregateHosts({ aggregate, onChanged }: { aggregate: Aggregate;
           ))}
         </ul>
       ) : (
-        <p className="muted">No hosts yet.</p>
+        <p className={ui.muted}>No hosts yet.</p>
       )}
       <form className={styles.inlineForm} onSubmit={submit} aria-label={`Add a host to ${aggregate.name}`}>
         <Field id={selectId} label="Host">

@@ -65,7 +65,7 @@ export function AggregateMetadata({ aggregate, onChanged }: { aggregate: Aggrega
           ))}
         </ul>
       ) : (
-        <p className="muted">No metadata.</p>
+        <p className={ui.muted}>No metadata.</p>
       )}
       <form className={styles.inlineForm} onSubmit={submit} aria-label={`Set metadata of ${aggregate.name}`}>
         <Field id={keyId} label="Key">
@@ -78,7 +78,7 @@ export function AggregateMetadata({ aggregate, onChanged }: { aggregate: Aggrega
           Set
         </button>
       </form>
-      <p className="muted">
+      <p className={ui.muted}>
         The key <span className={resources.mono}>availability_zone</span> is the aggregate&apos;s zone; a host may be in several aggregates only if they agree on it.
       </p>
       <ErrorAlert error={setMetadata.error} />

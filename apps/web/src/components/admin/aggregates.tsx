@@ -14,7 +14,7 @@ import resources from '@/components/resources/resources.module.css';
 import styles from './admin.module.css';
 import { AggregateHosts } from './aggregate-hosts';
 import { AggregateMetadata } from './aggregate-metadata';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import type { Aggregate } from './types';
 
 function CreateAggregateForm({ onCreated }: { onCreated: () => unknown }) {
@@ -56,7 +56,7 @@ function CreateAggregateForm({ onCreated }: { onCreated: () => unknown }) {
 
 function MetadataList({ metadata }: { metadata: Record<string, string> }) {
   const entries = Object.entries(metadata);
-  if (!entries.length) return <span className="muted">—</span>;
+  if (!entries.length) return <span className={ui.muted}>—</span>;
   return (
     <ul className={resources.chips}>
       {entries.map(([k, v]) => (
@@ -108,14 +108,14 @@ export function Aggregates() {
             <Fragment key={a.id}>
               <tr aria-label={`Aggregate ${a.name}`}>
                 <td>{a.name}</td>
-                <td>{a.availabilityZone ?? <span className="muted">—</span>}</td>
-                <td>{a.hosts.length ? a.hosts.join(', ') : <span className="muted">none</span>}</td>
+                <td>{a.availabilityZone ?? <span className={ui.muted}>—</span>}</td>
+                <td>{a.hosts.length ? a.hosts.join(', ') : <span className={ui.muted}>none</span>}</td>
                 <td>
                   <MetadataList metadata={a.metadata} />
                 </td>
                 <td>{formatDate(a.updatedAt)}</td>
                 <ActionsCell>
-                  <button type="button" className="secondary" aria-expanded={open === a.id} aria-label={`Manage ${a.name}`} onClick={() => setOpen(open === a.id ? null : a.id)}>
+                  <button type="button" className={ui.secondary} aria-expanded={open === a.id} aria-label={`Manage ${a.name}`} onClick={() => setOpen(open === a.id ? null : a.id)}>
                     Manage
                   </button>
                   <button type="button" className={ui.danger} aria-label={`Delete aggregate ${a.name}`} onClick={() => setDeleting(a)}>

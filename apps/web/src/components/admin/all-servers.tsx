@@ -8,6 +8,7 @@ import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
 import { QueryState } from '@/components/ui/query-state';
 import { Table } from '@/components/ui/table';
+import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
 import { ALL_SERVERS_INPUT as LIST_INPUT } from './all-servers-input';
 import type { Server } from './types';
@@ -50,16 +51,16 @@ export function AllServers() {
     <>
       <QueryState what="instances" isPending={list.isPending} error={list.error} />
       {watch.error ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           Live updates stopped: {describeApiError(watch.error)}
         </p>
       ) : null}
       {projects.error ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           Project names could not be loaded: {describeApiError(projects.error)}
         </p>
       ) : null}
-      {list.data?.nextMarker ? <p className="muted">Showing the newest {LIST_INPUT.limit} instances.</p> : null}
+      {list.data?.nextMarker ? <p className={ui.muted}>Showing the newest {LIST_INPUT.limit} instances.</p> : null}
       {list.data ? (
         <Table label="All instances" className={styles.table} columns={['Name', 'Project', 'Status', 'Host', 'Addresses', 'Flavor']} empty={rows.length === 0 ? 'No instances in any project.' : null}>
           {rows.map((s) => (
@@ -70,10 +71,10 @@ export function AllServers() {
               <td>{projectName.get(s.projectId) ?? s.projectId}</td>
               <td>
                 {s.status}
-                {s.taskState ? <span className="muted"> ({s.taskState})</span> : null}
+                {s.taskState ? <span className={ui.muted}> ({s.taskState})</span> : null}
               </td>
-              <td>{s.host ?? <span className="muted">—</span>}</td>
-              <td>{addressesOf(s) || <span className="muted">—</span>}</td>
+              <td>{s.host ?? <span className={ui.muted}>—</span>}</td>
+              <td>{addressesOf(s) || <span className={ui.muted}>—</span>}</td>
               <td>{s.flavor.name}</td>
             </tr>
           ))}

@@ -3,8 +3,9 @@
 import { useQuery } from '@tanstack/react-query';
 import { useTRPC } from '@/lib/trpc';
 import { QueryState } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import type { Hypervisor } from './types';
 import { UsageBar } from './usage-bar';
 
@@ -17,18 +18,18 @@ function domainTypeReason(h: Hypervisor): string | null {
 function HypervisorCard({ h }: { h: Hypervisor }) {
   const reason = domainTypeReason(h);
   return (
-    <article className="card" aria-labelledby={`hv-${h.host}`}>
+    <article className={ui.card} aria-labelledby={`hv-${h.host}`}>
       <div className={styles.cardHeader}>
         <h2 id={`hv-${h.host}`}>{h.host}</h2>
         <span className={h.status === 'up' ? styles.badgeGood : styles.badgeBad}>{h.status}</span>
         <span className={h.state === 'enabled' ? styles.badgeGood : styles.badgeBad}>{h.state}</span>
         {h.forcedDown ? <span className={styles.badgeBad}>forced down</span> : null}
       </div>
-      <dl className="facts">
+      <dl className={ui.facts}>
         <dt>Hypervisor type</dt>
         <dd>
           {h.hypervisorType}
-          {h.hypervisorType === 'qemu' && reason ? <span className="muted"> — {reason}</span> : null}
+          {h.hypervisorType === 'qemu' && reason ? <span className={ui.muted}> — {reason}</span> : null}
         </dd>
         {h.state === 'disabled' ? (
           <>
@@ -39,7 +40,7 @@ function HypervisorCard({ h }: { h: Hypervisor }) {
         <dt>Availability zone</dt>
         <dd>{h.availabilityZone}</dd>
         <dt>Aggregates</dt>
-        <dd>{h.aggregates.length ? h.aggregates.join(', ') : <span className="muted">None</span>}</dd>
+        <dd>{h.aggregates.length ? h.aggregates.join(', ') : <span className={ui.muted}>None</span>}</dd>
         {h.forcedDown ? (
           <>
             <dt>Forced down</dt>
@@ -49,7 +50,7 @@ function HypervisorCard({ h }: { h: Hypervisor }) {
         <dt>Failed builds</dt>
         <dd>
           {h.failedBuilds}
-          {h.failedBuilds > 0 ? <span className="muted"> since its last successful build; the scheduler prefers other hosts</span> : null}
+          {h.failedBuilds > 0 ? <span className={ui.muted}> since its last successful build; the scheduler prefers other hosts</span> : null}
         </dd>
         <dt>Running VMs</dt>
         <dd>{h.runningVms}</dd>
@@ -57,8 +58,8 @@ function HypervisorCard({ h }: { h: Hypervisor }) {
         <dd>{formatDate(h.updatedAt)}</dd>
       </dl>
       <UsageBar label="vCPU" unit="vCPUs" resource={h.vcpus} />
-      <UsageBar label="RAM" unit="MB" resource={h.ramMb} />
-      <UsageBar label="Disk" unit="GB" resource={h.diskGb} />
+      <UsageBar label="RAM" unit="MiB" resource={h.ramMb} />
+      <UsageBar label="Disk" unit="GiB" resource={h.diskGb} />
     </article>
   );
 }

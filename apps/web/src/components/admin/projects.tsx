@@ -9,8 +9,9 @@ import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { Field } from '@/components/ui/form';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
+import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import type { Project } from './types';
 
 function CreateProjectForm({ onCreated }: { onCreated: () => unknown }) {
@@ -84,14 +85,14 @@ export function Projects() {
             <tr key={p.id}>
               <td>
                 {p.name}
-                {p.isAdmin ? <span className="muted"> (cloud administrators)</span> : null}
+                {p.isAdmin ? <span className={ui.muted}> (cloud administrators)</span> : null}
               </td>
-              <td>{p.description || <span className="muted">—</span>}</td>
+              <td>{p.description || <span className={ui.muted}>—</span>}</td>
               <td>{formatDate(p.createdAt)}</td>
               <ActionsCell>
                 <button
                   type="button"
-                  className="secondary"
+                  className={ui.secondary}
                   aria-label={`Delete project ${p.name}`}
                   disabled={p.isAdmin}
                   title={p.isAdmin ? 'The admin project cannot be deleted' : undefined}

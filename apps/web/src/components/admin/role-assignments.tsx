@@ -54,14 +54,14 @@ export function RoleAssignments({ user, projects }: { user: User; projects: Proj
     <section aria-label={`Roles of ${user.name}`}>
       <h3>Roles</h3>
       <QueryState what="role assignments" isPending={isPending} error={error} />
-      {data && data.length === 0 ? <p className="muted">{user.name} holds no role on any project.</p> : null}
+      {data && data.length === 0 ? <p className={ui.muted}>{user.name} holds no role on any project.</p> : null}
       <ul>
         {data?.map((a) => (
           <li key={`${a.project.id}/${a.role}`}>
             {a.role} on {a.project.name}{' '}
             <button
               type="button"
-              className={`secondary ${ui.small}`}
+              className={`${ui.secondary} ${ui.small}`}
               aria-label={`Revoke ${a.role} on ${a.project.name} from ${user.name}`}
               onClick={() => setRevoking(a)}
             >

@@ -7,10 +7,11 @@ import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
+import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
 import { DisableServiceDialog } from './disable-service-dialog';
 import { ForceDownDialog, type ForceDownRequest } from './force-down-dialog';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import type { Service } from './types';
 
 export function Services() {
@@ -58,17 +59,17 @@ export function Services() {
               <td>
                 <span className={s.state === 'enabled' ? styles.badgeGood : styles.badgeBad}>{s.state}</span>
               </td>
-              <td>{s.disabledReason ?? <span className="muted">—</span>}</td>
+              <td>{s.disabledReason ?? <span className={ui.muted}>—</span>}</td>
               <td>{s.stoppedAt ? `stopped ${formatDate(s.stoppedAt)}` : formatDate(s.lastSeenAt)}</td>
               <ActionsCell>
                 {s.state === 'enabled' ? (
-                  <button type="button" className="secondary" aria-label={`Disable ${s.binary} on ${s.host}`} onClick={() => setDisabling(s)}>
+                  <button type="button" className={ui.secondary} aria-label={`Disable ${s.binary} on ${s.host}`} onClick={() => setDisabling(s)}>
                     Disable
                   </button>
                 ) : (
                   <button
                     type="button"
-                    className="secondary"
+                    className={ui.secondary}
                     aria-label={`Enable ${s.binary} on ${s.host}`}
                     disabled={enable.isPending && enable.variables.id === s.id}
                     onClick={() => enable.mutate({ id: s.id })}
@@ -79,7 +80,7 @@ export function Services() {
                 {s.binary === 'aster-compute' ? (
                   <button
                     type="button"
-                    className="secondary"
+                    className={ui.secondary}
                     aria-label={`${s.forcedDown ? 'Clear forced down on' : 'Force down'} ${s.host}`}
                     onClick={() => setForcing({ service: s, forcedDown: !s.forcedDown })}
                   >

@@ -1,4 +1,5 @@
 import { Meter } from '@/components/ui/meter';
+import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
 import type { Hypervisor } from './types';
 
@@ -20,7 +21,7 @@ export function UsageBar({ label, unit, resource }: { label: string; unit: strin
         <span>
           <strong>{label}</strong> {text}
         </span>
-        <span className="muted">{detail}</span>
+        <span className={ui.muted}>{detail}</span>
       </div>
       <Meter label={`${label} usage`} max={capacity} now={Math.min(resource.used, capacity)} text={`${text} (${percent}%)`} percent={percent} full={percent >= 90} />
     </div>

@@ -8,7 +8,7 @@ import { useTRPC } from '@/lib/trpc';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import ui from '@/components/ui/ui.module.css';
 import styles from './admin.module.css';
-import { formatDate } from './format';
+import { formatDate } from '@/lib/format';
 import { RoleAssignments } from './role-assignments';
 import { SetPasswordForm } from './set-password-form';
 import type { Project, User } from './types';
@@ -48,13 +48,13 @@ export function UserRow({ user, self, projects, onChanged }: { user: User; self:
         <td>
           <span className={user.enabled ? styles.badgeGood : styles.badgeBad}>{user.enabled ? 'enabled' : 'disabled'}</span>
         </td>
-        <td>{roles || <span className="muted">no roles</span>}</td>
+        <td>{roles || <span className={ui.muted}>no roles</span>}</td>
         <td>{formatDate(user.createdAt)}</td>
         <td>
           <div className={ui.actions}>
             <button
               type="button"
-              className="secondary"
+              className={ui.secondary}
               aria-expanded={open}
               aria-controls={detailsId}
               aria-label={`Roles and password of ${user.name}`}
@@ -64,7 +64,7 @@ export function UserRow({ user, self, projects, onChanged }: { user: User; self:
             </button>
             <button
               type="button"
-              className="secondary"
+              className={ui.secondary}
               aria-label={`${user.enabled ? 'Disable' : 'Enable'} user ${user.name}`}
               disabled={update.isPending || (self && user.enabled)}
               title={self && user.enabled ? 'You cannot disable your own user' : undefined}
@@ -74,7 +74,7 @@ export function UserRow({ user, self, projects, onChanged }: { user: User; self:
             </button>
             <button
               type="button"
-              className="secondary"
+              className={ui.secondary}
               aria-label={`Delete user ${user.name}`}
               disabled={self}
               title={self ? 'You cannot delete your own user' : undefined}

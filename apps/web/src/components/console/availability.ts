@@ -9,8 +9,6 @@ export function whyNoConsole(server: { name: string; status: string; powerState:
     SHUTOFF: 'Start it to open its console.',
     SUSPENDED: 'Resume it to open its console.',
     BUILD: 'It gets one once it is ACTIVE.',
-    SHELVED: 'Unshelve it to open its console.',
-    SHELVED_OFFLOADED: 'Unshelve it to open its console.',
   };
   const busy = server.taskState ? ` (busy ${server.taskState.replaceAll('_', ' ')})` : '';
   return `Server ${server.name} is ${server.status}${busy}: it has no console now. ${hint[server.status] ?? ''}`.trim();

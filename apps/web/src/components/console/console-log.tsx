@@ -2,13 +2,19 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { useId, useLayoutEffect, useRef, useState } from 'react';
+import ui from '@/components/ui/ui.module.css';
 import { describeApiError } from '@/lib/api-error';
 import { useTRPC } from '@/lib/trpc';
+import styles from './console.module.css';
+import { plainText } from './plain-text';
 
 const LINES = 1000;
 const FOLLOW_EVERY_MS = 2000;
 
-/** The serial console's output as the host logged it, read again every 2 s while "Follow" is on. */
+/**
+ * The serial console's output as the host logged it, as plain text (without the guest's terminal escapes), read
+ * again every 2 s while "Follow" is on.
+ */
 export function ConsoleLog({ id }: { id: string }) {
   const trpc = useTRPC();
   const [follow, setFollow] = useState(false);
@@ -19,7 +25,7 @@ export function ConsoleLog({ id }: { id: string }) {
     staleTime: 0,
     refetchInterval: follow ? FOLLOW_EVERY_MS : false,
   });
-  const output = log.data?.output ?? null;
+  const output = log.data ? plainText(log.data.output) : null;
   const view = useRef<HTMLPreElement>(null);
   const headingId = useId();
 
@@ -32,24 +38,24 @@ export function ConsoleLog({ id }: { id: string }) {
   }, [follow, output]);
 
   return (
-    <section aria-labelledby={headingId} className="console-log">
-      <div className="console-log-header">
+    <section aria-labelledby={headingId} className={styles.log}>
+      <div className={styles.logHeader}>
         <h2 id={headingId}>Console log</h2>
-        <label className="checkbox">
+        <label className={ui.checkbox}>
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
           Follow
         </label>
-        <button type="button" className="secondary" onClick={() => void log.refetch()} aria-busy={log.isFetching}>
+        <button type="button" className={ui.secondary} onClick={() => void log.refetch()} aria-busy={log.isFetching}>
           Refresh
         </button>
       </div>
       {log.error ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           {describeApiError(log.error)}
         </p>
       ) : null}
       {/* A region a keyboard can scroll. */}
-      <pre ref={view} className="console-log-output" role="region" tabIndex={0} aria-label="Console log output">
+      <pre ref={view} className={styles.logOutput} role="region" tabIndex={0} aria-label="Console log output">
         {output === null ? (log.isPending ? 'Reading the console log…' : '') : output || '(no output yet)'}
       </pre>
     </section>

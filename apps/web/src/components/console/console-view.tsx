@@ -2,6 +2,7 @@
 
 import { useRouter } from 'next/navigation';
 import { type ComponentType, type RefObject, useEffect, useId, useMemo, useRef, useState } from 'react';
+import ui from '@/components/ui/ui.module.css';
 import { ConnectionStatusLine } from './connection-status';
 import { ConsoleLog } from './console-log';
 import { KeysMenu } from './keys-menu';
@@ -19,6 +20,7 @@ import {
 import { useOpenConsole } from './use-open-console';
 import { useConsoleSession } from './use-console-session';
 import { VncConsole } from './vnc-console';
+import styles from './console.module.css';
 
 const clients: Record<ConsoleType, ComponentType<ConsoleClientProps>> = {
   novnc: VncConsole,
@@ -38,7 +40,7 @@ function FullscreenButton({ target }: { target: RefObject<HTMLElement | null> })
     else void target.current?.requestFullscreen().catch(() => {});
   };
   return (
-    <button type="button" className="secondary" aria-pressed={full} onClick={toggle}>
+    <button type="button" className={ui.secondary} aria-pressed={full} onClick={toggle}>
       Fullscreen
     </button>
   );
@@ -47,7 +49,7 @@ function FullscreenButton({ target }: { target: RefObject<HTMLElement | null> })
 function ScalingSelect({ value, onChange }: { value: Scaling; onChange: (value: Scaling) => void }) {
   const id = useId();
   return (
-    <span className="console-option">
+    <span className={styles.option}>
       <label htmlFor={id}>Scaling</label>
       <select id={id} value={value} onChange={(e) => onChange(e.target.value as Scaling)}>
         {(Object.keys(SCALING_LABELS) as Scaling[]).map((key) => (
@@ -81,10 +83,10 @@ export function ConsoleView({ id, type }: { id: string; type: ConsoleType }) {
 
   return (
     <>
-      <section ref={frame} className="console-frame" aria-label={`${CONSOLE_LABELS[type]} console`}>
-        <div className="console-toolbar">
+      <section ref={frame} className={styles.frame} data-console-frame aria-label={`${CONSOLE_LABELS[type]} console`}>
+        <div className={styles.toolbar}>
           <ConnectionStatusLine status={status} onReconnect={onReconnect} />
-          <div className="console-tools">
+          <div className={styles.tools}>
             {type === 'novnc' ? <ScalingSelect value={scaling} onChange={setScaling} /> : null}
             {type === 'serial' ? null : <KeysMenu controls={controls} disabled={!connected} />}
             <PasteDialog controls={controls} disabled={!connected} />

@@ -1,8 +1,10 @@
 'use client';
 
 import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import ui from '@/components/ui/ui.module.css';
 import { KEY_COMBOS } from './keys';
 import type { ConsoleControls } from './types';
+import styles from './console.module.css';
 
 type Held = { ControlLeft: boolean; AltLeft: boolean };
 const NOTHING_HELD: Held = { ControlLeft: false, AltLeft: false };
@@ -54,11 +56,11 @@ export function KeysMenu({ controls, disabled }: { controls: ConsoleControls | n
   };
 
   return (
-    <div className="keys-menu" ref={root}>
+    <div className={styles.keysMenu} ref={root}>
       <button
         ref={button}
         type="button"
-        className="secondary"
+        className={ui.secondary}
         aria-haspopup="menu"
         aria-expanded={open}
         aria-controls={open ? menuId : undefined}
@@ -68,7 +70,7 @@ export function KeysMenu({ controls, disabled }: { controls: ConsoleControls | n
         Send keys
       </button>
       {open ? (
-        <ul id={menuId} ref={menu} role="menu" aria-label="Send keys" className="menu" onKeyDown={onMenuKey}>
+        <ul id={menuId} ref={menu} role="menu" aria-label="Send keys" className={styles.menu} onKeyDown={onMenuKey}>
           {KEY_COMBOS.map((combo) => (
             <li role="none" key={combo.label}>
               <button

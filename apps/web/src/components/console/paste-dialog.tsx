@@ -1,7 +1,9 @@
 'use client';
 
 import { type FormEvent, useId, useRef, useState } from 'react';
+import ui from '@/components/ui/ui.module.css';
 import type { ConsoleControls } from './types';
+import styles from './console.module.css';
 
 /** "Paste as keystrokes": types text into the guest key by key, for consoles without a shared clipboard. */
 export function PasteDialog({ controls, disabled }: { controls: ConsoleControls | null; disabled: boolean }) {
@@ -26,10 +28,10 @@ export function PasteDialog({ controls, disabled }: { controls: ConsoleControls 
 
   return (
     <>
-      <button type="button" className="secondary" disabled={disabled} onClick={() => dialog.current?.showModal()}>
+      <button type="button" className={ui.secondary} disabled={disabled} onClick={() => dialog.current?.showModal()}>
         Paste as keystrokes
       </button>
-      <dialog ref={dialog} aria-labelledby={titleId} className="card paste-dialog">
+      <dialog ref={dialog} aria-labelledby={titleId} className={`${ui.card} ${styles.pasteDialog}`}>
         <form onSubmit={submit}>
           <h2 id={titleId}>Paste as keystrokes</h2>
           <label htmlFor={fieldId}>Text to type</label>
@@ -41,12 +43,12 @@ export function PasteDialog({ controls, disabled }: { controls: ConsoleControls 
             spellCheck={false}
             autoComplete="off"
           />
-          <p className="muted">Typed on a US keyboard layout; a newline presses Enter.</p>
-          <div className="dialog-buttons">
+          <p className={ui.muted}>Typed on a US keyboard layout; a newline presses Enter.</p>
+          <div className={ui.buttons}>
             <button type="submit" disabled={typing || !controls || !text} aria-busy={typing}>
               Type it
             </button>
-            <button type="button" className="secondary" onClick={() => dialog.current?.close()}>
+            <button type="button" className={ui.secondary} onClick={() => dialog.current?.close()}>
               Cancel
             </button>
           </div>

@@ -2,7 +2,9 @@
 
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useEffectEvent, useRef } from 'react';
+import ui from '@/components/ui/ui.module.css';
 import { describeClose } from './close-reasons';
+import styles from './console.module.css';
 import type { ConnectionStatus, ConsoleClientProps, ConsoleControls } from './types';
 
 /** The guest's serial line in xterm.js: bytes both ways over one binary WebSocket. */
@@ -84,11 +86,11 @@ export function SerialConsole({ connection, onStatus, onControls }: ConsoleClien
   }, [connection.websocketUrl]);
 
   return (
-    <div className="console-client">
-      <p className="muted console-hint">
+    <div className={styles.client}>
+      <p className={`${ui.muted} ${styles.hint}`}>
         The terminal shows what the guest writes from now on; press Enter for a prompt. Earlier output is in the console log below.
       </p>
-      <div ref={screen} className="console-screen serial-screen" role="region" aria-label="Serial terminal" />
+      <div ref={screen} className={`${styles.screen} ${styles.serialScreen}`} role="region" aria-label="Serial terminal" />
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { CONSOLE_TOKEN_COOKIE } from '@aster/compute/console';
 import { useEffect, useEffectEvent, useId } from 'react';
 import { describeClose } from './close-reasons';
 import { paced, scancodeOf, strokesFor } from './keys';
+import styles from './console.module.css';
 import type { ConnectionStatus, ConsoleClientProps, ConsoleControls } from './types';
 
 // Debian's spice-html5, served by this app under /spice-html5/ (see its route). The parts used here:
@@ -212,5 +213,5 @@ export function SpiceConsole({ connection, onStatus, onControls }: ConsoleClient
     };
   }, [connection.websocketUrl, connection.token, connection.expiresAt, screenId]);
 
-  return <div id={screenId} className="console-screen spice-screen" role="region" aria-label="SPICE screen" />;
+  return <div id={screenId} className={styles.screen} role="region" aria-label="SPICE screen" />;
 }

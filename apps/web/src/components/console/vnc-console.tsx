@@ -6,6 +6,7 @@ import { describeClose } from './close-reasons';
 import { keysymOf, paced, strokesFor } from './keys';
 import type { ConnectionStatus, ConsoleClientProps, ConsoleControls, Scaling } from './types';
 import { useLatest } from './use-latest';
+import styles from './console.module.css';
 
 function applyScaling(rfb: RFB, scaling: Scaling): void {
   rfb.scaleViewport = scaling === 'fit';
@@ -104,5 +105,5 @@ export function VncConsole({ connection, onStatus, onControls, scaling }: Consol
     if (rfbRef.current) applyScaling(rfbRef.current, scaling);
   }, [scaling]);
 
-  return <div ref={screen} className="console-screen vnc-screen" role="region" aria-label="VNC screen" />;
+  return <div ref={screen} className={styles.screen} role="region" aria-label="VNC screen" />;
 }

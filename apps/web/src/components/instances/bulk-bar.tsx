@@ -1,6 +1,7 @@
 'use client';
 
 import { useWhoami } from '@/lib/whoami';
+import ui from '@/components/ui/ui.module.css';
 import { whyReadOnly } from './gate';
 import styles from './instances.module.css';
 import type { RowAction } from './types';
@@ -17,11 +18,11 @@ export function BulkBar({ count, onAction }: { count: number; onAction: (action:
   const why = readOnly ?? (count === 0 ? 'Select servers first' : null);
   return (
     <div className={styles.bulk} aria-label="Selected servers" role="group">
-      <span className="muted" aria-live="polite">
+      <span className={ui.muted} aria-live="polite">
         {count} selected
       </span>
       {bulk.map(({ action, label }) => (
-        <button key={action} type="button" className="secondary" disabled={why !== null} title={why ?? label} onClick={() => onAction(action)}>
+        <button key={action} type="button" className={ui.secondary} disabled={why !== null} title={why ?? label} onClick={() => onAction(action)}>
           {label}
         </button>
       ))}

@@ -1,3 +1,4 @@
+import { flavorSize } from '../../lib/format';
 import type { Flavor, Server } from './types';
 
 /** "3 min", "2 h", "5 d": how long ago a server was created. */
@@ -22,5 +23,5 @@ export function taskWords(taskState: string): string {
 }
 
 export function flavorLabel(f: Pick<Flavor, 'name' | 'vcpus' | 'ramMb' | 'diskGb'>): string {
-  return `${f.name} — ${f.vcpus} vCPU${f.vcpus === 1 ? '' : 's'}, ${f.ramMb} MB RAM, ${f.diskGb} GB disk`;
+  return `${f.name} — ${flavorSize(f)}`;
 }

@@ -1,15 +1,18 @@
 'use client';
 
-import { useCallback, useDeferredValue, useRef, useState } from 'react';
+import { useCallback, useDeferredValue, useEffect, useRef, useState } from 'react';
 import { type ActionKind, useServerActions } from '@/components/server-actions/tracker';
+import { INSTANCES_HEADING, useArrivalFocus } from '@/lib/arrival-focus';
 import { useWhoami } from '@/lib/whoami';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { ErrorAlert } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
 import { BulkBar } from './bulk-bar';
 import { whyReadOnly } from './gate';
 import styles from './instances.module.css';
 import { LaunchDialog } from './launch-dialog';
 import { listInput, type Sort } from './list-input';
+import { matches } from './merge';
 import { ServerTable } from './server-table';
 import { ShortcutsNote, useShortcuts } from './shortcuts';
 import { Toolbar } from './toolbar';
@@ -34,7 +37,13 @@ export function InstancesView() {
   const [launching, setLaunching] = useState(false);
   const [confirm, setConfirm] = useState<Server[] | null>(null);
   const filterRef = useRef<HTMLInputElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Where the focus goes once the page has drawn what changed: a launched server's row (when this page lists
+  // it), else the heading. Set when a dialog ends; its own return of the focus to its opener comes first.
+  const focusNext = useRef<{ row: string | null } | null>(null);
+  const [dialogsEnded, setDialogsEnded] = useState(0);
   const now = useNow();
+  useArrivalFocus(INSTANCES_HEADING, heading);
 
   const deferredName = useDeferredValue(name.trim());
   const marker = markers[markers.length - 1];
@@ -44,6 +53,20 @@ export function InstancesView() {
   const servers = list.data?.servers ?? [];
   const nextMarker = list.data?.nextMarker;
   const chosen = servers.filter((s) => selected.has(s.id));
+
+  useEffect(() => {
+    const want = focusNext.current;
+    if (!want) return;
+    // A row that this page lists is waited for: the answer is merged into the list a moment after the dialog closes.
+    if (want.row && !list.data?.servers.some((s) => s.id === want.row)) return;
+    focusNext.current = null;
+    const link = want.row ? document.querySelector<HTMLElement>(`tr[data-server-id="${CSS.escape(want.row)}"] th a`) : null;
+    (link ?? heading.current)?.focus();
+  }, [dialogsEnded, list.data]);
+  const focusAfterDialog = (row: string | null) => {
+    focusNext.current = { row };
+    setDialogsEnded((n) => n + 1);
+  };
 
   const firstPage = () => setMarkers([]);
   const openLaunch = useCallback(() => {
@@ -74,9 +97,11 @@ export function InstancesView() {
   };
 
   return (
-    <main className={`content ${styles.page}`}>
+    <main className={`${ui.content} ${styles.page}`}>
       <div className={styles.header}>
-        <h1>Instances</h1>
+        <h1 ref={heading} tabIndex={-1}>
+          Instances
+        </h1>
         <button type="button" disabled={readOnly !== null} title={readOnly ?? 'Launch instance (n)'} onClick={openLaunch}>
           Launch instance
         </button>
@@ -93,7 +118,7 @@ export function InstancesView() {
       <BulkBar count={chosen.length} onAction={(action) => act(action, chosen)} />
       <ErrorAlert error={list.error} />
       {watchError ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           Live updates stopped: {watchError.message}
         </p>
       ) : null}
@@ -106,18 +131,27 @@ export function InstancesView() {
         onSort={(key) => (setSort((s) => ({ key, dir: s.key === key && s.dir === 'asc' ? 'desc' : s.key === key ? 'asc' : key === 'name' ? 'asc' : 'desc' })), firstPage())}
         onAction={(action, server) => act(action, [server])}
       />
-      {list.isPending ? <p className="muted">Loading servers…</p> : null}
-      {list.isSuccess && servers.length === 0 ? <p className="muted">No servers{deferredName || status ? ' match these filters' : ' yet'}.</p> : null}
+      {list.isPending ? <p className={ui.muted}>Loading servers…</p> : null}
+      {list.isSuccess && servers.length === 0 ? <p className={ui.muted}>No servers{deferredName || status ? ' match these filters' : ' yet'}.</p> : null}
       <nav className={styles.pager} aria-label="Pages">
-        <button type="button" className="secondary" disabled={markers.length === 0} onClick={() => setMarkers((m) => m.slice(0, -1))}>
+        <button type="button" className={ui.secondary} disabled={markers.length === 0} onClick={() => setMarkers((m) => m.slice(0, -1))}>
           Previous page
         </button>
-        <button type="button" className="secondary" disabled={!nextMarker} onClick={() => nextMarker && setMarkers((m) => [...m, nextMarker])}>
+        <button type="button" className={ui.secondary} disabled={!nextMarker} onClick={() => nextMarker && setMarkers((m) => [...m, nextMarker])}>
           Next page
         </button>
       </nav>
       <ShortcutsNote />
-      {launching ? <LaunchDialog onClose={() => setLaunching(false)} /> : null}
+      {launching ? (
+        <LaunchDialog
+          onClose={() => setLaunching(false)}
+          onLaunched={(launched) => {
+            // The watch brings the new rows; the focus waits for the first this page lists.
+            const shown = launched.find((s) => matches(s, input, whoami.project.id) && !input.marker);
+            focusAfterDialog(shown?.id ?? null);
+          }}
+        />
+      ) : null}
       {confirm ? (
         <ConfirmDialog
           title={confirm.length === 1 ? `Delete ${confirm[0]?.name}?` : `Delete ${confirm.length} servers?`}
@@ -125,6 +159,8 @@ export function InstancesView() {
           onConfirm={() => {
             setConfirm(null);
             void remove(confirm);
+            // The rows go; the list stays.
+            focusAfterDialog(null);
           }}
           onClose={() => setConfirm(null)}
         >

@@ -1,7 +1,7 @@
 'use client';
 
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useServerActions } from '@/components/server-actions/tracker';
 import { useTRPC } from '@/lib/trpc';
 import { Dialog } from '@/components/ui/dialog';
@@ -9,22 +9,28 @@ import { ErrorAlert } from '@/components/ui/query-state';
 import { FormButtons } from '@/components/ui/form';
 import ui from '@/components/ui/ui.module.css';
 import { LaunchFields, type Choices } from './launch-fields';
-import { quotaProblem } from './quota';
-import { MAX_USER_DATA, validate, type LaunchDraft, type Problems } from './validate';
+import type { Server } from './types';
+import { choiceProblems, MAX_USER_DATA, validate, type LaunchContext, type LaunchDraft, type Problems } from './validate';
 
 const empty: LaunchDraft = { name: '', imageId: '', flavorId: '', networkId: '', keyName: '', userData: '', count: '1', serverGroupId: '', availabilityZone: '' };
 
 /**
  * Launch instance: a modal form. The new servers show in the list as the API answers (in BUILD), and the action
- * tracker toasts each when it is running, or in ERROR with the reason; a refusal stays in the form.
+ * tracker toasts each when it is running, or in ERROR with the reason; a refusal stays in the form. The new
+ * servers are handed to `onLaunched` as the dialog closes.
  */
-export function LaunchDialog({ onClose }: { onClose: () => void }) {
+export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onLaunched: (servers: Server[]) => void }) {
   const trpc = useTRPC();
   const { launch } = useServerActions();
   const [draft, setDraft] = useState(empty);
-  const [problems, setProblems] = useState<Problems>({});
+  // Once Launch was pressed, every problem shows and goes away as soon as it is fixed; before, only the choices' own.
+  const [tried, setTried] = useState(false);
+  // Bumped by each refused Launch: the first field with a problem is then brought into view and focused.
+  const [refusals, setRefusals] = useState(0);
   // A file too big to read stays a problem until another file or text replaces it.
   const [fileProblem, setFileProblem] = useState<string | null>(null);
+  const form = useRef<HTMLFormElement>(null);
+  const failure = useRef<HTMLDivElement>(null);
 
   const images = useQuery(trpc.images.list.queryOptions({ status: 'active' }));
   const flavors = useQuery(trpc.flavors.list.queryOptions({}));
@@ -48,6 +54,25 @@ export function LaunchDialog({ onClose }: { onClose: () => void }) {
   // The shared network unless the user picks another.
   const networkId = draft.networkId || (choices.networks.find((n) => n.shared) ?? choices.networks[0])?.id || '';
   const loadError = [images, flavors, networks, keypairs, limits, groups, zones].find((q) => q.error)?.error;
+  const context: LaunchContext = {
+    image: choices.images.find((i) => i.id === draft.imageId),
+    flavor: choices.flavors.find((f) => f.id === draft.flavorId),
+    limits: choices.limits,
+  };
+  const problems: Problems = { ...(tried ? validate(draft, context) : choiceProblems(draft, context)), ...(fileProblem ? { userData: fileProblem } : {}) };
+
+  useEffect(() => {
+    if (!refusals) return;
+    const field = form.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    if (!field) return;
+    // The whole field (label, control and its problem) in view, then the focus on its control.
+    (field.closest(`.${ui.field}`) ?? field).scrollIntoView({ block: 'nearest' });
+    field.focus({ preventScroll: true });
+  }, [refusals]);
+
+  useEffect(() => {
+    if (create.error) failure.current?.scrollIntoView({ block: 'nearest' });
+  }, [create.error]);
 
   const set = (change: Partial<LaunchDraft>) => {
     if (change.userData !== undefined) setFileProblem(null);
@@ -61,13 +86,12 @@ export function LaunchDialog({ onClose }: { onClose: () => void }) {
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const found = validate(draft);
-    const flavor = choices.flavors.find((f) => f.id === draft.flavorId);
-    const over = flavor ? quotaProblem(flavor, Number(draft.count), choices.limits) : null;
-    if (over) found.flavorId = over;
-    if (fileProblem) found.userData = fileProblem;
-    setProblems(found);
-    if (Object.keys(found).length) return;
+    setTried(true);
+    const found = { ...validate(draft, context), ...(fileProblem ? { userData: fileProblem } : {}) };
+    if (Object.keys(found).length) {
+      setRefusals((n) => n + 1);
+      return;
+    }
     const name = draft.name.trim();
     create.mutate(
       {
@@ -81,20 +105,27 @@ export function LaunchDialog({ onClose }: { onClose: () => void }) {
         ...(draft.serverGroupId ? { serverGroupId: draft.serverGroupId } : {}),
         ...(draft.availabilityZone ? { availabilityZone: draft.availabilityZone } : {}),
       },
-      { onSuccess: onClose },
+      {
+        onSuccess: (servers) => {
+          onLaunched(servers);
+          onClose();
+        },
+      },
     );
   };
 
   return (
     <Dialog title="Launch instance" onClose={onClose}>
-      <form onSubmit={submit} noValidate className={ui.form}>
+      <form ref={form} onSubmit={submit} noValidate className={ui.form}>
         {loadError ? (
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {loadError.message}
           </p>
         ) : null}
-        <LaunchFields draft={{ ...draft, networkId }} problems={fileProblem ? { ...problems, userData: fileProblem } : problems} choices={choices} set={set} onFile={(f) => void onFile(f)} />
-        <ErrorAlert error={create.error} />
+        <LaunchFields draft={{ ...draft, networkId }} problems={problems} choices={choices} set={set} onFile={(f) => void onFile(f)} />
+        <div ref={failure}>
+          <ErrorAlert error={create.error} />
+        </div>
         <FormButtons label="Launch" pending={create.isPending} onCancel={onClose} />
       </form>
     </Dialog>

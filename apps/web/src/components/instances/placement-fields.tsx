@@ -37,6 +37,7 @@ export function PlacementFields({ id, draft, problems, choices, set }: Props) {
           id={`${id}-group`}
           value={draft.serverGroupId}
           onChange={(e) => set({ serverGroupId: e.target.value })}
+          aria-invalid={problems.serverGroupId ? true : undefined}
           aria-describedby={describedBy(`${id}-group`, problems.serverGroupId)}
         >
           <option value="">None</option>
@@ -52,6 +53,7 @@ export function PlacementFields({ id, draft, problems, choices, set }: Props) {
           id={`${id}-zone`}
           value={draft.availabilityZone}
           onChange={(e) => set({ availabilityZone: e.target.value })}
+          aria-invalid={zoneProblem ? true : undefined}
           aria-describedby={describedBy(`${id}-zone`, zoneProblem)}
         >
           <option value="">Any zone</option>

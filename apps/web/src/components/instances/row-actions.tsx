@@ -1,6 +1,7 @@
 'use client';
 
 import { useWhoami } from '@/lib/whoami';
+import ui from '@/components/ui/ui.module.css';
 import { whyNotAction } from './gate';
 import styles from './instances.module.css';
 import type { RowAction, Server } from './types';
@@ -18,7 +19,7 @@ export function RowActions({ server, onAction }: { server: Server; onAction: (ac
           <button
             key={action}
             type="button"
-            className={action === 'delete' ? `secondary ${styles.dangerText}` : 'secondary'}
+            className={action === 'delete' ? `${ui.secondary} ${styles.dangerText}` : ui.secondary}
             aria-label={`${labels[action]} ${server.name}`}
             title={why ?? `${labels[action]} ${server.name}`}
             disabled={why !== null}

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useWhoami } from '@/lib/whoami';
 import ui from '@/components/ui/ui.module.css';
+import { formatDate } from '@/lib/format';
 import { age, ips } from './format';
 import styles from './instances.module.css';
 import { RowActions } from './row-actions';
@@ -82,11 +83,11 @@ export function ServerTable({ servers, input, now, selected, onSelect, onSort, o
               <td>
                 <StatusCell server={s} />
               </td>
-              <td className={`${styles.mono} ${styles.wide}`}>{ips(s).join(', ') || <span className="muted">none</span>}</td>
+              <td className={`${styles.mono} ${styles.wide}`}>{ips(s).join(', ') || <span className={ui.muted}>none</span>}</td>
               <td className={styles.wide}>{s.flavor.name}</td>
               <td className={styles.wide}>{s.image.name}</td>
               <td>
-                <time dateTime={s.created} title={s.created}>
+                <time dateTime={s.created} title={formatDate(s.created)}>
                   {age(s.created, now)}
                 </time>
               </td>

@@ -4,6 +4,13 @@ import { statuses } from '@aster/compute/states';
 import type { Ref } from 'react';
 import styles from './instances.module.css';
 
+/**
+ * The statuses a listed server of Aster can have. Nova's SOFT_DELETED, SHELVED and SHELVED_OFFLOADED name
+ * actions Aster does not have, a deleted server is not listed, and UNKNOWN is no state a server is put in.
+ */
+const NOT_LISTED: readonly string[] = ['DELETED', 'SOFT_DELETED', 'SHELVED', 'SHELVED_OFFLOADED', 'UNKNOWN'];
+export const FILTER_STATUSES = statuses.filter((s) => !NOT_LISTED.includes(s));
+
 interface Props {
   filterRef: Ref<HTMLInputElement>;
   name: string;
@@ -26,13 +33,11 @@ export function Toolbar({ filterRef, name, status, allProjects, onName, onStatus
         Status
         <select aria-label="Status" value={status} onChange={(e) => onStatus(e.target.value)}>
           <option value="">Any</option>
-          {statuses
-            .filter((s) => s !== 'DELETED')
-            .map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
+          {FILTER_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
         </select>
       </label>
       {allProjects !== null ? (

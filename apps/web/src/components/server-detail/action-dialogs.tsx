@@ -3,8 +3,10 @@
 import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useId, useState } from 'react';
 import { describeApiError } from '@/lib/api-error';
+import { flavorSize } from '@/lib/format';
 import { useTRPC } from '@/lib/trpc';
 import { describedBy, Field as FormField } from '@/components/ui/form';
+import ui from '@/components/ui/ui.module.css';
 import type { ActionInput, ActionKind } from './action-kinds';
 import { ActionDialog } from './dialog';
 import { lockReasonProblem, MAX_LOCK_REASON } from './lock';
@@ -54,13 +56,13 @@ export function ResizeDialog({ server, run, onClose }: Props) {
       <p>
         Now {server.flavor.name}. The server waits in VERIFY_RESIZE until you confirm or revert; the disk never shrinks.
       </p>
-      {flavors.error ? <p role="alert" className="alert">{describeApiError(flavors.error)}</p> : null}
+      {flavors.error ? <p role="alert" className={ui.alert}>{describeApiError(flavors.error)}</p> : null}
       <Field label="Flavor">
         {(id) => (
           <select id={id} value={chosen} onChange={(e) => setFlavorId(e.target.value)}>
             {choices.map((f) => (
               <option key={f.id} value={f.id}>
-                {f.name} ({f.vcpus} vCPU, {f.ramMb} MB, {f.diskGb} GB)
+                {f.name} ({flavorSize(f)})
               </option>
             ))}
           </select>
@@ -78,7 +80,7 @@ export function RebuildDialog({ server, run, onClose }: Props) {
   return (
     <ActionDialog title={`Rebuild ${server.name}?`} confirmLabel="Rebuild" danger onClose={onClose} onConfirm={() => run('rebuild', { imageId: chosen })}>
       <p>The root disk is replaced by a fresh one from the image: what is on it now is lost. Addresses and key stay.</p>
-      {images.error ? <p role="alert" className="alert">{describeApiError(images.error)}</p> : null}
+      {images.error ? <p role="alert" className={ui.alert}>{describeApiError(images.error)}</p> : null}
       <Field label="Image">
         {(id) => (
           <select id={id} value={chosen} onChange={(e) => setImageId(e.target.value)}>

@@ -2,9 +2,10 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { describeApiError } from '@/lib/api-error';
+import { formatDate } from '@/lib/format';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
-import { when } from './overview';
+import ui from '@/components/ui/ui.module.css';
 import styles from './server-detail.module.css';
 import type { InstanceAction } from './types';
 
@@ -20,14 +21,14 @@ export function ActionLog({ id }: { id: string }) {
   const actions = useQuery(trpc.servers.actions.queryOptions({ id }));
   if (actions.error) {
     return (
-      <p role="alert" className="alert">
+      <p role="alert" className={ui.alert}>
         {describeApiError(actions.error)}
       </p>
     );
   }
-  if (!actions.data) return <p className="muted">Reading the action log…</p>;
+  if (!actions.data) return <p className={ui.muted}>Reading the action log…</p>;
   const newestFirst = [...actions.data].sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
-  if (!newestFirst.length) return <p className="muted">No actions yet.</p>;
+  if (!newestFirst.length) return <p className={ui.muted}>No actions yet.</p>;
   return (
     <ol className={styles.actions} aria-label="Actions">
       {newestFirst.map((a) => {
@@ -39,9 +40,9 @@ export function ActionLog({ id }: { id: string }) {
               <strong>{a.action}</strong>
               <span className={outcome === 'Error' ? styles.bad : outcome === 'Success' ? styles.ok : styles.idle}>{outcome}</span>
             </p>
-            <p className="muted">
-              by {who}, {when(a.startedAt)}
-              {a.finishedAt ? `, finished ${when(a.finishedAt)}` : ''}
+            <p className={ui.muted}>
+              by {who}, {formatDate(a.startedAt)}
+              {a.finishedAt ? `, finished ${formatDate(a.finishedAt)}` : ''}
             </p>
             {a.message ? <p>{a.message}</p> : null}
             {a.events.length ? (
@@ -60,7 +61,7 @@ export function ActionLog({ id }: { id: string }) {
                       <td>{e.result ?? (e.finishedAt || a.finishedAt ? '—' : 'In progress')}</td>
                       <td>
                         {e.details ?? ''}
-                        {e.host ? <span className="muted"> (host {e.host})</span> : null}
+                        {e.host ? <span className={ui.muted}> (host {e.host})</span> : null}
                       </td>
                     </tr>
                   ))}

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { whyNoConsole } from '@/components/console/availability';
 import { ConsoleView } from '@/components/console/console-view';
+import ui from '@/components/ui/ui.module.css';
 import styles from './server-detail.module.css';
 import type { Server } from './types';
 
@@ -19,7 +20,7 @@ export function ConsoleTab({ server }: { server: Server }) {
         <Link href={`${base}?type=novnc`}>VNC on its own page</Link>
       </p>
       {unavailable ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           {unavailable}
         </p>
       ) : (

@@ -31,8 +31,8 @@ export function ActionDialog({ title, confirmLabel, danger, onClose, onConfirm, 
     <Dialog title={title} onClose={onClose}>
       <form onSubmit={(e) => void submit(e)}>
         {children}
-        <div className="dialog-buttons">
-          <button type="button" className="secondary" onClick={onClose}>
+        <div className={ui.buttons}>
+          <button type="button" className={ui.secondary} onClick={onClose}>
             Cancel
           </button>
           <button type="submit" className={danger ? ui.danger : undefined} disabled={working || confirmDisabled} aria-busy={working}>

@@ -1,3 +1,4 @@
+import ui from '@/components/ui/ui.module.css';
 import { describeExplanation, hostList, type ExplanationView } from './explanation';
 import styles from './server-detail.module.css';
 
@@ -28,7 +29,7 @@ export function Explanation({ explanation }: { explanation: ExplanationView }) {
         </ul>
       ) : null}
       {text.claims ? <p>{text.claims}</p> : null}
-      {text.passedAll.length ? <p className="muted">Every host passed {text.passedAll.join(', ')}.</p> : null}
+      {text.passedAll.length ? <p className={ui.muted}>Every host passed {text.passedAll.join(', ')}.</p> : null}
     </section>
   );
 }

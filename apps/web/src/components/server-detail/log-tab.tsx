@@ -3,13 +3,12 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useTRPC } from '@/lib/trpc';
+import { plainText } from '@/components/console/plain-text';
 import { ErrorAlert } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
 import styles from './server-detail.module.css';
 
 const LINES = 200;
-// Terminal control sequences (colours, cursor moves) the guest wrote for a terminal, not for this page.
-// eslint-disable-next-line no-control-regex -- matching ESC is the point
-const CONTROL = /\u001b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])/g;
 const FOLLOW_EVERY_MS = 2000;
 
 /** The last 200 lines of the serial console, read again every 2 s while "Follow" is checked. */
@@ -27,7 +26,8 @@ export function LogTab({ id }: { id: string }) {
     return () => clearInterval(timer);
   }, [follow, refetch]);
 
-  const output = log.data?.output.replace(CONTROL, '');
+  // What the guest wrote for a terminal (escape sequences, control characters) is not shown as text.
+  const output = log.data ? plainText(log.data.output) : undefined;
   useLayoutEffect(() => {
     if (view.current && output !== undefined) view.current.scrollTop = view.current.scrollHeight;
   }, [output]);
@@ -35,14 +35,14 @@ export function LogTab({ id }: { id: string }) {
   return (
     <>
       <div className={styles.toolbar}>
-        <label className="checkbox">
+        <label className={ui.checkbox}>
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
           Follow
         </label>
-        <button type="button" className="secondary" onClick={() => void refetch()} aria-busy={log.isFetching}>
+        <button type="button" className={ui.secondary} onClick={() => void refetch()} aria-busy={log.isFetching}>
           Refresh
         </button>
-        <span className="muted">Last {LINES} lines</span>
+        <span className={ui.muted}>Last {LINES} lines</span>
       </div>
       <ErrorAlert error={log.error} />
       <pre ref={view} className={`${styles.pre} ${styles.log}`} role="region" tabIndex={0} aria-label="Console output">

@@ -1,17 +1,17 @@
+import ui from '@/components/ui/ui.module.css';
+import { flavorSize, formatDate } from '@/lib/format';
 import { Explanation } from './explanation-view';
 import { lockNote } from './lock';
 import { ServerGroupLink } from './server-group-link';
 import styles from './server-detail.module.css';
 import type { Server } from './types';
 
-// UTC and one format, so the server's render and the browser's agree.
-export function when(iso: string | null): string {
-  return iso ? `${iso.replace('T', ' ').slice(0, 19)} UTC` : '—';
-}
+/** A date of the server's, or a dash for one it has not reached (not launched yet). */
+const when = (iso: string | null) => formatDate(iso, '—');
 
 function Addresses({ addresses }: { addresses: Server['addresses'] }) {
   const rows = Object.entries(addresses).flatMap(([network, list]) => list.map((a) => ({ network, ...a })));
-  if (!rows.length) return <span className="muted">No addresses yet</span>;
+  if (!rows.length) return <span className={ui.muted}>No addresses yet</span>;
   return (
     <table className={styles.table} aria-label="Addresses">
       <thead>
@@ -36,7 +36,7 @@ function Addresses({ addresses }: { addresses: Server['addresses'] }) {
 
 function Metadata({ metadata }: { metadata: Record<string, string> }) {
   const entries = Object.entries(metadata);
-  if (!entries.length) return <span className="muted">None</span>;
+  if (!entries.length) return <span className={ui.muted}>None</span>;
   return (
     <ul className={styles.plain}>
       {entries.map(([k, v]) => (
@@ -52,12 +52,12 @@ function Metadata({ metadata }: { metadata: Record<string, string> }) {
 export function FaultNotice({ server }: { server: Server }) {
   if (server.status !== 'ERROR' || !server.fault) return null;
   return (
-    <div role="alert" className={`alert ${styles.fault}`}>
+    <div role="alert" className={`${ui.alert} ${styles.fault}`}>
       <p>
         <strong>{server.name} failed:</strong> {server.fault.message}
       </p>
       {server.fault.explanation ? <Explanation explanation={server.fault.explanation} /> : null}
-      <p className="muted">
+      <p className={ui.muted}>
         Code {server.fault.code}, {when(server.fault.created)}
       </p>
       {server.fault.details ? (
@@ -76,7 +76,7 @@ export function Overview({ server }: { server: Server }) {
   return (
     <>
       <FaultNotice server={server} />
-      <dl className={`facts ${styles.facts}`}>
+      <dl className={`${ui.facts} ${styles.facts}`}>
         <dt>Status</dt>
         <dd>{server.status}</dd>
         <dt>Power state</dt>
@@ -87,28 +87,28 @@ export function Overview({ server }: { server: Server }) {
         </dd>
         <dt>Flavor</dt>
         <dd>
-          {flavor.name} ({flavor.vcpus} vCPU, {flavor.ramMb} MB RAM, {flavor.diskGb} GB disk)
+          {flavor.name} ({flavorSize(flavor)})
         </dd>
         <dt>Image</dt>
         <dd>{server.image.name}</dd>
         <dt>Availability zone</dt>
-        <dd>{server.availabilityZone ?? <span className="muted">Any</span>}</dd>
+        <dd>{server.availabilityZone ?? <span className={ui.muted}>Any</span>}</dd>
         <dt>Server group</dt>
-        <dd>{server.serverGroupId ? <ServerGroupLink id={server.serverGroupId} /> : <span className="muted">None</span>}</dd>
+        <dd>{server.serverGroupId ? <ServerGroupLink id={server.serverGroupId} /> : <span className={ui.muted}>None</span>}</dd>
         <dt>Key pair</dt>
-        <dd>{server.keyName ?? <span className="muted">None</span>}</dd>
+        <dd>{server.keyName ?? <span className={ui.muted}>None</span>}</dd>
         <dt>Metadata</dt>
         <dd>
           <Metadata metadata={server.metadata} />
         </dd>
         <dt>Tags</dt>
-        <dd>{server.tags.length ? server.tags.join(', ') : <span className="muted">None</span>}</dd>
+        <dd>{server.tags.length ? server.tags.join(', ') : <span className={ui.muted}>None</span>}</dd>
         <dt>Locked</dt>
         <dd data-testid="server-lock">{lockNote(server)}</dd>
         {server.host !== undefined ? (
           <>
             <dt>Host</dt>
-            <dd>{server.host ?? <span className="muted">None</span>}</dd>
+            <dd>{server.host ?? <span className={ui.muted}>None</span>}</dd>
           </>
         ) : null}
         <dt>ID</dt>

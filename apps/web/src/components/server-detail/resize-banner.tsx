@@ -1,5 +1,6 @@
 'use client';
 
+import ui from '@/components/ui/ui.module.css';
 import { type ActionInput, type ActionKind, type Actor, whyDisabled } from './action-kinds';
 import styles from './server-detail.module.css';
 import type { Server } from './types';
@@ -18,7 +19,7 @@ export function ResizeBanner({ server, actor, run }: { server: Server; actor: Ac
         <button type="button" disabled={confirm !== null} title={confirm ?? undefined} onClick={() => void run('confirmResize')}>
           Confirm resize
         </button>
-        <button type="button" className="secondary" disabled={revert !== null} title={revert ?? undefined} onClick={() => void run('revertResize')}>
+        <button type="button" className={ui.secondary} disabled={revert !== null} title={revert ?? undefined} onClick={() => void run('revertResize')}>
           Revert resize
         </button>
       </div>

@@ -8,7 +8,9 @@ import { describeApiError } from '@/lib/api-error';
 import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
 import { canAct, useWhoami } from '@/lib/whoami';
+import { Breadcrumb } from '@/components/ui/breadcrumb';
 import { ErrorAlert } from '@/components/ui/query-state';
+import ui from '@/components/ui/ui.module.css';
 import { CONFIRM, ConfirmDialog, CreateImageDialog, LockDialog, RebuildDialog, ResizeDialog } from './action-dialogs';
 import { type ActionKind, type Actor, whyDisabled } from './action-kinds';
 import { ActionLog } from './action-log';
@@ -70,10 +72,8 @@ export function ServerDetail({ id }: { id: string }) {
 
   const dialogProps = { server, run, onClose: () => setDialog(null) };
   return (
-    <main className={`content ${styles.page}`}>
-      <p>
-        <Link href="/servers">Servers</Link> / {server.name}
-      </p>
+    <main className={`${ui.content} ${styles.page}`}>
+      <Breadcrumb trail={[{ label: 'Instances', href: '/servers' }, { label: server.name }]} />
       <div className={styles.header}>
         <h1 className={styles.title}>
           {server.name} <StatusBadge server={server} />
@@ -82,13 +82,13 @@ export function ServerDetail({ id }: { id: string }) {
       </div>
       <ErrorAlert error={error} />
       {watchError ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           Live updates stopped: {describeApiError(watchError)} Reload the page to see the latest state.
         </p>
       ) : null}
       {server.status === 'DELETED' ? (
-        <p role="alert" className="alert">
-          {server.name} has been deleted. <Link href="/servers">Back to the servers</Link>
+        <p role="alert" className={ui.alert}>
+          {server.name} has been deleted. <Link href="/servers">Back to the instances</Link>
         </p>
       ) : null}
       <ResizeBanner server={server} actor={actor} run={run} />

@@ -2,6 +2,7 @@
 
 import { useEffect } from 'react';
 import { useLatest } from '@/components/console/use-latest';
+import ui from '@/components/ui/ui.module.css';
 import styles from './server-detail.module.css';
 
 export const SHORTCUTS = [
@@ -18,7 +19,7 @@ function elsewhere(e: KeyboardEvent): boolean {
   if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return true;
   const target = e.target instanceof Element ? e.target : null;
   if (!target) return false;
-  if (target.closest('input, textarea, select, [contenteditable], dialog, [role=menu], .console-frame')) return true;
+  if (target.closest('input, textarea, select, [contenteditable], dialog, [role=menu], [data-console-frame]')) return true;
   return false;
 }
 
@@ -42,7 +43,7 @@ export function ShortcutList() {
   return (
     <details className={styles.shortcuts}>
       <summary>Keyboard shortcuts</summary>
-      <dl className="facts">
+      <dl className={ui.facts}>
         {SHORTCUTS.map((s) => (
           <div key={s.key} className={styles.contents}>
             <dt>

@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useCallback } from 'react';
 import { useServerActions as useTracker } from '@/components/server-actions/tracker';
+import { focusOnArrival, INSTANCES_HEADING } from '@/lib/arrival-focus';
 import type { ActionInput, ActionKind } from './action-kinds';
 import type { Server } from './types';
 
@@ -17,7 +18,11 @@ export function useServerActions(server: Server) {
   const run = useCallback(
     async (kind: ActionKind, input: ActionInput = {}): Promise<boolean> => {
       const [accepted = false] = await track(kind, [server], input);
-      if (accepted && kind === 'delete') router.push('/servers');
+      if (accepted && kind === 'delete') {
+        // The list it goes to takes the focus on its heading, not on the page's body.
+        focusOnArrival(INSTANCES_HEADING);
+        router.push('/servers');
+      }
       return accepted;
     },
     [track, server, router],

@@ -8,23 +8,24 @@ import { useWhoami } from '@/lib/whoami';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import { DeleteButton, DeleteDialog } from '@/components/resources/delete-dialog';
-import { formatDate } from '@/components/resources/format';
+import { formatDate } from '@/lib/format';
 import { GatedButton } from '@/components/resources/gated-button';
 import { useReadOnlyReason } from '@/components/resources/gate';
 import resources from '@/components/resources/resources.module.css';
+import ui from '@/components/ui/ui.module.css';
 import { CreateServerGroupDialog } from './create-dialog';
 import { groupAnchor, membersStay, perHostLimit, policyLabel, policyMeaning } from './policy';
 import styles from './server-groups.module.css';
 import type { ServerGroup } from './types';
 
 function Members({ group }: { group: ServerGroup }) {
-  if (!group.members.length) return <span className="muted">None</span>;
+  if (!group.members.length) return <span className={ui.muted}>None</span>;
   return (
     <ul className={styles.members} aria-label={`Members of ${group.name}`}>
       {group.members.map((m) => (
         <li key={m.id}>
-          <Link href={`/servers/${encodeURIComponent(m.id)}`}>{m.name}</Link> <span className="muted">{m.status}</span>
-          {m.host ? <span className={`muted ${resources.mono}`}> on {m.host}</span> : null}
+          <Link href={`/servers/${encodeURIComponent(m.id)}`}>{m.name}</Link> <span className={ui.muted}>{m.status}</span>
+          {m.host ? <span className={`${ui.muted} ${resources.mono}`}> on {m.host}</span> : null}
         </li>
       ))}
     </ul>
@@ -58,7 +59,7 @@ export function ServerGroupsView() {
   return (
     <>
       <div className={resources.toolbar}>
-        <p className="muted">Servers launched into a group are placed on the same host or on different hosts, as its policy says.</p>
+        <p className={ui.muted}>Servers launched into a group are placed on the same host or on different hosts, as its policy says.</p>
         <GatedButton blocked={blocked} onClick={() => setCreating(true)}>
           Create server group
         </GatedButton>

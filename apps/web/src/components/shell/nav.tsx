@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import styles from './shell.module.css';
 
 export interface NavItem {
   href: string;
@@ -48,11 +49,11 @@ export function Nav({ isAdmin }: { isAdmin: boolean }) {
     </ul>
   );
   return (
-    <nav className="side-nav" aria-label="Sections">
+    <nav className={styles.sideNav} aria-label="Sections">
       {list(PROJECT_NAV)}
       {isAdmin ? (
         <>
-          <p className="side-nav-heading">Admin</p>
+          <p className={styles.sideNavHeading}>Admin</p>
           {list(ADMIN_NAV)}
         </>
       ) : null}

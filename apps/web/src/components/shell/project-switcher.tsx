@@ -2,6 +2,7 @@
 
 import { useId, useTransition } from 'react';
 import { switchProject } from '@/app/actions';
+import styles from './shell.module.css';
 
 /** For users in several projects: the project the app acts in (a new session token scoped to it). */
 export function ProjectSwitcher({ current, projects }: { current: string; projects: readonly { name: string }[] }) {
@@ -9,7 +10,7 @@ export function ProjectSwitcher({ current, projects }: { current: string; projec
   const [pending, start] = useTransition();
   if (projects.length < 2) return null;
   return (
-    <span className="project-switcher">
+    <span className={styles.projectSwitcher}>
       <label htmlFor={id}>Project</label>
       <select id={id} value={current} disabled={pending} onChange={(e) => start(() => switchProject(e.target.value))}>
         {projects.map((p) => (

@@ -1,6 +1,7 @@
 'use client';
 
 import { useSyncExternalStore } from 'react';
+import ui from '@/components/ui/ui.module.css';
 import { THEME_KEY } from './theme-key';
 
 type Theme = 'light' | 'dark';
@@ -21,7 +22,7 @@ export function ThemeToggle() {
   return (
     <button
       type="button"
-      className="secondary"
+      className={ui.secondary}
       aria-pressed={theme === 'dark'}
       onClick={() => {
         document.documentElement.dataset.theme = next;

@@ -58,15 +58,15 @@ export function ConfirmDialog({
     <Dialog open={open} title={title} onClose={close}>
       <div className={styles.dialogBody}>{children}</div>
       {error ? (
-        <p role="alert" className={`alert ${styles.dialogBody}`}>
+        <p role="alert" className={`${styles.alert} ${styles.dialogBody}`}>
           {error}
         </p>
       ) : null}
-      <div className="dialog-buttons">
+      <div className={styles.buttons}>
         <button type="button" className={styles.danger} disabled={working} aria-busy={working} onClick={() => void confirm()}>
           {confirmLabel}
         </button>
-        <button type="button" ref={cancel} className="secondary" onClick={close}>
+        <button type="button" ref={cancel} className={styles.secondary} onClick={close}>
           Cancel
         </button>
       </div>

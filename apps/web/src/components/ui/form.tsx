@@ -7,7 +7,7 @@ export function Field({ id, label, problem, hint, children }: { id: string; labe
     <div className={styles.field}>
       <label htmlFor={id}>{label}</label>
       {children}
-      {hint ? <span className="muted">{hint}</span> : null}
+      {hint ? <span className={styles.muted}>{hint}</span> : null}
       {problem ? (
         <span id={`${id}-problem`} className={styles.problem}>
           {problem}
@@ -22,12 +22,12 @@ export const describedBy = (id: string, problem: string | null | undefined) => (
 /** A dialog form's buttons: submit (busy while its request runs) and, when it can be left, Cancel. */
 export function FormButtons({ label, pending, disabled = false, onCancel }: { label: string; pending: boolean; disabled?: boolean; onCancel?: () => void }) {
   return (
-    <div className="dialog-buttons">
+    <div className={styles.buttons}>
       <button type="submit" disabled={pending || disabled} aria-busy={pending}>
         {label}
       </button>
       {onCancel ? (
-        <button type="button" className="secondary" onClick={onCancel}>
+        <button type="button" className={styles.secondary} onClick={onCancel}>
           Cancel
         </button>
       ) : null}

@@ -41,7 +41,7 @@ export function Table({
         <tbody>
           {empty ? (
             <tr>
-              <td colSpan={columns.length} className="muted">
+              <td colSpan={columns.length} className={styles.muted}>
                 {empty}
               </td>
             </tr>

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import styles from '@/components/admin/admin.module.css';
-import { formatDate } from '@/components/admin/format';
+import { formatDate } from '@/lib/format';
 import type { Credential } from '@/components/admin/types';
 import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
@@ -11,6 +11,7 @@ import { useTRPC } from '@/lib/trpc';
 import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
+import ui from '@/components/ui/ui.module.css';
 import { CreateCredentialDialog } from './create-dialog';
 import { type Created, SecretDialog } from './secret-dialog';
 import { credentialStatus } from './status';
@@ -51,7 +52,7 @@ export function Credentials() {
             return (
               <tr key={c.id}>
                 <td>{c.name}</td>
-                <td>{c.description || <span className="muted">—</span>}</td>
+                <td>{c.description || <span className={ui.muted}>—</span>}</td>
                 <td>{c.project.name}</td>
                 <td>{c.role}</td>
                 <td>
@@ -62,7 +63,7 @@ export function Credentials() {
                 <ActionsCell>
                   <button
                     type="button"
-                    className="secondary"
+                    className={ui.secondary}
                     aria-label={`Revoke ${c.name}`}
                     disabled={status === 'revoked'}
                     title={status === 'revoked' ? `Revoked ${formatDate(c.revokedAt)}` : undefined}

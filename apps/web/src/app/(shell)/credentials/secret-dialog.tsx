@@ -26,7 +26,7 @@ export function SecretDialog({ created, onClose }: { created: Created | null; on
           <p>
             <strong>This secret is shown once.</strong> Copy it now: Aster keeps only its hash and cannot show it again.
           </p>
-          <dl className="facts">
+          <dl className={ui.facts}>
             <dt>Credential ID</dt>
             <dd>
               <code>{created.credential.id}</code>
@@ -38,12 +38,12 @@ export function SecretDialog({ created, onClose }: { created: Created | null; on
               </code>
             </dd>
           </dl>
-          <p className="muted">Sign in with both: auth.login({'{'} credentialId, secret {'}'}).</p>
-          <div className="dialog-buttons">
+          <p className={ui.muted}>Sign in with both: auth.login({'{'} credentialId, secret {'}'}).</p>
+          <div className={ui.buttons}>
             <button type="button" onClick={() => void copy(created.secret)}>
               Copy
             </button>
-            <button type="button" className="secondary" onClick={onClose}>
+            <button type="button" className={ui.secondary} onClick={onClose}>
               Close
             </button>
           </div>

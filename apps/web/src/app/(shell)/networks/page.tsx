@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import { NetworksView } from '@/components/resources/networks/networks-view';
+import ui from '@/components/ui/ui.module.css';
 import { HydrateClient, prefetch, serverTRPC } from '@/lib/trpc-server';
 
 export const metadata: Metadata = { title: 'Networks' };
@@ -8,7 +9,7 @@ export default async function NetworksPage() {
   const trpc = await serverTRPC();
   await prefetch(trpc.networks.list.queryOptions());
   return (
-    <main className="content">
+    <main className={ui.content}>
       <h1>Networks</h1>
       <HydrateClient>
         <NetworksView />

@@ -52,10 +52,10 @@ export function CreateFlavorDialog({ open, onClose }: { open: boolean; onClose: 
           <Field id={ids.vcpus} label="vCPUs">
             <input id={ids.vcpus} type="number" required min={1} max={1024} step={1} value={form.vcpus} onChange={set('vcpus')} />
           </Field>
-          <Field id={ids.ram} label="RAM (MB)">
+          <Field id={ids.ram} label="RAM (MiB)">
             <input id={ids.ram} type="number" required min={1} step={1} value={form.ramMb} onChange={set('ramMb')} />
           </Field>
-          <Field id={ids.disk} label="Disk (GB)">
+          <Field id={ids.disk} label="Disk (GiB)">
             <input id={ids.disk} type="number" required min={0} step={1} value={form.diskGb} onChange={set('diskGb')} />
           </Field>
         </div>

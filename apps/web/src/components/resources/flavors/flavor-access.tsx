@@ -66,7 +66,7 @@ export function FlavorAccess({ flavor }: { flavor: Flavor }) {
             ))}
           </ul>
         ) : (
-          <p className="muted">No project has access yet: only administrators can use it.</p>
+          <p className={ui.muted}>No project has access yet: only administrators can use it.</p>
         )
       ) : null}
       <form className={styles.check} onSubmit={submit}>
@@ -82,7 +82,7 @@ export function FlavorAccess({ flavor }: { flavor: Flavor }) {
         </button>
       </form>
       {error ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           {error.message}
         </p>
       ) : null}

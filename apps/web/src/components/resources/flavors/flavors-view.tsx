@@ -6,7 +6,7 @@ import { useTRPC } from '@/lib/trpc';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import ui from '@/components/ui/ui.module.css';
-import { formatMb } from '../format';
+import { formatGiB, formatMiB } from '@/lib/format';
 import { DeleteButton, DeleteDialog } from '../delete-dialog';
 import { GatedButton } from '../gated-button';
 import { useAdminOnlyReason } from '../gate';
@@ -30,7 +30,7 @@ export function FlavorsView() {
   return (
     <>
       <div className={styles.toolbar}>
-        <p className="muted">Public flavors, and the private ones shared with your project.</p>
+        <p className={ui.muted}>Public flavors, and the private ones shared with your project.</p>
         <GatedButton blocked={createBlocked} onClick={() => setCreating(true)}>
           Create flavor
         </GatedButton>
@@ -43,17 +43,17 @@ export function FlavorsView() {
               <tr>
                 <td data-label="Name">
                   {flavor.name}
-                  {flavor.description ? <div className="muted">{flavor.description}</div> : null}
+                  {flavor.description ? <div className={ui.muted}>{flavor.description}</div> : null}
                 </td>
                 <td data-label="vCPUs" className={styles.num}>{flavor.vcpus}</td>
-                <td data-label="RAM" className={styles.num}>{formatMb(flavor.ramMb)}</td>
-                <td data-label="Disk" className={styles.num}>{flavor.diskGb} GB</td>
+                <td data-label="RAM" className={styles.num}>{formatMiB(flavor.ramMb)}</td>
+                <td data-label="Disk" className={styles.num}>{formatGiB(flavor.diskGb)}</td>
                 <td data-label="Public">{flavor.isPublic ? 'yes' : 'no'}</td>
                 <ActionsCell>
                   {!flavor.isPublic && !deleteBlocked ? (
                     <button
                       type="button"
-                      className="secondary"
+                      className={ui.secondary}
                       aria-expanded={sharing === flavor.id}
                       aria-label={`Access to ${flavor.name}`}
                       onClick={() => setSharing(sharing === flavor.id ? null : flavor.id)}

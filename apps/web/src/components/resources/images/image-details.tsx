@@ -6,7 +6,8 @@ import { useToast } from '@/components/toast';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
 import ui from '@/components/ui/ui.module.css';
-import { errorText, formatBytes, formatDate } from '../format';
+import { formatBytes, formatDate } from '@/lib/format';
+import { errorText } from '../format';
 import styles from '../resources.module.css';
 import type { Image } from '../types';
 import { ImageMembers } from './image-members';
@@ -33,7 +34,7 @@ export function ImageDetails({ image, blocked }: { image: Image; blocked: string
   const properties = Object.entries(image.properties);
   return (
     <div className={ui.form}>
-      <dl className="facts">
+      <dl className={ui.facts}>
         <dt>ID</dt>
         <dd className={styles.mono}>{image.id}</dd>
         <dt>Checksum (SHA-256)</dt>
@@ -49,7 +50,7 @@ export function ImageDetails({ image, blocked }: { image: Image; blocked: string
         {image.fault ? (
           <>
             <dt>Fault</dt>
-            <dd className="alert">{image.fault}</dd>
+            <dd className={ui.alert}>{image.fault}</dd>
           </>
         ) : null}
       </dl>
@@ -69,7 +70,7 @@ export function ImageDetails({ image, blocked }: { image: Image; blocked: string
           ))}
         </select>
         {update.error ? (
-          <span role="alert" className="alert">
+          <span role="alert" className={ui.alert}>
             {errorText(update.error)}
           </span>
         ) : null}

@@ -74,7 +74,7 @@ export function ImageMembers({ image, blocked }: { image: Image; blocked: string
             ))}
           </ul>
         ) : (
-          <p className="muted">No member projects yet: only this project sees it.</p>
+          <p className={ui.muted}>No member projects yet: only this project sees it.</p>
         )
       ) : null}
       <form className={styles.check} onSubmit={submit}>
@@ -102,7 +102,7 @@ export function ImageMembers({ image, blocked }: { image: Image; blocked: string
         </button>
       </form>
       {error ? (
-        <p role="alert" className="alert">
+        <p role="alert" className={ui.alert}>
           {errorText(error)}
         </p>
       ) : null}

@@ -7,7 +7,7 @@ import { useWhoami } from '@/lib/whoami';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import ui from '@/components/ui/ui.module.css';
-import { formatBytes, formatDate, formatMb } from '../format';
+import { formatBytes, formatDate, formatGiB, formatMiB } from '@/lib/format';
 import { DeleteButton, DeleteDialog } from '../delete-dialog';
 import { GatedButton } from '../gated-button';
 import { useReadOnlyReason } from '../gate';
@@ -33,7 +33,7 @@ export function ImagesView() {
   return (
     <>
       <div className={styles.toolbar}>
-        <p className="muted">Your project&apos;s images, the ones shared with it, and public ones.</p>
+        <p className={ui.muted}>Your project&apos;s images, the ones shared with it, and public ones.</p>
         <GatedButton blocked={blocked} onClick={() => setUploading(true)}>
           Upload image
         </GatedButton>
@@ -50,13 +50,13 @@ export function ImagesView() {
                 <td data-label="Format">{image.diskFormat}</td>
                 <td data-label="Size" className={styles.num}>{formatBytes(image.sizeBytes)}</td>
                 <td data-label="Min disk / RAM" className={styles.num}>
-                  {image.minDiskGb} GB / {formatMb(image.minRamMb)}
+                  {formatGiB(image.minDiskGb)} / {formatMiB(image.minRamMb)}
                 </td>
                 <td data-label="Created">{formatDate(image.createdAt)}</td>
                 <ActionsCell>
                   <button
                     type="button"
-                    className="secondary"
+                    className={ui.secondary}
                     aria-expanded={expanded === image.id}
                     aria-label={`Details of ${image.name}`}
                     onClick={() => setExpanded(expanded === image.id ? null : image.id)}

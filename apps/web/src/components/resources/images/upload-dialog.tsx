@@ -1,5 +1,6 @@
 'use client';
 
+import { errorCode } from '@aster/client';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { useToast } from '@/components/toast';
@@ -33,6 +34,9 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
   const [visibility, setVisibility] = useState<'private' | 'shared' | 'public'>('private');
   const [file, setFile] = useState<File | null>(null);
   const abort = useRef<(() => void) | null>(null);
+  // The image a failed upload of this dialog left killed: a retry deletes it before it creates the next one,
+  // so retrying never piles up killed images (an image takes its data once).
+  const killed = useRef<{ id: string; name: string } | null>(null);
   const ids = { name: useId(), format: useId(), visibility: useId(), file: useId() };
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.images.pathKey() });
 
@@ -41,12 +45,26 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
     setPhase({ kind: 'form' });
     setFile(null);
     setName('');
+    killed.current = null;
     onClose();
   };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!file) return;
+    const left = killed.current;
+    if (left) {
+      try {
+        await remove.mutateAsync({ id: left.id });
+      } catch (e) {
+        if (errorCode(e) !== 'NOT_FOUND') {
+          setPhase({ kind: 'failed', message: `Could not delete image ${left.name} that the last try left killed: ${errorText(e)}` });
+          return;
+        }
+      }
+      killed.current = null;
+      void refresh();
+    }
     let imageId: string;
     try {
       imageId = (await create.mutateAsync({ name: name.trim(), diskFormat, visibility })).id;
@@ -76,8 +94,10 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
         setPhase({ kind: 'failed', message: outcome });
         toast.show('info', outcome);
       } else {
-        // The image stays, killed with this fault, so the list shows what happened until it is deleted.
-        setPhase({ kind: 'failed', message: `${errorText(e)}. Image ${name} is left in the list as killed; delete it there.` });
+        // The image stays, killed with this fault, so the list shows what happened: until it is deleted there, or
+        // replaced by the next try.
+        killed.current = { id: imageId, name };
+        setPhase({ kind: 'failed', message: `${errorText(e)}. Image ${name} is left in the list as killed; Upload again replaces it, or delete it there.` });
         toast.show('error', `Upload of ${name} failed: ${errorText(e)}`);
       }
     } finally {
@@ -118,11 +138,11 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
         {phase.kind === 'uploading' || phase.kind === 'done' ? <UploadProgressBar progress={phase.progress} label={`Uploading ${name}`} /> : null}
         {phase.kind === 'done' ? <p role="status">Uploaded: image {name} is ready.</p> : null}
         {phase.kind === 'failed' ? (
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {phase.message}
           </p>
         ) : null}
-        <div className="dialog-buttons">
+        <div className={ui.buttons}>
           {phase.kind === 'done' ? (
             <button type="button" onClick={close}>
               Close
@@ -136,7 +156,7 @@ export function UploadDialog({ open, onClose }: { open: boolean; onClose: () => 
               <button type="submit" disabled={!file || !name.trim() || create.isPending} aria-busy={create.isPending}>
                 Upload
               </button>
-              <button type="button" className="secondary" onClick={close}>
+              <button type="button" className={ui.secondary} onClick={close}>
                 Cancel
               </button>
             </>

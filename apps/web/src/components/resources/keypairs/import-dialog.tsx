@@ -75,7 +75,7 @@ export function ImportKeypairDialog({ open, onClose }: { open: boolean; onClose:
             value={publicKey}
             onChange={(e) => setPublicKey(e.target.value)}
           />
-          <span id={ids.hint} className="muted">
+          <span id={ids.hint} className={ui.muted}>
             One OpenSSH public key line (ssh-ed25519, ssh-rsa, ecdsa-sha2-…), as in ~/.ssh/id_ed25519.pub.
           </span>
         </Field>

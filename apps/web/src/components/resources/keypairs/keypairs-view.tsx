@@ -5,7 +5,8 @@ import { useState } from 'react';
 import { useTRPC } from '@/lib/trpc';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
-import { formatDate } from '../format';
+import ui from '@/components/ui/ui.module.css';
+import { formatDate } from '@/lib/format';
 import { DeleteButton, DeleteDialog } from '../delete-dialog';
 import { GatedButton } from '../gated-button';
 import { useReadOnlyReason } from '../gate';
@@ -26,7 +27,7 @@ export function KeypairsView() {
   return (
     <>
       <div className={styles.toolbar}>
-        <p className="muted">Servers launched with a key pair get its public key; the private key never leaves your machine.</p>
+        <p className={ui.muted}>Servers launched with a key pair get its public key; the private key never leaves your machine.</p>
         <GatedButton blocked={blocked} onClick={() => setImporting(true)}>
           Import key pair
         </GatedButton>
@@ -41,7 +42,7 @@ export function KeypairsView() {
               <td data-label="Fingerprint" className={styles.mono}>
                 <span title="SHA-256, as ssh-keygen -l shows it">{key.fingerprint}</span>
                 <br />
-                <span className="muted" title="MD5, as older tools show it">
+                <span className={ui.muted} title="MD5, as older tools show it">
                   {key.fingerprintMd5}
                 </span>
               </td>

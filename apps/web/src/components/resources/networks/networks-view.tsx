@@ -6,6 +6,7 @@ import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
+import ui from '@/components/ui/ui.module.css';
 import { DeleteButton, DeleteDialog } from '../delete-dialog';
 import { GatedButton } from '../gated-button';
 import { useReadOnlyReason } from '../gate';
@@ -29,7 +30,7 @@ export function NetworksView() {
   return (
     <>
       <div className={styles.toolbar}>
-        <p className="muted">Each network has one IPv4 subnet; servers get an address from its allocation range.</p>
+        <p className={ui.muted}>Each network has one IPv4 subnet; servers get an address from its allocation range.</p>
         <GatedButton blocked={blocked} onClick={() => setCreating(true)}>
           Create network
         </GatedButton>

@@ -14,7 +14,7 @@ import type { ProjectQuota } from '../types';
 const fields = [
   { key: 'instances', label: 'Instances' },
   { key: 'cores', label: 'Cores' },
-  { key: 'ramMb', label: 'RAM (MB)' },
+  { key: 'ramMb', label: 'RAM (MiB)' },
   { key: 'keypairs', label: 'Key pairs per user' },
 ] as const;
 type Key = (typeof fields)[number]['key'];
@@ -91,11 +91,11 @@ function LimitsFields({ quota }: { quota: ProjectQuota }) {
               value={values[key]}
               onChange={(e) => setValues({ ...values, [key]: e.target.value })}
             />
-            <span className="muted">{key === 'keypairs' ? 'per user' : `${quota.usage[key]} in use`}</span>
+            <span className={ui.muted}>{key === 'keypairs' ? 'per user' : `${quota.usage[key]} in use`}</span>
           </div>
         ))}
       </div>
-      <p className="muted">-1 means unlimited. A limit below what is in use takes nothing away; it stops new ones.</p>
+      <p className={ui.muted}>-1 means unlimited. A limit below what is in use takes nothing away; it stops new ones.</p>
       <ErrorAlert error={save.error} />
       <FormButtons label="Save quotas" pending={save.isPending} />
     </form>

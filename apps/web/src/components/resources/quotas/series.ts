@@ -5,15 +5,21 @@ export interface Point {
   cores: number;
 }
 
+/** A server's hold on the quota: from its creation until its deletion (null while it exists), in ms. */
 export interface Holding {
   vcpus: number;
   created: number;
+  deleted: number | null;
 }
 
-export function totals(holdings: Iterable<Holding>, t: number): Point {
+const holds = (h: Holding, t: number) => h.created <= t && (h.deleted === null || h.deleted > t);
+
+/** The servers held at `t`, and their vCPUs. */
+export function usageAt(holdings: Iterable<Holding>, t: number): Point {
   let instances = 0;
   let cores = 0;
   for (const h of holdings) {
+    if (!holds(h, t)) continue;
     instances += 1;
     cores += h.vcpus;
   }
@@ -21,23 +27,15 @@ export function totals(holdings: Iterable<Holding>, t: number): Point {
 }
 
 /**
- * The past rebuilt from the creation times of the servers that exist now: a lower bound, since servers
- * deleted before the page opened left nothing to count. One point at `from`, one per creation after it,
- * and one at `to`.
+ * Usage from `from` to `to` as steps: one point at `from`, one at each creation or deletion between, and one
+ * at `to` (the chart ends there, never later). Servers deleted since count for as long as they existed.
  */
-export function pastSeries(holdings: readonly Holding[], from: number, to: number): Point[] {
-  const sorted = [...holdings].sort((a, b) => a.created - b.created);
-  const before = sorted.filter((h) => h.created <= from);
-  const points = [totals(before, from)];
-  let { instances, cores } = points[0]!;
-  for (const h of sorted) {
-    if (h.created <= from || h.created > to) continue;
-    instances += 1;
-    cores += h.vcpus;
-    points.push({ t: h.created, instances, cores });
+export function usageSeries(holdings: readonly Holding[], from: number, to: number): Point[] {
+  const moments = new Set<number>();
+  for (const h of holdings) {
+    for (const t of [h.created, h.deleted]) if (t !== null && t > from && t < to) moments.add(t);
   }
-  points.push({ t: to, instances, cores });
-  return points;
+  return [from, ...[...moments].sort((a, b) => a - b), to].map((t) => usageAt(holdings, t));
 }
 
 /** An SVG path that holds each value until the next point (counts change in steps, not slopes). */

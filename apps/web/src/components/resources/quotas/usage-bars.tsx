@@ -5,7 +5,7 @@ import type { Limits } from '../types';
 const resources = [
   { key: 'instances', label: 'Instances', unit: '' },
   { key: 'cores', label: 'Cores (vCPUs)', unit: '' },
-  { key: 'ramMb', label: 'RAM', unit: ' MB' },
+  { key: 'ramMb', label: 'RAM', unit: ' MiB' },
   { key: 'keypairs', label: 'Key pairs (yours)', unit: '' },
 ] as const;
 

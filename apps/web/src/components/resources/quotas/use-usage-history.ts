@@ -5,61 +5,56 @@ import { useEffect, useRef, useState } from 'react';
 import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
-import { totals, type Holding, type Point } from './series';
+import type { Holding } from './series';
 
-/** How far back the chart reaches from the moment the page opened. */
+/** How far back the chart reaches from now. */
 export const HISTORY_MS = 6 * 60 * 60 * 1000;
 
 /**
- * The project's servers as the page opened them (for the past) and every change seen since (for the live
- * part). There is no history API, so nothing before the page opened is more than a reconstruction.
+ * The project's servers that held its quota over the last hours, from the API's record (limits.history,
+ * deleted servers included), kept up to date by every change the watch brings while the page is open.
  */
 export function useUsageHistory() {
   const trpc = useTRPC();
   const whoami = useWhoami();
   const [openedAt] = useState(() => Date.now());
   const [now, setNow] = useState(openedAt);
-  const list = useQuery(trpc.servers.list.queryOptions({ limit: 1000 }, { staleTime: Infinity }));
+  const history = useQuery(trpc.limits.history.queryOptions({ since: new Date(openedAt - HISTORY_MS).toISOString() }, { staleTime: Infinity }));
   const held = useRef<Map<string, Holding> | null>(null);
-  const [initial, setInitial] = useState<Holding[] | null>(null);
-  const [live, setLive] = useState<Point[]>([]);
+  const [holdings, setHoldings] = useState<Holding[] | null>(null);
 
-  // Seeded once: later refetches of the list must not rewrite what the page has already seen.
+  // Seeded once: what the watch has brought since must not be undone by a refetch.
   useEffect(() => {
-    if (held.current || !list.data) return;
-    const alive = list.data.servers.filter((s) => s.status !== 'DELETED' && s.projectId === whoami.project.id);
-    held.current = new Map(alive.map((s) => [s.id, { vcpus: s.flavor.vcpus, created: Date.parse(s.created) }]));
-    setInitial([...held.current.values()]);
-    setLive([totals(held.current.values(), openedAt)]);
-  }, [list.data, openedAt, whoami.project.id]);
+    if (held.current || !history.data) return;
+    held.current = new Map(
+      history.data.servers.map((s) => [s.id, { vcpus: s.vcpus, created: Date.parse(s.createdAt), deleted: s.deletedAt ? Date.parse(s.deletedAt) : null }]),
+    );
+    setHoldings([...held.current.values()]);
+  }, [history.data]);
 
   const watch = useServerWatch({
     onData: (server) => {
       const map = held.current;
       // Administrators hear every project's servers; this chart is about the current one.
       if (!map || server.projectId !== whoami.project.id) return;
-      const before = totals(map.values(), 0);
-      if (server.status === 'DELETED' || server.deletedAt) map.delete(server.id);
-      else map.set(server.id, { vcpus: server.flavor.vcpus, created: Date.parse(server.created) });
-      const after = totals(map.values(), Date.now());
-      if (after.instances !== before.instances || after.cores !== before.cores) setLive((points) => [...points, after]);
+      const gone = server.status === 'DELETED' || server.deletedAt !== null;
+      const deleted = gone ? (server.deletedAt ? Date.parse(server.deletedAt) : Date.now()) : null;
+      map.set(server.id, { vcpus: server.flavor.vcpus, created: Date.parse(server.created), deleted });
+      setHoldings([...map.values()]);
     },
   });
 
-  // The clock moves the right edge of the chart along; it asks the API nothing.
+  // The clock moves the chart's end along with now; it asks the API nothing.
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 15_000);
     return () => clearInterval(timer);
   }, []);
 
-  const lastLive = live[live.length - 1];
   return {
-    openedAt,
-    now: Math.max(now, lastLive?.t ?? 0),
-    initial,
-    live,
-    truncated: Boolean(list.data?.nextMarker),
-    error: list.error ?? watch.error,
-    isPending: list.isPending,
+    now,
+    holdings,
+    truncated: history.data?.truncated ?? false,
+    error: history.error ?? watch.error,
+    isPending: history.isPending,
   };
 }

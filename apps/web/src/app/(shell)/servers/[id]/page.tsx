@@ -2,6 +2,7 @@ import { errorCode } from '@aster/client';
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ServerDetail } from '@/components/server-detail/server-detail';
+import ui from '@/components/ui/ui.module.css';
 import { describeApiError } from '@/lib/api-error';
 import { requireSession } from '@/lib/session';
 import { getQueryClient, HydrateClient, serverTRPC } from '@/lib/trpc-server';
@@ -22,13 +23,13 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 
 function Failure({ message }: { message: string }) {
   return (
-    <main className="content">
+    <main className={ui.content}>
       <h1>Server</h1>
-      <p role="alert" className="alert">
+      <p role="alert" className={ui.alert}>
         {message}
       </p>
       <p>
-        <Link href="/servers">Back to the servers</Link>
+        <Link href="/servers">Back to the instances</Link>
       </p>
     </main>
   );

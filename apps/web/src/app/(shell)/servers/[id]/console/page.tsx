@@ -4,8 +4,11 @@ import Link from 'next/link';
 import { whyNoConsole } from '@/components/console/availability';
 import { ConsoleLog } from '@/components/console/console-log';
 import { ConsoleView } from '@/components/console/console-view';
+import styles from '@/components/console/console.module.css';
+import { Breadcrumb } from '@/components/ui/breadcrumb';
 import { CONSOLE_LABELS, CONSOLE_TYPES, type ConsoleType, parseConsoleType } from '@/components/console/types';
 import { describeApiError } from '@/lib/api-error';
+import ui from '@/components/ui/ui.module.css';
 import { requireSession } from '@/lib/session';
 import { getQueryClient, serverTRPC } from '@/lib/trpc-server';
 
@@ -32,7 +35,7 @@ function consolePath(id: string, type: ConsoleType): string {
 
 function Tabs({ id, current }: { id: string; current: ConsoleType }) {
   return (
-    <nav aria-label="Console type" className="tabs">
+    <nav aria-label="Console type" className={styles.tabs}>
       {CONSOLE_TYPES.map((type) => (
         <Link key={type} href={consolePath(id, type)} aria-current={type === current ? 'page' : undefined} prefetch={false}>
           {CONSOLE_LABELS[type]}
@@ -48,16 +51,16 @@ export default async function ConsolePage({ params, searchParams }: Props) {
   const session = await requireSession(consolePath(id, type));
   const back = (
     <p>
-      <Link href="/">Back to the overview</Link>
+      <Link href="/servers">Back to the instances</Link>
     </p>
   );
 
   if (session.status === 'unavailable') {
     return (
       <>
-        <main className="content">
+        <main className={ui.content}>
           <h1>Console</h1>
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {session.message}
           </p>
           {back}
@@ -72,9 +75,9 @@ export default async function ConsolePage({ params, searchParams }: Props) {
     const message = errorCode(error) === 'NOT_FOUND' ? `There is no server ${id} in your project.` : describeApiError(error);
     return (
       <>
-        <main className="content">
+        <main className={ui.content}>
           <h1>Console</h1>
-          <p role="alert" className="alert">
+          <p role="alert" className={ui.alert}>
             {message}
           </p>
           {back}
@@ -86,18 +89,18 @@ export default async function ConsolePage({ params, searchParams }: Props) {
   const unavailable = whyNoConsole(server);
   return (
     <>
-      <main className="content console-page">
-        {back}
-        <div className="console-title">
+      <main className={`${ui.content} ${styles.page}`}>
+        <Breadcrumb trail={[{ label: 'Instances', href: '/servers' }, { label: server.name, href: `/servers/${encodeURIComponent(server.id)}` }, { label: 'Console' }]} />
+        <div className={styles.title}>
           <h1>Console of {server.name}</h1>
           <p>
-            Status <strong className="server-status">{server.status}</strong>
+            Status <strong className={styles.serverStatus}>{server.status}</strong>
           </p>
         </div>
         <Tabs id={server.id} current={type} />
         {unavailable ? (
           <>
-            <p role="alert" className="alert">
+            <p role="alert" className={ui.alert}>
               {unavailable}
             </p>
             {type === 'serial' ? <ConsoleLog id={server.id} /> : null}

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { showsMembers } from '../src/components/resources/images/members.ts';
 import { lockInput, lockNote, lockReasonProblem, MAX_LOCK_REASON } from '../src/components/server-detail/lock.ts';
 
 describe('a lock and its reason', () => {
@@ -22,16 +21,5 @@ describe('a lock and its reason', () => {
     expect(lockNote({ locked: true, lockedReason: 'nightly backup' })).toBe('Locked: nightly backup');
     expect(lockNote({ locked: true, lockedReason: 'nightly backup', lockedBy: 'owner' })).toBe('Locked by owner: nightly backup');
     expect(lockNote({ locked: true, lockedReason: null, lockedBy: 'admin' })).toBe('Locked by admin');
-  });
-});
-
-describe('the members of a shared image', () => {
-  it('are managed only on shared images, by the owning project or an administrator', () => {
-    const viewer = { projectId: 'p1', isAdmin: false };
-    expect(showsMembers({ visibility: 'shared', owner: 'p1' }, viewer)).toBe(true);
-    expect(showsMembers({ visibility: 'private', owner: 'p1' }, viewer)).toBe(false);
-    expect(showsMembers({ visibility: 'public', owner: 'p1' }, viewer)).toBe(false);
-    expect(showsMembers({ visibility: 'shared', owner: 'p2' }, viewer)).toBe(false);
-    expect(showsMembers({ visibility: 'shared', owner: 'p2' }, { projectId: 'p1', isAdmin: true })).toBe(true);
   });
 });
