@@ -50,6 +50,8 @@ export type ParsedOf<C extends JobContract> = z.output<C['schema']>;
 export const SCHEDULER_QUEUE = 'scheduler';
 export const CONDUCTOR_QUEUE = 'conductor';
 export const computeQueue = (host: string) => `compute.${host}`;
+/** The network worker's queue: it alone writes OVN's northbound database. */
+export const NETWORK_QUEUE = 'network';
 
 const uuid = z.string().uuid();
 const powerState = z.number().int().min(0).max(7);
@@ -167,6 +169,12 @@ export const rescueResult = job(
 /** The end of a snapshot into `imageId` (uploaded when ok). */
 export const snapshotResult = job('snapshotResult', 1, z.object({ ...outcome, imageId: uuid }));
 
+/**
+ * The network model changed (or may differ from OVN): the network worker makes OVN's northbound database match
+ * Postgres. Jobs sent close together are worked as one pass; `reason` is for the log.
+ */
+export const syncNetworks = job('syncNetworks', 1, z.object({ reason: z.string().max(200) }));
+
 export const contracts = {
   scheduleInstances,
   buildInstance,
@@ -192,5 +200,6 @@ export const contracts = {
   rebuildResult,
   rescueResult,
   snapshotResult,
+  syncNetworks,
 } as const;
 export type ContractName = keyof typeof contracts;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureAdmin, publicNetworkDefaults, seedFlavors, seedPublicNetwork, type BootstrapResult } from '@aster/api';
 import { createPool, migrate, type MigrateResult } from '@aster/db';
-import { CONDUCTOR_QUEUE, grantQueueRole, Jobs, SCHEDULER_QUEUE } from '@aster/jobs';
+import { CONDUCTOR_QUEUE, grantQueueRole, Jobs, NETWORK_QUEUE, SCHEDULER_QUEUE } from '@aster/jobs';
 import { createLogger } from '@aster/log';
 import { registerGuestImage, type GuestImage } from './guest-image.ts';
 import { startLocalPostgres, type LocalPostgres } from './postgres.ts';
@@ -61,7 +61,7 @@ export async function prepareDatabase(
     if (options.guestImage) await registerGuestImage(pool, options.guestImage.imageDir, options.guestImage.built);
     const jobs = await Jobs.start({ connectionString: url, log: createLogger('launcher', { level: 'error' }), max: 2 });
     try {
-      for (const queue of [SCHEDULER_QUEUE, CONDUCTOR_QUEUE]) await jobs.ensureQueue(queue, { retryLimit: 5, expireInSeconds: 300 });
+      for (const queue of [SCHEDULER_QUEUE, CONDUCTOR_QUEUE, NETWORK_QUEUE]) await jobs.ensureQueue(queue, { retryLimit: 5, expireInSeconds: 300 });
     } finally {
       await jobs.stop(1000);
     }
