@@ -90,6 +90,21 @@ describe('a server through its whole life, on a FakeDriver host', () => {
     await api.servers.delete({ id: s!.id });
   });
 
+  it('a project is refused deletion while it has servers, and deleted with the records of those it had', async () => {
+    const erin = await userSession(db.pool, env.stack.admin.api, { name: 'lc-erin', project: 'lc-gone', role: 'member' });
+    const api = env.stack.api(erin.token);
+    const [s] = await api.servers.create({ name: 'keeper', flavorId: env.tiny, imageId: env.imageId });
+    await waitForStatus(api, s!.id, 'ACTIVE');
+    await expectError(env.stack.admin.api.projects.delete({ id: erin.project.id }), 'CONFLICT', /^Project lc-gone still has 1 server \(keeper\): delete it first$/);
+    await api.servers.delete({ id: s!.id });
+    await expect
+      .poll(async () => (await db.pool.query(`SELECT vm_state FROM instances WHERE id = $1`, [s!.id])).rows[0]?.vm_state, { timeout: 10_000, interval: 20 })
+      .toBe('deleted');
+    await expect(env.stack.admin.api.projects.delete({ id: erin.project.id })).resolves.toEqual({ id: erin.project.id });
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM instances WHERE project_id = $1`, [erin.project.id]);
+    expect(rows[0]!.n).toBe(0);
+  });
+
   it('refuses an action while the server is busy, saying with what', async () => {
     const bob = await userSession(db.pool, env.stack.admin.api, { name: 'lc-bob', project: 'lc-busy', role: 'member' });
     const api = env.stack.api(bob.token);

@@ -1,3 +1,4 @@
+import { transaction } from '@aster/db';
 import { z } from 'zod';
 import { AsterError, isUniqueViolation, notFound } from '../errors.ts';
 import { description, id, isoDate, name, toIso } from '../schemas.ts';
@@ -44,7 +45,20 @@ export const projectsRouter = router({
       const found = rows[0];
       if (!found) throw notFound('Project', input.id);
       if (found.is_admin) throw new AsterError('InvalidState', 'The admin project cannot be deleted');
-      await ctx.db.query('DELETE FROM projects WHERE id = $1', [input.id]);
+      await transaction(ctx.db, async (client) => {
+        // Servers are the project's data: refused while any lives. Deleted servers' records (kept for their
+        // action log) go with the project.
+        const { rows: live } = await client.query<{ name: string }>(
+          'SELECT name FROM instances WHERE project_id = $1 AND deleted_at IS NULL ORDER BY created_at FOR UPDATE',
+          [input.id],
+        );
+        if (live.length > 0) {
+          const names = live.slice(0, 5).map((r) => r.name).join(', ') + (live.length > 5 ? ', …' : '');
+          throw new AsterError('InvalidState', `Project ${found.name} still has ${live.length} server${live.length === 1 ? '' : 's'} (${names}): delete ${live.length === 1 ? 'it' : 'them'} first`);
+        }
+        await client.query('DELETE FROM instances WHERE project_id = $1', [input.id]);
+        await client.query('DELETE FROM projects WHERE id = $1', [input.id]);
+      });
       return { id: input.id };
     }),
 });
