@@ -126,3 +126,10 @@ ALTER TABLE quotas DROP CONSTRAINT quotas_resource_check;
 ALTER TABLE quotas ADD CONSTRAINT quotas_resource_check
   CHECK (resource IN ('instances', 'cores', 'ramMb', 'keypairs', 'serverGroups', 'serverGroupMembers',
                       'networks', 'subnets', 'ports', 'routers', 'floatingIps', 'securityGroups', 'securityGroupRules'));
+
+-- This cloud's identity: several clouds may share one machine's OVN, and each touches only the rows it tagged.
+CREATE TABLE cloud_identity (
+  id  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  one boolean NOT NULL UNIQUE DEFAULT true CHECK (one)
+);
+INSERT INTO cloud_identity DEFAULT VALUES;
