@@ -400,6 +400,14 @@ export class OvsdbClient {
     return results;
   }
 
+  /**
+   * A round trip to the server: when it resolves, every update the server had for this client's monitors before
+   * (including those of transactions others committed before this call) has been applied to the replicas.
+   */
+  async sync(): Promise<void> {
+    await this.request('echo', ['sync']);
+  }
+
   private schemaKinds(db: string): Promise<Map<string, Map<string, ColumnKind>>> {
     let s = this.schemas.get(db);
     if (!s) {
