@@ -6,7 +6,7 @@ import { logLevel, parseEnv, port, postgresUrl, z } from '@aster/env';
 const positiveInt = (fallback: number, what: string) =>
   z.coerce.number({ error: `must be a number of ${what}` }).int(`must be a whole number of ${what}`).min(1, `must be at least 1 ${what}`).default(fallback);
 
-export const roleNames = ['api', 'scheduler', 'conductor'] as const;
+export const roleNames = ['api', 'scheduler', 'conductor', 'network'] as const;
 export type RoleName = (typeof roleNames)[number];
 
 const rolesList = z
@@ -29,6 +29,8 @@ const ratio = (fallback: number) =>
 
 const multiplier = (fallback: number) =>
   z.coerce.number({ error: 'must be a number, like 1.0 or -1.0' }).refine(Number.isFinite, 'must be a finite number').default(fallback);
+
+const ovsdbRemote = z.string().regex(/^(unix:\/.+|tcp:[^:]+:\d+|ssl:[^:]+:\d+)$/, 'must be an OVSDB remote: unix:/path/to.sock or tcp:host:port');
 
 /** The API process's settings; nothing else in apps/api reads the environment. */
 export const env = parseEnv(
@@ -90,6 +92,12 @@ export const env = parseEnv(
     ASTER_PROXY_URL: publicUrl(['ws:', 'wss:'], 'the console proxy as browsers reach it, like ws://127.0.0.1:6080').default('ws://127.0.0.1:6080'),
     ASTER_WEB_URL: publicUrl(['http:', 'https:'], 'the web console as people reach it, like http://127.0.0.1:3000').default('http://127.0.0.1:3000'),
     ASTER_DATA_DIR: z.string().optional(),
+    /** The network role: OVN's northbound and southbound databases (`unix:<socket>` or `tcp:<host>:<port>`). */
+    ASTER_OVN_NB_DB: ovsdbRemote.default('unix:/var/run/ovn/ovnnb_db.sock'),
+    ASTER_OVN_SB_DB: ovsdbRemote.default('unix:/var/run/ovn/ovnsb_db.sock'),
+    /** How often the network role compares OVN with Aster's model, and what it does with a difference. */
+    ASTER_OVN_SYNC_SECONDS: positiveInt(60, 'seconds'),
+    ASTER_OVN_SYNC_MODE: z.enum(['repair', 'log'], { error: 'must be repair (make OVN match Aster) or log (only report differences)' }).default('repair'),
   }),
 );
 

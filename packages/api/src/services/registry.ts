@@ -1,7 +1,7 @@
 import type { Queryable } from '@aster/db';
 
 /** Roles a process can run; the compute agent's `aster-compute` registers through the conductor. */
-export const serviceBinaries = ['aster-api', 'aster-scheduler', 'aster-conductor', 'aster-compute'] as const;
+export const serviceBinaries = ['aster-api', 'aster-scheduler', 'aster-conductor', 'aster-network', 'aster-compute'] as const;
 export type ServiceBinary = (typeof serviceBinaries)[number];
 
 /** Registers (or re-registers after a restart) one role of a process on a host; answers its id. */
