@@ -7,8 +7,10 @@ import {
   pruneIdentity,
   startConductor,
   startMetadataServer,
+  startNetworkWorker,
   startScheduler,
   checkSchedulerConfig,
+  type NetworkWorker,
   type MetadataServer,
   type SchedulerConfig,
   type ServiceBinary,
@@ -121,6 +123,21 @@ if (roles.includes('conductor')) {
     },
   });
 }
+// The network role is OVN's only writer: without OVN's databases it cannot work, and says so.
+let network: NetworkWorker | null = null;
+if (roles.includes('network')) {
+  try {
+    network = await startNetworkWorker({
+      db: workerDb ?? db,
+      jobs,
+      log: log.child({ role: 'network' }),
+      config: { nbDb: env.ASTER_OVN_NB_DB, sbDb: env.ASTER_OVN_SB_DB, syncSeconds: env.ASTER_OVN_SYNC_SECONDS, syncMode: env.ASTER_OVN_SYNC_MODE },
+    });
+  } catch (error) {
+    log.error(error instanceof Error ? error.message : String(error));
+    await presence.stop().finally(() => process.exit(1));
+  }
+}
 const changes = roles.includes('api') ? new InstanceChanges({ connectionString: env.DATABASE_URL, log, db }) : null;
 await changes?.start();
 
@@ -182,7 +199,7 @@ const stop = (signal: string) => {
   const finish = () =>
     void presence
       .stop()
-      .then(() => Promise.all([jobs.stop(5000), changes?.stop(), metadata?.close()]))
+      .then(() => Promise.all([jobs.stop(5000), changes?.stop(), metadata?.close(), network?.stop()]))
       .then(() => Promise.all([db.end(), workerDb?.end()]))
       .then(() => process.exit(0));
   if (!server) return finish();

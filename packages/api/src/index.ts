@@ -19,5 +19,6 @@ export { seedPublicNetwork, publicNetworkDefaults } from './compute/networks.ts'
 export { startScheduler, checkSchedulerConfig, defaultSchedulerConfig, type SchedulerConfig } from './workers/scheduler.ts';
 export { allocationCandidates, readHostStates } from './compute/host-states.ts';
 export { startConductor, type ConductorConfig } from './workers/conductor.ts';
+export { startNetworkWorker, cloudId, type NetworkWorker } from './workers/network.ts';
 export { sweep } from './workers/sweeper.ts';
 export { createMetadataHandler, startMetadataServer, METADATA_HEADERS, type MetadataHandlerOptions, type MetadataServer } from './metadata/index.ts';

@@ -1,0 +1,152 @@
+import type { Pool } from '@aster/db';
+import { handler, NETWORK_QUEUE, syncNetworks, type Jobs } from '@aster/jobs';
+import type { Logger } from '@aster/log';
+import { desiredNb, OvsdbClient, reconcile, watchPortsUp, type PortUpWatch, type ReconcileReport, type Replica } from '@aster/ovn';
+import { loadNetworkModel } from '../network/model.ts';
+import { markPortStatus } from '../network/ports.ts';
+
+export interface NetworkWorkerDeps {
+  db: Pool;
+  jobs: Jobs;
+  log: Logger;
+  config: {
+    /** OVN's northbound and southbound databases: `unix:<socket>` or `tcp:<host>:<port>`. */
+    nbDb: string;
+    sbDb: string;
+    /** How often OVN is compared with the model, and what a difference found then is met with. */
+    syncSeconds: number;
+    syncMode: 'repair' | 'log';
+  };
+}
+
+export interface NetworkWorker {
+  cloudId: string;
+  /** One pass now: OVN made to match the model (`repair`), or only compared (`log`). */
+  sync(mode: 'repair' | 'log', reason: string): Promise<ReconcileReport>;
+  stop(): Promise<void>;
+}
+
+/** This cloud's id, which tags every row it writes to a shared OVN. */
+export async function cloudId(db: Pool): Promise<string> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM cloud_identity');
+  if (!rows[0]) throw new Error('cloud_identity has no row: the database was not migrated');
+  return rows[0].id;
+}
+
+/**
+ * The network worker (Neutron's OVN mechanism driver and its DB sync, in one): the only writer of OVN's
+ * northbound database. Every change of the model in Postgres sends `syncNetworks`; a pass reads the whole model,
+ * computes the rows OVN should hold and writes the difference in one transaction. Passes never overlap: jobs that
+ * arrive during one are served by the next, which reads the model after they were sent. The same pass, every
+ * `syncSeconds`, finds drift (a crash between commit and write, a change made by hand) and repairs or reports it.
+ * It also follows OVN's binding of ports (`Logical_Switch_Port.up`) and marks them ACTIVE or DOWN.
+ */
+export async function startNetworkWorker(deps: NetworkWorkerDeps): Promise<NetworkWorker> {
+  const { db, jobs, log, config } = deps;
+  const cloud = await cloudId(db);
+  const onLog = (message: string) => log.warn(message);
+  const nb = await OvsdbClient.connect(config.nbDb, { onLog }).catch((error: unknown) => {
+    throw new Error(`cannot reach OVN's northbound database at ${config.nbDb} (ASTER_OVN_NB_DB): ${error instanceof Error ? error.message : String(error)}`);
+  });
+  const sb = await OvsdbClient.connect(config.sbDb, { onLog }).catch((error: unknown) => {
+    nb.close();
+    throw new Error(`cannot reach OVN's southbound database at ${config.sbDb} (ASTER_OVN_SB_DB): ${error instanceof Error ? error.message : String(error)}`);
+  });
+
+  // Routers' gateways may be on any chassis: all of them, in a stable order of priority.
+  const chassis: Replica = await sb.monitor('OVN_Southbound', { Chassis: { columns: ['name'] } });
+  const gatewayChassis = () =>
+    [...chassis.rows('Chassis').values()].map((r) => String(r.name)).filter(Boolean).sort();
+
+  let running: Promise<unknown> = Promise.resolve();
+  let queued: Promise<ReconcileReport> | null = null;
+  const pass = async (mode: 'repair' | 'log', reason: string): Promise<ReconcileReport> => {
+    const model = await loadNetworkModel(db);
+    const desired = desiredNb(model, { cloudId: cloud, gatewayChassis: gatewayChassis() });
+    const report = await reconcile(nb, desired, { cloudId: cloud, mode });
+    const drift = reason === 'periodic' || reason === 'start';
+    if (report.differences.length > 0) {
+      const texts = report.differences.slice(0, 20).map((d) => d.text);
+      if (drift) log.warn(`OVN differed from Aster's model (${report.differences.length} differences)${mode === 'repair' ? ', repaired' : ', left as they are (log mode)'}`, { differences: texts });
+      else log.info('OVN updated', { reason, differences: report.differences.length, operations: report.operations, ms: Math.round(report.ms), first: texts.slice(0, 5) });
+    }
+    return report;
+  };
+  // Repair passes asked while one runs are served together by the next one, which starts after it.
+  const requestRepair = (reason: string): Promise<ReconcileReport> => {
+    if (queued) return queued;
+    const next = running.then(
+      () => {
+        queued = null;
+        return pass('repair', reason);
+      },
+      () => {
+        queued = null;
+        return pass('repair', reason);
+      },
+    );
+    queued = next;
+    running = next.catch(() => {});
+    return next;
+  };
+  const sync = (mode: 'repair' | 'log', reason: string): Promise<ReconcileReport> => {
+    if (mode === 'repair') return requestRepair(reason);
+    const next = running.then(() => pass('log', reason), () => pass('log', reason));
+    running = next.catch(() => {});
+    return next;
+  };
+
+  let watch: PortUpWatch | null = null;
+  const statusWrites = new Map<string, boolean>();
+  const markLater = (portId: string, up: boolean) => {
+    // The last state seen wins; writes for one port never overlap.
+    const busy = statusWrites.has(portId);
+    statusWrites.set(portId, up);
+    if (busy) return;
+    void (async () => {
+      while (statusWrites.has(portId)) {
+        const state = statusWrites.get(portId)!;
+        try {
+          await markPortStatus(db, portId, state ? 'ACTIVE' : 'DOWN');
+        } catch (error) {
+          log.warn('cannot record a port status', { portId, up: state, error });
+        }
+        if (statusWrites.get(portId) === state) statusWrites.delete(portId);
+      }
+    })();
+  };
+
+  await jobs.ensureQueue(NETWORK_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
+  await sync('repair', 'start');
+  watch = await watchPortsUp(nb, { cloudId: cloud, onChange: markLater });
+  chassis.onChange(() => void requestRepair('chassis changed').catch((error: unknown) => log.error('OVN sync failed', { error })));
+  jobs.work(
+    NETWORK_QUEUE,
+    [
+      handler(
+        syncNetworks,
+        (p) => requestRepair(p.reason),
+        async (batch) => void (await requestRepair(batch.map((j) => j.payload.reason).join('; ').slice(0, 200))),
+      ),
+    ],
+    { concurrency: 4 },
+  );
+  const timer = setInterval(
+    () => void sync(config.syncMode, 'periodic').catch((error: unknown) => log.error('OVN sync failed', { error })),
+    config.syncSeconds * 1000,
+  );
+  timer.unref();
+  log.info('network worker ready', { cloudId: cloud, nbDb: config.nbDb, sbDb: config.sbDb, syncMode: config.syncMode, syncSeconds: config.syncSeconds });
+
+  return {
+    cloudId: cloud,
+    sync,
+    stop: async () => {
+      clearInterval(timer);
+      await watch?.close().catch(() => {});
+      await running;
+      nb.close();
+      sb.close();
+    },
+  };
+}
