@@ -22,3 +22,6 @@ export { startConductor, type ConductorConfig } from './workers/conductor.ts';
 export { startNetworkWorker, cloudId, type NetworkWorker } from './workers/network.ts';
 export { sweep } from './workers/sweeper.ts';
 export { createMetadataHandler, startMetadataServer, METADATA_HEADERS, type MetadataHandlerOptions, type MetadataServer } from './metadata/index.ts';
+export { loadNetworkModel } from './network/model.ts';
+export { markPortStatus } from './network/ports.ts';
+export { NETWORK_CHANNEL, type NetworkChange } from './network/common.ts';

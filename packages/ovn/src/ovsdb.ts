@@ -183,7 +183,7 @@ export class Replica {
   }
 }
 
-/** update2's "modify": a set's elements toggle, a map's pairs insert/replace/delete, a scalar is replaced. */
+/** update2's "modify": a set's elements toggle, a map's pairs insert/replace/delete, a column of at most one value is replaced. */
 function applyDiff(kind: ColumnKind['kind'], current: OvsdbValue | undefined, diff: OvsdbValue): OvsdbValue {
   if (kind === 'scalar') return diff;
   if (kind === 'set') {
@@ -221,9 +221,9 @@ function columnKinds(schema: unknown): Map<string, Map<string, ColumnKind>> {
         continue;
       }
       const ty = type as { value?: unknown; min?: number; max?: number | 'unlimited' };
-      const min = ty.min ?? 1;
+      // ovsdb-server sends a column of at most one value (optional ones too) whole, not as a difference.
       const max = ty.max ?? 1;
-      cols.set(c, { kind: ty.value !== undefined ? 'map' : min === 1 && max === 1 ? 'scalar' : 'set' });
+      cols.set(c, { kind: ty.value !== undefined ? 'map' : max === 1 ? 'scalar' : 'set' });
     }
     out.set(t, cols);
   }

@@ -70,6 +70,10 @@ export class Daemons {
     return execFileSync('ovn-nbctl', [`--db=${this.nb}`, ...args], { encoding: 'utf8' });
   }
 
+  sbctl(...args: string[]): string {
+    return execFileSync('ovn-sbctl', [`--db=${this.sb}`, ...args], { encoding: 'utf8' });
+  }
+
   private kill(pidfile: string): void {
     if (!existsSync(pidfile)) return;
     const pid = Number(readFileSync(pidfile, 'utf8').trim());

@@ -55,7 +55,7 @@ describe('desiredNb', () => {
 
   it('makes port groups with ACLs for IPv4 rules, and the drop group', () => {
     const pg = `pg_${ids.sgDefault.replace(/-/g, '_')}`;
-    expect(row('Port_Group', pg).refs?.ports.keys.sort()).toEqual([ids.vmA, ids.vmB].sort());
+    expect(row('Port_Group', pg).refs?.ports?.keys.sort()).toEqual([ids.vmA, ids.vmB].sort());
     const acls = d.rows.filter((r) => r.table === 'ACL' && r.parent?.key === pg);
     expect(acls).toHaveLength(2); // the IPv6 rule has none
     expect(row('ACL', `rule-${ids.ruleSelf}`).columns).toMatchObject({ direction: 'to-lport', priority: 1002, action: 'allow-related', match: `outport == @${pg} && ip4 && ip4.src == $${pg}_ip4` });
@@ -63,7 +63,7 @@ describe('desiredNb', () => {
     const web = `pg_${ids.sgWeb.replace(/-/g, '_')}`;
     expect(row('ACL', `rule-${ids.ruleSsh}`).columns.match).toBe(`outport == @${web} && ip4 && tcp && tcp.dst == 22`);
     expect(row('ACL', `rule-${ids.ruleIcmp}`).columns.match).toBe(`outport == @${web} && ip4 && ip4.src == 192.168.122.0/24 && icmp4 && icmp4.type == 8 && icmp4.code == 0`);
-    expect(row('Port_Group', 'aster_drop_c1').refs?.ports.keys.sort()).toEqual([ids.vmA, ids.vmB].sort());
+    expect(row('Port_Group', 'aster_drop_c1').refs?.ports?.keys.sort()).toEqual([ids.vmA, ids.vmB].sort());
     expect(row('ACL', 'aster_drop_c1-drop-to').columns).toMatchObject({ priority: 1001, action: 'drop', match: 'outport == @aster_drop_c1 && ip' });
     expect(row('ACL', 'aster_drop_c1-dhcp-reply').columns).toMatchObject({ priority: 1002, direction: 'to-lport', match: 'outport == @aster_drop_c1 && ip4 && udp.src == 67 && udp.dst == 68' });
   });

@@ -108,6 +108,25 @@ describe('OvsdbClient', () => {
     await client.transact('OVN_Northbound', [{ op: 'delete', table: 'Logical_Switch', where: [] }]);
   });
 
+  it('applies monitor_cond differences to optional and many-valued set columns', async () => {
+    const r = await client.monitor('OVN_Northbound', { Logical_Switch_Port: { where: [['name', '==', 'q']] } });
+    await client.transact('OVN_Northbound', [
+      { op: 'insert', table: 'Logical_Switch_Port', row: { name: 'q', enabled: false, addresses: set(['a', 'b']) }, 'uuid-name': 'q' },
+      { op: 'insert', table: 'Logical_Switch', row: { name: 'sq', ports: set([namedUuid('q')]) } },
+    ]);
+    const q = () => [...r.rows('Logical_Switch_Port').values()][0];
+    await until(() => q() !== undefined);
+    await client.transact('OVN_Northbound', [
+      { op: 'update', table: 'Logical_Switch_Port', where: [['name', '==', 'q']], row: { enabled: true, addresses: set(['b', 'c']) } },
+    ]);
+    await until(() => canonical(q()?.addresses) === canonical(set(['b', 'c'])));
+    expect(canonical(q()?.enabled)).toBe(canonical(true));
+    await client.transact('OVN_Northbound', [{ op: 'update', table: 'Logical_Switch_Port', where: [['name', '==', 'q']], row: { enabled: set([]) } }]);
+    await until(() => setOf(q()?.enabled).length === 0);
+    await r.cancel();
+    await client.transact('OVN_Northbound', [{ op: 'delete', table: 'Logical_Switch', where: [] }]);
+  });
+
   it('names the table and the details of a failed operation or commit', async () => {
     await expect(client.transact('OVN_Northbound', [{ op: 'insert', table: 'Logical_Switch', row: { nosuch: 1 } }])).rejects.toThrow(
       /operation 1 \(insert on Logical_Switch\): unknown column.*nosuch/,

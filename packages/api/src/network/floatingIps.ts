@@ -100,6 +100,7 @@ export async function createFloatingIp(ctx: Context, caller: Caller, input: z.in
       throw new AsterError('InvalidInput', `network ${net.name} is not external: floating IPs come from an external network${ext[0] ? ` such as ${ext[0].name}` : ''}`);
     }
     if (!net.subnet_id) throw new AsterError('InvalidInput', `network ${net.name} has no subnet to take a floating IP from`);
+    await enforceQuota(client, caller.project.id, { floatingIps: 1 }, ctx.config.quotaDefaults);
     const id = randomUUID();
     const port = await insertPort(client, {
       networkId: net.id,
@@ -116,7 +117,6 @@ export async function createFloatingIp(ctx: Context, caller: Caller, input: z.in
       [id, caller.project.id, net.id, port.id, port.ip, input.description ?? ''],
     );
     if (input.portId) await associate(client, caller, { id, project_id: caller.project.id, floating_network_id: net.id, network_name: net.name }, input.portId, input.fixedIp);
-    await enforceQuota(client, caller.project.id, { floatingIps: 1 }, ctx.config.quotaDefaults);
     await announce(ctx, client, { kind: 'floatingIp', id, projectId: caller.project.id }, `floating IP ${port.ip} allocated`);
     return id;
   });

@@ -44,6 +44,7 @@ export async function createNetworkFor(ctx: Context, caller: Caller, input: z.in
   adminOnly(caller, input);
   needJobs(ctx);
   const id = await transaction(ctx.db, async (client) => {
+    await enforceQuota(client, caller.project.id, { networks: 1, subnets: input.subnet ? 1 : 0 }, ctx.config.quotaDefaults);
     const id = await createNetworkIn(client, {
       name: input.name,
       projectId: caller.project.id,
@@ -57,7 +58,6 @@ export async function createNetworkFor(ctx: Context, caller: Caller, input: z.in
       subnet: input.subnet,
       subnetHostRoutes: input.subnet?.hostRoutes,
     });
-    await enforceQuota(client, caller.project.id, { networks: 1, subnets: input.subnet ? 1 : 0 }, ctx.config.quotaDefaults);
     await announce(ctx, client, { kind: 'network', id, projectId: input.shared || input.external ? null : caller.project.id }, `network ${input.name} created`);
     return id;
   });

@@ -124,6 +124,7 @@ export async function createPort(ctx: Context, caller: Caller, input: z.infer<ty
     }
     const groups = input.securityGroups === undefined ? [await ensureDefaultSecurityGroup(client, projectId)] : await resolveSecurityGroups(client, projectId, input.securityGroups);
     const pairs = await checkPairs(client, input.allowedAddressPairs ?? []);
+    await enforceQuota(client, projectId, { ports: 1 }, ctx.config.quotaDefaults);
     const made = await insertPort(client, {
       networkId: network.id,
       subnetId: network.subnet_id,
@@ -138,7 +139,6 @@ export async function createPort(ctx: Context, caller: Caller, input: z.infer<ty
       adminStateUp: input.adminStateUp,
     });
     await setGroups(client, made.id, groups);
-    await enforceQuota(client, projectId, { ports: 1 }, ctx.config.quotaDefaults);
     await announce(ctx, client, { kind: 'port', id: made.id, projectId }, `port ${made.ip} created on network ${network.name}`);
     return made.id;
   });

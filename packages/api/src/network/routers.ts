@@ -140,6 +140,7 @@ async function checkRoutes(client: Queryable, routerId: string, routes: { destin
 export async function createRouter(ctx: Context, caller: Caller, input: z.infer<typeof routerCreateInput>): Promise<Router> {
   needJobs(ctx);
   const id = await transaction(ctx.db, async (client) => {
+    await enforceQuota(client, caller.project.id, { routers: 1 }, ctx.config.quotaDefaults);
     const { rows } = await client.query<{ id: string }>('INSERT INTO routers (project_id, name, description, admin_state_up) VALUES ($1, $2, $3, $4) RETURNING id', [
       caller.project.id,
       input.name,
@@ -148,7 +149,6 @@ export async function createRouter(ctx: Context, caller: Caller, input: z.infer<
     ]);
     const id = rows[0]!.id;
     if (input.externalGateway) await setGateway(client, caller, { id, name: input.name, external_network_id: null }, input.externalGateway);
-    await enforceQuota(client, caller.project.id, { routers: 1 }, ctx.config.quotaDefaults);
     await announce(ctx, client, { kind: 'router', id, projectId: caller.project.id }, `router ${input.name} created`);
     return id;
   });

@@ -123,6 +123,7 @@ export async function createSecurityGroup(ctx: Context, caller: Caller, input: z
     await ensureDefaultSecurityGroup(client, caller.project.id);
     const { rows: clash } = await client.query('SELECT 1 FROM security_groups WHERE project_id = $1 AND lower(name) = lower($2)', [caller.project.id, input.name]);
     if (clash.length) throw new AsterError('Conflict', `There is already a security group named ${input.name} in this project`);
+    await enforceQuota(client, caller.project.id, { securityGroups: 1, securityGroupRules: 1 }, ctx.config.quotaDefaults);
     // Neutron gives a new group egress rules for any destination.
     const { rows } = await client.query<{ id: string }>(
       `WITH g AS (INSERT INTO security_groups (project_id, name, description, stateful) VALUES ($1, $2, $3, $4) RETURNING id),
@@ -131,7 +132,6 @@ export async function createSecurityGroup(ctx: Context, caller: Caller, input: z
       [caller.project.id, input.name, input.description ?? '', input.stateful],
     );
     const id = rows[0]!.id;
-    await enforceQuota(client, caller.project.id, { securityGroups: 1, securityGroupRules: 1 }, ctx.config.quotaDefaults);
     await announce(ctx, client, { kind: 'securityGroup', id, projectId: caller.project.id }, `security group ${input.name} created`);
     return id;
   });
@@ -236,13 +236,13 @@ export async function addRule(ctx: Context, caller: Caller, input: RuleCreateInp
       values,
     );
     if (same[0]) throw new AsterError('Conflict', `an identical rule exists: ${same[0].id}`);
+    await enforceQuota(client, group.project_id, { securityGroupRules: 1 }, ctx.config.quotaDefaults);
     const { rows } = await client.query<RuleRow>(
       `INSERT INTO security_group_rules (security_group_id, direction, ethertype, protocol, port_range_min, port_range_max, remote_ip_prefix, remote_group_id,
                                          project_id, description)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *, remote_ip_prefix::text AS remote_ip_prefix`,
       [...values, group.project_id, input.description ?? ''],
     );
-    await enforceQuota(client, group.project_id, { securityGroupRules: 1 }, ctx.config.quotaDefaults);
     await announce(ctx, client, { kind: 'securityGroup', id: group.id, projectId: group.project_id }, `rule added to security group ${group.name}`);
     return rows[0]!;
   });

@@ -70,7 +70,11 @@ export async function insertSubnet(
 
 /** The network's metadata port (one per network, by the partial unique index), on `subnetId` if it has none yet. */
 export async function ensureMetadataPort(client: PoolClient, network: { id: string; projectId: string | null }, subnetId: string): Promise<void> {
-  const { rows } = await client.query(`SELECT 1 FROM ports WHERE network_id = $1 AND device_owner = 'network:distributed'`, [network.id]);
+  // External networks' DHCP is not OVN's (on `public`, libvirt's dnsmasq serves it): no metadata port there.
+  const { rows } = await client.query(
+    `SELECT 1 FROM networks n WHERE n.id = $1 AND (n.external OR EXISTS (SELECT 1 FROM ports p WHERE p.network_id = n.id AND p.device_owner = 'network:distributed'))`,
+    [network.id],
+  );
   if (rows.length) return;
   await insertPort(client, {
     networkId: network.id,
@@ -116,8 +120,8 @@ export async function createSubnet(ctx: Context, caller: Caller, input: z.infer<
   const plan = planWithGateway(input);
   const id = await transaction(ctx.db, async (client) => {
     const network = await networkForChange(client, caller, input.networkId);
-    const id = await insertSubnet(client, network, plan, { name: input.name, hostRoutes: input.hostRoutes });
     if (network.projectId) await enforceQuota(client, network.projectId, { subnets: 1 }, ctx.config.quotaDefaults);
+    const id = await insertSubnet(client, network, plan, { name: input.name, hostRoutes: input.hostRoutes });
     await announce(ctx, client, { kind: 'subnet', id, projectId: network.projectId }, `subnet ${plan.cidr} created on network ${network.name}`);
     return id;
   });
