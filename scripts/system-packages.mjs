@@ -44,6 +44,12 @@ export const components = [
     needed: (command, env) => command === 'test' || command === 'bench:boot' || (['start', 'agent'].includes(command) && env.ASTER_DRIVER !== 'fake'),
   },
   {
+    name: 'ping (the network tests check forwarding with it)',
+    debs: ['iputils-ping'],
+    present: () => existsSync('/usr/bin/ping') || existsSync('/bin/ping'),
+    needed: (command) => command === 'test',
+  },
+  {
     name: 'tools that build the tiny guest image aster-tiny from Debian packages',
     debs: ['syslinux', 'syslinux-common', 'mtools', 'dosfstools', 'fdisk', 'cpio', 'qemu-utils', 'dropbear-bin'],
     present: () =>

@@ -63,14 +63,17 @@ interface Ran {
 /** Runs a command (without a shell); never throws: the caller decides what a failure means. */
 export function run(command: string, args: string[], input?: string, timeoutMs = 60_000): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', (error) => resolve({ code: 127, stdout, stderr: `cannot run ${command}: ${error.message}` }));
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    if (input !== undefined) {
+      child.stdin!.on('error', () => {}); // a command that exits without reading its input
+      child.stdin!.end(input);
+    }
   });
 }
 
