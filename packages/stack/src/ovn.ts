@@ -66,8 +66,8 @@ export function run(command: string, args: string[], input?: string, timeoutMs =
     const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', (error) => resolve({ code: 127, stdout, stderr: `cannot run ${command}: ${error.message}` }));
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     if (input !== undefined) {
