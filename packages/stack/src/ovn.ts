@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { inheritedEnv } from './env.ts';
 
 /**
  * Open vSwitch and OVN on this machine, the way a compute host and a network controller need them: the
@@ -61,9 +62,9 @@ interface Ran {
 }
 
 /** Runs a command (without a shell); never throws: the caller decides what a failure means. */
-export function run(command: string, args: string[], input?: string, timeoutMs = 60_000): Promise<Ran> {
+export function run(command: string, args: string[], input?: string, timeoutMs = 60_000, env?: Record<string, string>): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: timeoutMs, env: { ...inheritedEnv(), ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareHypervisor } from '../src/hypervisor.ts';
 import { EX_VETH, OVN_NB_DB, OVN_SB_DB, prepareNetworking } from '../src/ovn.ts';
+import { startSecondChassis } from '../src/second-chassis.ts';
 import { makeNamespace, pingable, sh, tcpBytes, type Namespace } from './netns.ts';
 
 const chassis = hostname();
@@ -87,5 +89,27 @@ describe.runIf(process.getuid?.() === 0)('prepareNetworking on this machine', ()
     expect(await pingable(b, a.ip)).toBe(true);
     // Four MiB in large writes: without userspace TSO the segments arrive with bad checksums and TCP stalls.
     expect(await tcpBytes(b, a, 4 << 20)).toBe(4 << 20);
+  }, 120_000);
+
+  // In this file, not its own: the first test stops the machine's daemons, and files run in parallel.
+  it('runs a second chassis beside the machine one, on its own databases and bridge, and stops it without a trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aster-chassis-'));
+    const chassisNames = () => sh('ovn-sbctl', `--db=${OVN_SB_DB}`, '--bare', '--columns=name', 'list', 'Chassis').split('\n').filter(Boolean);
+    const name = `c2-${process.pid}`;
+    const second = await startSecondChassis({ dir, name, encapIp: '127.0.0.2' });
+    try {
+      expect(chassisNames()).toEqual(expect.arrayContaining([chassis, name]));
+      expect((await second.ovsVsctl('get', 'Open_vSwitch', '.', 'external_ids:system-id')).trim()).toBe(name);
+      expect((await second.ovsVsctl('get', 'Bridge', second.bridge, 'datapath_type')).trim()).toBe('netdev');
+      // Its own database: the machine's bridges are not in it, nor its bridge in the machine's.
+      expect((await second.ovsVsctl('list-br')).trim().split('\n')).toEqual([second.bridge]);
+      expect(sh('ovs-vsctl', 'list-br')).not.toContain(second.bridge);
+    } finally {
+      await second.stop();
+    }
+    expect(chassisNames()).not.toContain(name);
+    expect(spawnSync('ip', ['link', 'show', second.bridge]).status).not.toBe(0);
+    expect(spawnSync('pgrep', ['-f', dir]).status).toBe(1);
+    rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 });
