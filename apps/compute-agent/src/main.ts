@@ -21,7 +21,7 @@ const routes = env.ASTER_METADATA_SECRET ? new MetadataRoutes(log) : null;
 const metadataSocket = join(env.ASTER_COMPUTE_STATE_DIR, 'metadata.sock');
 const namespaces =
   env.ASTER_METADATA_SECRET && env.ASTER_DRIVER === 'libvirt'
-    ? new MetadataNamespaces({ bridge: env.ASTER_OVS_BRIDGE, socketPath: metadataSocket, ...(env.ASTER_OVS_DB ? { ovsDb: env.ASTER_OVS_DB } : {}), log })
+    ? new MetadataNamespaces({ bridge: env.ASTER_OVS_BRIDGE, socketPath: metadataSocket, owner: host, ...(env.ASTER_OVS_DB ? { ovsDb: env.ASTER_OVS_DB } : {}), log })
     : null;
 if (env.ASTER_DRIVER === 'libvirt') {
   driver = libvirt = new LibvirtDriver({

@@ -23,6 +23,11 @@ export interface MetadataNamespacesOptions {
   socketPath: string;
   /** Open vSwitch's database (`ovs-vsctl --db`), when not the host's default. */
   ovsDb?: string;
+  /**
+   * Written on the metadata ports' OVS interfaces (`external_ids:aster-owner`): at start only namespaces whose
+   * port says this are removed, so agents sharing one machine (several clouds, or hosts) leave each other's alone.
+   */
+  owner: string;
   log: Pick<Logger, 'info' | 'warn'>;
   /** Where the forwarder listens inside the namespace; 169.254.169.254:80 unless a test says otherwise. */
   listen?: { address: string; port: number };
@@ -135,14 +140,14 @@ export class MetadataNamespaces {
 
   /**
    * At start: the paths of the networks these guests are on are made or taken over (a forwarder left by an
-   * earlier agent is replaced), and namespaces `ovnmeta-*` no guest here needs are removed.
+   * earlier agent is replaced), and this owner's namespaces `ovnmeta-*` that no guest here needs are removed.
    */
   async adopt(guests: { instanceId: string; ports: NetworkPort[] }[]): Promise<void> {
     for (const g of guests) await this.plug(g.instanceId, g.ports);
     await this.serially(async () => {
       for (const namespace of await this.namespaces()) {
         const networkId = namespace.slice(NAMESPACE_PREFIX.length);
-        if (this.networks.has(networkId)) continue;
+        if (this.networks.has(networkId) || (await this.ownerOf(networkId)) !== this.o.owner) continue;
         this.o.log.info('removing the metadata namespace of a network no guest here is on', { namespace });
         await this.teardown(networkId, null);
       }
@@ -155,6 +160,19 @@ export class MetadataNamespaces {
     await this.serially(async () => {
       for (const n of this.networks.values()) await stopProcess(n.forwarder);
     });
+  }
+
+  /** Who set up a network's path here, as its OVS interface says; null when it has none. */
+  private async ownerOf(networkId: string): Promise<string | null> {
+    const { hostDev } = namespaceNames(networkId);
+    const out = await this.vsctl(['--if-exists', 'get', 'Interface', hostDev, 'external_ids:aster-owner']).catch(() => '');
+    const value = out.trim();
+    if (!value) return null;
+    try {
+      return JSON.parse(value) as string;
+    } catch {
+      return value;
+    }
   }
 
   /** Namespaces named ovnmeta-* on this machine. */
@@ -187,7 +205,10 @@ export class MetadataNamespaces {
     await inNs('link', 'set', 'lo', 'up');
     await inNs('link', 'set', peerDev, 'up');
     await run('ip', ['link', 'set', hostDev, 'up']);
-    await this.vsctl(['--may-exist', 'add-port', this.o.bridge, hostDev, '--', 'set', 'Interface', hostDev, `external_ids:iface-id=${m.portId}`]);
+    await this.vsctl([
+      '--may-exist', 'add-port', this.o.bridge, hostDev,
+      '--', 'set', 'Interface', hostDev, `external_ids:iface-id=${m.portId}`, `external_ids:aster-owner=${JSON.stringify(this.o.owner)}`,
+    ]);
     if (!network.forwarder) {
       await killIn(namespace); // an earlier agent's forwarder holds the address
       network.forwarder = await this.startForwarder(networkId, namespace);
