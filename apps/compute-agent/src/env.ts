@@ -19,7 +19,7 @@ export const env = parseEnv(
     ASTER_LIBVIRT_URI: z.string().default('qemu:///system'),
     /** Disks, config drives, console logs and the image cache; QEMU's user must be able to reach it. */
     ASTER_COMPUTE_STATE_DIR: z.string().default('/var/lib/aster/compute'),
-    /** The libvirt network instances plug into (created when it is libvirt's missing `default`). */
+    /** The libvirt network of the external network (its dnsmasq serves that network's DHCP; created when it is libvirt's missing `default`). */
     ASTER_LIBVIRT_NETWORK: z.string().default('default'),
     /** `auto`: kvm only if a guest boots under KVM at start (needs ASTER_KVM_PROBE_IMAGE), else qemu. */
     ASTER_DOMAIN_TYPE: z.enum(['auto', 'kvm', 'qemu'], { error: 'must be auto, kvm or qemu' }).default('auto'),
