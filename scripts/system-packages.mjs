@@ -34,9 +34,28 @@ export const components = [
     needed: (command, env) => command === 'test' || command === 'bench:boot' || (['start', 'agent'].includes(command) && env.ASTER_DRIVER !== 'fake'),
   },
   {
+    name: 'Open vSwitch and OVN (tenant networks: br-int, ovn-controller, the northbound and southbound databases and ovn-northd)',
+    debs: ['openvswitch-switch', 'ovn-central', 'ovn-host'],
+    present: () =>
+      ['/usr/share/openvswitch/scripts/ovs-ctl', '/usr/sbin/ovs-vswitchd', '/usr/bin/ovs-vsctl', '/usr/share/ovn/scripts/ovn-ctl', '/usr/bin/ovn-northd', '/usr/bin/ovn-controller', '/usr/bin/ovn-nbctl'].every((f) =>
+        existsSync(f),
+      ),
+    // Guests plug into br-int whenever real guests run; the fake driver needs no network.
+    needed: (command, env) => command === 'test' || command === 'bench:boot' || (['start', 'agent'].includes(command) && env.ASTER_DRIVER !== 'fake'),
+  },
+  {
+    name: 'ping (the network tests check forwarding with it)',
+    debs: ['iputils-ping'],
+    present: () => existsSync('/usr/bin/ping') || existsSync('/bin/ping'),
+    needed: (command) => command === 'test',
+  },
+  {
     name: 'tools that build the tiny guest image aster-tiny from Debian packages',
-    debs: ['syslinux', 'syslinux-common', 'mtools', 'dosfstools', 'fdisk', 'cpio', 'qemu-utils'],
-    present: () => ['/usr/bin/syslinux', '/usr/lib/syslinux/mbr/mbr.bin', '/usr/bin/mcopy', '/usr/sbin/mkfs.fat', '/usr/sbin/sfdisk', '/usr/bin/cpio', '/usr/bin/qemu-img'].every((f) => existsSync(f)),
+    debs: ['syslinux', 'syslinux-common', 'mtools', 'dosfstools', 'fdisk', 'cpio', 'qemu-utils', 'dropbear-bin'],
+    present: () =>
+      ['/usr/bin/syslinux', '/usr/lib/syslinux/mbr/mbr.bin', '/usr/bin/mcopy', '/usr/sbin/mkfs.fat', '/usr/sbin/sfdisk', '/usr/bin/cpio', '/usr/bin/qemu-img', '/usr/sbin/dropbear'].every((f) =>
+        existsSync(f),
+      ),
     needed: (command) => command === 'start' || command === 'test' || command === 'bench:boot',
   },
   {

@@ -19,11 +19,20 @@ export const env = parseEnv(
     ASTER_LIBVIRT_URI: z.string().default('qemu:///system'),
     /** Disks, config drives, console logs and the image cache; QEMU's user must be able to reach it. */
     ASTER_COMPUTE_STATE_DIR: z.string().default('/var/lib/aster/compute'),
-    /** The libvirt network instances plug into (created when it is libvirt's missing `default`). */
+    /** The libvirt network of the external network (its dnsmasq serves that network's DHCP; created when it is libvirt's missing `default`). */
     ASTER_LIBVIRT_NETWORK: z.string().default('default'),
     /** `auto`: kvm only if a guest boots under KVM at start (needs ASTER_KVM_PROBE_IMAGE), else qemu. */
     ASTER_DOMAIN_TYPE: z.enum(['auto', 'kvm', 'qemu'], { error: 'must be auto, kvm or qemu' }).default('auto'),
     ASTER_KVM_PROBE_IMAGE: z.string().optional(),
+    /** The Open vSwitch integration bridge every guest port is plugged into (OVN's). */
+    ASTER_OVS_BRIDGE: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a bridge name of at most 15 letters, digits, dots, dashes or underscores')
+      .default('br-int'),
+    /** The bridge's datapath: `auto` asks Open vSwitch (the kernel's where it has the module, else userspace `netdev`). */
+    ASTER_OVS_DATAPATH: z.enum(['auto', 'system', 'netdev'], { error: 'must be auto, system or netdev' }).default('auto'),
+    /** Open vSwitch's database, when not the host's default (`unix:/var/run/openvswitch/db.sock`). */
+    ASTER_OVS_DB: z.string().optional(),
     /** Where VNC, SPICE and serial consoles listen; the console proxy must reach it (set it for several hosts). */
     ASTER_CONSOLE_HOST: z.string().default('127.0.0.1'),
     ASTER_SERIAL_PORT_RANGE: z

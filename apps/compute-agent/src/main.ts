@@ -1,4 +1,5 @@
-import { ComputeAgent, MetadataProxy, MetadataRoutes } from '@aster/agent';
+import { join } from 'node:path';
+import { ComputeAgent, MetadataNamespaces, MetadataProxy, MetadataRoutes } from '@aster/agent';
 import { Jobs } from '@aster/jobs';
 import { createLogger } from '@aster/log';
 import { FakeDriver, type Driver } from '@aster/virt';
@@ -16,6 +17,12 @@ let driver: Driver;
 let libvirt: LibvirtDriver | null = null;
 // One DNAT rule per guest address, to this agent's metadata proxy: agents sharing a bridge each route their own.
 const routes = env.ASTER_METADATA_SECRET ? new MetadataRoutes(log) : null;
+// Guests on project networks reach the proxy through a namespace per network holding its metadata port.
+const metadataSocket = join(env.ASTER_COMPUTE_STATE_DIR, 'metadata.sock');
+const namespaces =
+  env.ASTER_METADATA_SECRET && env.ASTER_DRIVER === 'libvirt'
+    ? new MetadataNamespaces({ bridge: env.ASTER_OVS_BRIDGE, socketPath: metadataSocket, owner: host, ...(env.ASTER_OVS_DB ? { ovsDb: env.ASTER_OVS_DB } : {}), log })
+    : null;
 if (env.ASTER_DRIVER === 'libvirt') {
   driver = libvirt = new LibvirtDriver({
     host,
@@ -28,7 +35,11 @@ if (env.ASTER_DRIVER === 'libvirt') {
     kvmProbeImage: env.ASTER_KVM_PROBE_IMAGE ?? null,
     serialPortRange: env.ASTER_SERIAL_PORT_RANGE,
     reservedRamMb: env.ASTER_RESERVED_RAM_MB,
+    ovsBridge: env.ASTER_OVS_BRIDGE,
+    ovsDatapath: env.ASTER_OVS_DATAPATH,
+    ...(env.ASTER_OVS_DB ? { ovsDb: env.ASTER_OVS_DB } : {}),
     ...(routes ? { guestAddresses: routes } : {}),
+    ...(namespaces ? { projectPorts: namespaces } : {}),
     log,
   });
 } else {
@@ -68,12 +79,13 @@ if (libvirt) {
       listenPort: 0,
       metadataUrl: env.ASTER_METADATA_URL,
       secret: env.ASTER_METADATA_SECRET,
-      lookup: (ip) => found.instanceByIp(ip),
+      lookup: (ip, networkId) => found.instanceByIp(ip, networkId),
+      socketPath: metadataSocket,
       log,
     });
     const { port } = await proxy.start();
     await routes.start(net.bridge, `${net.address}:${port}`);
-    log.info('metadata proxy ready', { listen: `${net.address}:${port}`, bridge: net.bridge, upstream: env.ASTER_METADATA_URL });
+    log.info('metadata proxy ready', { listen: `${net.address}:${port}`, bridge: net.bridge, socket: metadataSocket, upstream: env.ASTER_METADATA_URL });
   }
 }
 log.info('ready', { driver: driver.name, queue: `compute.${host}` });
@@ -85,6 +97,7 @@ const stop = (signal: string) => {
   log.info('stopping', { signal });
   void (async () => {
     await routes?.stop();
+    await namespaces?.stop();
     await proxy?.stop();
     await agent.stop();
     await jobs.stop(5000);

@@ -3,6 +3,8 @@ export {
   ensureMetadataDnat,
   METADATA_ADDRESS,
   MetadataProxy,
+  NETWORK_ID_HEADER,
+  SOURCE_ADDRESS_HEADER,
   MetadataRoutes,
   removeMetadataDnat,
   runIptables,
@@ -11,3 +13,4 @@ export {
   type MetadataDnatOptions,
   type MetadataProxyOptions,
 } from './metadata-proxy.ts';
+export { MetadataNamespaces, namespaceNames, NAMESPACE_PREFIX, type MetadataNamespacesOptions, type MetadataPort, type NetworkPort } from './metadata-namespaces.ts';

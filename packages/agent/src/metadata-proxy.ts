@@ -1,12 +1,23 @@
 import { execFile } from 'node:child_process';
+import { chmod, rm } from 'node:fs/promises';
 import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { signInstanceId } from '@aster/compute';
 import type { Logger } from '@aster/log';
 
-/** Who has an address on this host; null when no instance here has it. */
-export type InstanceLookup = (ip: string) => { instanceId: string; projectId: string } | null | Promise<{ instanceId: string; projectId: string } | null>;
+/**
+ * Who has an address on this host: on network `networkId` (a request from a project network's metadata
+ * namespace), or on the external network when that is null (a request by DNAT); null when no instance here has it.
+ */
+export type InstanceLookup = (
+  ip: string,
+  networkId: string | null,
+) => { instanceId: string; projectId: string } | null | Promise<{ instanceId: string; projectId: string } | null>;
+
+/** The headers a metadata namespace's forwarder adds (after dropping any of these names the guest sent). */
+export const NETWORK_ID_HEADER = 'x-aster-network-id';
+export const SOURCE_ADDRESS_HEADER = 'x-aster-source-address';
 
 export interface MetadataProxyOptions {
   listenHost: string;
@@ -20,6 +31,11 @@ export interface MetadataProxyOptions {
   log: Logger;
   /** How long the metadata listener may take to answer, ms (10 s by default). */
   upstreamTimeoutMs?: number;
+  /**
+   * A unix socket (root's only) for the forwarders in project networks' metadata namespaces: requests on it
+   * name their network and source address in headers, which only the forwarder sets.
+   */
+  socketPath?: string;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -32,6 +48,7 @@ const TEXT = 'text/plain; charset=utf-8';
  */
 export class MetadataProxy {
   private server: Server | null = null;
+  private socketServer: Server | null = null;
   private readonly upstream: URL;
   private readonly agent: HttpAgent;
 
@@ -44,52 +61,70 @@ export class MetadataProxy {
 
   async start(): Promise<{ port: number }> {
     if (this.server) throw new Error('the metadata proxy is already started');
-    const server = createServer((req, res) => void this.handle(req, res));
+    const server = this.listener(false);
+    await listen(server, (done) => server.listen(this.o.listenPort, this.o.listenHost, done));
+    this.server = server;
+    const port = (server.address() as AddressInfo).port;
+    if (this.o.socketPath) {
+      const path = this.o.socketPath;
+      const socketServer = this.listener(true);
+      await rm(path, { force: true }); // left by an earlier agent
+      await listen(socketServer, (done) => socketServer.listen(path, done));
+      await chmod(path, 0o600);
+      this.socketServer = socketServer;
+    }
+    this.o.log.info('metadata proxy listening', { host: this.o.listenHost, port, socket: this.o.socketPath ?? null, upstream: this.upstream.origin });
+    return { port };
+  }
+
+  private listener(fromNamespace: boolean): Server {
+    const server = createServer((req, res) => void this.handle(req, res, fromNamespace));
     // Guests' requests are small: a slow one is dropped rather than held.
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
     server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.o.listenPort, this.o.listenHost, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
     server.on('error', (error) => this.o.log.error('metadata proxy failed', { error }));
-    this.server = server;
-    const port = (server.address() as AddressInfo).port;
-    this.o.log.info('metadata proxy listening', { host: this.o.listenHost, port, upstream: this.upstream.origin });
-    return { port };
+    return server;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
+    const servers = [this.server, this.socketServer];
+    this.server = this.socketServer = null;
     this.agent.destroy();
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    for (const server of servers) {
+      if (!server) continue;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    if (this.o.socketPath && servers[1]) await rm(this.o.socketPath, { force: true });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ip = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  private async handle(req: IncomingMessage, res: ServerResponse, fromNamespace: boolean): Promise<void> {
+    // From a namespace's forwarder, the guest's address and network are in its headers (the guest's own of
+    // those names were dropped there); by DNAT, the guest's address is the connection's, its network the external one.
+    const said = (name: string) => {
+      const value = req.headers[name];
+      return typeof value === 'string' ? value : '';
+    };
+    const ip = fromNamespace ? said(SOURCE_ADDRESS_HEADER) : (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const networkId = fromNamespace ? said(NETWORK_ID_HEADER) : null;
     const path = req.url ?? '/';
-    const fields = { ip, method: req.method, path };
+    const fields = { ip, networkId, method: req.method, path };
+    if (fromNamespace && (!ip || !networkId)) return reply(res, 400, `a request through a metadata namespace must name its network and source address`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, `method ${req.method} is not allowed: metadata is read with GET or HEAD`, { allow: 'GET, HEAD' });
     if (!path.startsWith('/')) return reply(res, 400, 'the request must name a path, like /openstack/latest/meta_data.json');
     let found: Awaited<ReturnType<InstanceLookup>>;
     try {
-      found = await this.o.lookup(ip);
+      found = await this.o.lookup(ip, networkId);
     } catch (error) {
       this.o.log.error('metadata proxy lookup failed', { ...fields, error });
       return reply(res, 500, `cannot tell which instance has address ${ip}; try again`);
     }
     if (!found) {
       this.o.log.warn('metadata request from an unknown address', fields);
-      return reply(res, 404, `no instance has address ${ip} on this host`);
+      return reply(res, 404, networkId ? `no instance has address ${ip} on network ${networkId} on this host` : `no instance has address ${ip} on this host`);
     }
     this.forward(req, res, path, ip, found, fields);
   }
@@ -146,6 +181,16 @@ export class MetadataProxy {
 }
 
 class UpstreamTimeout extends Error {}
+
+function listen(server: Server, start: (done: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    start(() => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
 
 function reply(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   const body = Buffer.from(text, 'utf8');

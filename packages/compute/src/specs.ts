@@ -41,7 +41,20 @@ export const portSpec = z.object({
   cidr: z.string(),
   gateway: z.string().nullable(),
   dnsServers: z.array(z.string()),
+  /** An external (provider) network, like `public`: the host's libvirt dnsmasq serves its DHCP, not OVN. */
+  external: z.boolean().default(true),
+  mtu: z.number().int().min(576).max(9000).default(1500),
+  /**
+   * The network's metadata port (device_owner network:distributed): the host's end of the path by which
+   * guests on this network reach 169.254.169.254; null when it has none (external networks are served by
+   * the agent's DNAT instead).
+   */
+  metadata: z
+    .object({ portId: uuid, mac: z.string(), ip: z.string(), prefixLength: z.number().int().min(0).max(32) })
+    .nullable()
+    .default(null),
 });
+export type PortSpec = z.output<typeof portSpec>;
 
 /** Everything a host needs to create an instance; it reads nothing else. */
 export const instanceSpec = z.object({

@@ -79,9 +79,14 @@ if [ -z "$kernel_pkg" ]; then
 fi
 kernel_deb=$(deb "$kernel_pkg")
 busybox_deb=$(deb busybox-static)
+# The SSH server and the shared libraries it loads, from Debian's packages (the C library among them).
+ssh_pkgs=(dropbear-bin libc6 libcrypt1 libtomcrypt1 libtommath1 libgmp10 zlib1g)
+ssh_debs=()
+for pkg in "${ssh_pkgs[@]}"; do ssh_debs+=("$(deb "$pkg")"); done
 
 dpkg-deb -x "$kernel_deb" "$work/kernel"
 dpkg-deb -x "$busybox_deb" "$work/busybox"
+for d in "${ssh_debs[@]}"; do dpkg-deb -x "$d" "$work/ssh"; done
 kernel_dirs=("$work/kernel/lib/modules/"*)
 [ ${#kernel_dirs[@]} -eq 1 ] || fail "expected one kernel in $kernel_deb, found ${#kernel_dirs[@]}"
 kver=$(basename "${kernel_dirs[0]}")
@@ -128,6 +133,26 @@ for applet in $("$busybox" --list-full); do
   [ -e "$root/$applet" ] || [ -L "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
 ln -s /bin/busybox "$root/init"
+
+# dropbear and dropbearkey, with the libraries the dynamic loader resolves for them from the extracted
+# packages (never from this machine's own /lib): anything it finds only outside them fails the build.
+libdir=$work/ssh/lib/x86_64-linux-gnu
+[ -d "$work/ssh/usr/lib/x86_64-linux-gnu" ] && libpath=$libdir:$work/ssh/usr/lib/x86_64-linux-gnu || libpath=$libdir
+loader=$work/ssh/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
+[ -x "$loader" ] || fail "libc6 has no ld-linux-x86-64.so.2"
+mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64" "$root/etc/dropbear"
+cp "$work/ssh/usr/sbin/dropbear" "$root/usr/sbin/dropbear"
+cp "$work/ssh/usr/bin/dropbearkey" "$root/usr/bin/dropbearkey"
+for bin in "$root/usr/sbin/dropbear" "$root/usr/bin/dropbearkey"; do
+  while read -r soname path; do
+    case "$path" in
+      "$work/ssh/"*) cp -L "$path" "$root/lib/x86_64-linux-gnu/$soname" ;;
+      *) fail "$(basename "$bin") needs $soname, which the packages ${ssh_pkgs[*]} do not provide (found: ${path:-nothing})" ;;
+    esac
+  done < <("$loader" --library-path "$libpath" --list "$bin" | awk '$1 !~ /^\// && $2 == "=>" { print $1, ($3 == "not" ? "" : $3) }')
+done
+cp -L "$loader" "$root/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
 for name in "${order[@]}"; do
   cp "${module_file[$name]}" "$root/lib/modules/$name.ko"
 done
@@ -167,4 +192,5 @@ mv -f "$work/disk.qcow2" "$out"
 
 echo "aster-tiny: kernel $kver ($(basename "$kernel_deb")), $(basename "$busybox_deb")"
 echo "aster-tiny: modules ${order[*]}"
+echo "aster-tiny: ssh $(basename "${ssh_debs[0]}") ($(cd "$root/lib/x86_64-linux-gnu" && ls | tr '\n' ' '))"
 echo "aster-tiny: initramfs $(stat -c %s "$work/initrd.gz") bytes, image $(stat -c %s "$out") bytes, virtual ${disk_mib} MiB"

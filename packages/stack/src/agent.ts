@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { readEnv, z } from '@aster/env';
 import { COMPUTE_ROLE } from './database.ts';
 import { computeStateDir } from './hypervisor.ts';
+import { detectDatapath } from './ovn.ts';
 import { serverUrl } from './postgres.ts';
 import { runningLauncher } from './runfile.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
@@ -51,6 +52,7 @@ export async function agentCommand(): Promise<number> {
       ASTER_COMPUTE_STATE_DIR: computeStateDir(dir),
       ...(existsSync(secretFile) ? { ASTER_METADATA_SECRET: readFileSync(secretFile, 'utf8').trim() } : {}),
       ASTER_METADATA_URL: `http://127.0.0.1:${settings.ASTER_METADATA_PORT}`,
+      ASTER_OVS_DATAPATH: detectDatapath(),
       ...inheritedEnv(),
       DATABASE_URL: url,
       ASTER_API_URL: `http://${reachable(settings.ASTER_HOST)}:${settings.ASTER_API_PORT}`,

@@ -1,8 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ensureGuestImage, type GuestImage } from './guest-image.ts';
+import { prepareNetworking, type Networking } from './ovn.ts';
 
 const LIBVIRT_URI = 'qemu:///system';
 
@@ -97,15 +99,36 @@ export function secretIn(file: string): string {
 }
 
 /**
- * What a compute host on this machine needs before the agent starts: libvirt running (unless the agent runs
- * the fake driver), the guest image aster-tiny built (once; its build is cached in the data folder), and the
- * agent's own folder.
+ * What a compute host on this machine needs before the agent starts: libvirt running and Open vSwitch and
+ * OVN with this host as a chassis (unless the agent runs the fake driver), the guest image aster-tiny built
+ * (once; its build is cached in the data folder), and the agent's own folder.
  */
-export async function prepareComputeHost(dataDir: string, env: Record<string, string | undefined>, say: (line: string) => void): Promise<{ stateDir: string; guest: GuestImage }> {
+export async function prepareComputeHost(
+  dataDir: string,
+  env: Record<string, string | undefined>,
+  say: (line: string) => void,
+): Promise<{ stateDir: string; guest: GuestImage; networking: Networking | null }> {
   const began = Date.now();
-  const [guest] = await Promise.all([ensureGuestImage({ dataDir }), env.ASTER_DRIVER === 'fake' ? null : prepareHypervisor(say)]);
+  const real = env.ASTER_DRIVER !== 'fake';
+  const [guest, networking] = await Promise.all([
+    ensureGuestImage({ dataDir }),
+    real
+      ? prepareHypervisor(say).then(() =>
+          prepareNetworking(say, { chassis: env.ASTER_COMPUTE_HOST || hostname(), libvirtNetwork: env.ASTER_LIBVIRT_NETWORK || 'default' }),
+        )
+      : null,
+  ]);
   if (guest.built) say(`Guest image aster-tiny built in ${((Date.now() - began) / 1000).toFixed(1)} s (${guest.path})`);
-  return { stateDir: computeStateDir(dataDir), guest };
+  return { stateDir: computeStateDir(dataDir), guest, networking };
+}
+
+/** The settings that tell the API and the agent where OVN is and which datapath the agent plugs into. */
+export function networkingEnv(networking: Networking | null): { api: Record<string, string>; agent: Record<string, string> } {
+  if (!networking) return { api: {}, agent: {} };
+  return {
+    api: { ASTER_OVN_NB_DB: networking.nbDb, ASTER_OVN_SB_DB: networking.sbDb },
+    agent: { ASTER_OVS_DATAPATH: networking.datapath },
+  };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface StackOptions {
   secrets: { metadata: string; service: string };
   /** The compute agent's folder for disks and images, and a guest image that proves (or not) that KVM works. */
   compute: { stateDir: string; probeImage: string | null };
+  /** Extra settings per process (where OVN is for the API, the datapath for the agent); the user's own win. */
+  networking?: { api: Record<string, string>; agent: Record<string, string> };
   /** Told of each process started, with text its command line contains. */
   onSpawn?: (name: string, pid: number | undefined, marker: string) => void;
 }
@@ -48,6 +50,7 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
       cwd: join(o.root, 'apps/api'),
       ...tsx(o.root, 'apps/api/src/main.ts'),
       env: {
+        ...o.networking?.api,
         ...common,
         DATABASE_URL: o.databaseUrl,
         ASTER_API_PORT: String(o.ports.api),
@@ -74,6 +77,7 @@ export function serviceSpecs(o: StackOptions): ServiceSpec[] {
       cwd: join(o.root, 'apps/compute-agent'),
       ...tsx(o.root, 'apps/compute-agent/src/main.ts'),
       env: {
+        ...o.networking?.agent,
         ...common,
         DATABASE_URL: o.computeDatabaseUrl ?? o.databaseUrl,
         ASTER_API_URL: api,

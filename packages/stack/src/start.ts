@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { openDatabase, prepareDatabase } from './database.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
-import { prepareComputeHost, secretIn } from './hypervisor.ts';
+import { networkingEnv, prepareComputeHost, secretIn } from './hypervisor.ts';
 import { dataDir, publicHost, root } from './paths.ts';
 import { claimDataDir } from './runfile.ts';
 import { build, startStack, type Stack } from './stack.ts';
@@ -66,6 +66,7 @@ export async function start(): Promise<number> {
         env,
         secrets: { metadata: secretIn(join(dir, 'metadata.secret')), service: secretIn(join(dir, 'service.secret')) },
         compute: { stateDir: compute.stateDir, probeImage: compute.guest.path },
+        networking: networkingEnv(compute.networking),
         onSpawn: run.add,
       },
       say,

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { prepareDatabase } from './database.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
 import { startLocalPostgres, type LocalPostgres } from './postgres.ts';
-import { prepareComputeHost, removeDomainsUnder } from './hypervisor.ts';
+import { networkingEnv, prepareComputeHost, removeDomainsUnder } from './hypervisor.ts';
 import { dataDir, root } from './paths.ts';
 import { freePort } from './ports.ts';
 import { build, reachable, startStack, type Stack } from './stack.ts';
@@ -127,7 +127,7 @@ export async function testCommand(args: string[]): Promise<number> {
     }
     let compute: Awaited<ReturnType<typeof prepareComputeHost>> | undefined;
     if (wanted.has('unit') || wanted.has('e2e')) {
-      say('\n== compute host (libvirt, the guest image)');
+      say('\n== compute host (libvirt, Open vSwitch and OVN, the guest image)');
       // The guest's build is cached in the data folder, like npm start's; everything else lives in this run's folder.
       compute = await prepareComputeHost(dataDir(settings.ASTER_DATA_DIR), env, say);
       postgres = await startLocalPostgres({ dir: work, port: await freePort(), bin: settings.ASTER_PG_BIN, logFile: join(work, 'logs', 'postgres.log') });
@@ -167,6 +167,7 @@ export async function testCommand(args: string[]): Promise<number> {
           env,
           secrets: { metadata: randomBytes(32).toString('base64url'), service: randomBytes(32).toString('base64url') },
           compute: { stateDir: join(work, 'compute'), probeImage: compute!.guest.path },
+          networking: networkingEnv(compute!.networking),
         },
         say,
       );

@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureAdmin } from '@aster/api';
@@ -38,6 +39,7 @@ describe('building aster-tiny', () => {
     expect(image.path).toMatch(new RegExp(`/guest/${guestImageName}-[0-9a-f]{16}\\.qcow2$`));
     expect(image.sizeBytes).toBeGreaterThan(5 * 1024 * 1024);
     expect(image.sizeBytes).toBeLessThan(16 * 1024 * 1024);
+    expect(buildLog.join('\n')).toMatch(/aster-tiny: ssh dropbear-bin_.*libc\.so\.6/);
     expect(createHash('sha256').update(readFileSync(image.path)).digest('hex')).toBe(image.sha256);
     expect(buildLog.join('\n')).toMatch(/aster-tiny: modules .*virtio_net.*isofs/);
 
@@ -231,6 +233,83 @@ describe('booting aster-tiny', () => {
     } catch (error) {
       writeFileSync(join(tmpdir(), 'aster-guest-test-serial.log'), serial.text + '\n--- qemu ---\n' + qemuOutput);
       throw error;
+    }
+  }, 180_000);
+
+  it('serves SSH on port 22 to the key from the metadata service, under the name from the metadata', async () => {
+    const dir = join(work, 'ssh');
+    mkdirSync(dir, { recursive: true });
+    const keyFile = join(dir, 'id');
+    const keygen = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ssh-test', '-f', keyFile], { encoding: 'utf8' });
+    expect(keygen.status, keygen.stderr).toBe(0);
+    const hostname = 'ssh-guest-1';
+    const uuid = '7d3c1f52-8a0e-4b6d-9c31-2f5e8b7a9d10';
+    const requests: string[] = [];
+    // The metadata service the guest reaches at 169.254.169.254:80: QEMU's user network runs a forwarder per
+    // connection that joins this server.
+    const server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      if (req.url === '/openstack/latest/meta_data.json') {
+        res.end(JSON.stringify({ uuid, name: hostname, hostname, public_keys: { 'ssh-test': readFileSync(`${keyFile}.pub`, 'utf8').trim() } }));
+      } else res.writeHead(404).end('not found');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const mdPort = (server.address() as AddressInfo).port;
+    const forwarder = join(dir, 'forward.cjs');
+    writeFileSync(forwarder, `const s=require('net').connect(${mdPort},'127.0.0.1');process.stdin.pipe(s);s.pipe(process.stdout);s.on('close',()=>process.exit(0));\n`);
+    const sshPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const serialSocket = join(dir, 'serial.sock');
+    const qemu = spawn(
+      'qemu-system-x86_64',
+      [
+        '-machine', 'accel=tcg', '-m', '128', '-nographic', '-monitor', 'none',
+        '-drive', `file=${image.path},if=virtio,format=qcow2,snapshot=on`,
+        '-netdev', `user,id=n0,net=169.254.169.0/24,host=169.254.169.2,hostfwd=tcp:127.0.0.1:${sshPort}-:22,guestfwd=tcp:169.254.169.254:80-cmd:${process.execPath} ${forwarder}`,
+        '-device', 'virtio-net-pci,netdev=n0',
+        '-chardev', `socket,id=serial0,path=${serialSocket},server=on,wait=on`,
+        '-serial', 'chardev:serial0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(qemu);
+    let qemuOutput = '';
+    qemu.stderr.on('data', (c: Buffer) => (qemuOutput += c.toString()));
+    const serial = await Serial.open(serialSocket, Date.now() + 10_000);
+    try {
+      await serial.waitFor(/aster-guest ready hostname=\S+ instance=\S+\r?\n/, 90_000);
+      expect(serial.text).toContain('aster-guest metadata source=network');
+      expect(serial.text).toMatch(/aster-guest ssh port=22 hostkey SHA256:\S+/);
+      expect(requests).toContain('/openstack/latest/meta_data.json');
+      const ssh = spawnSync(
+        'ssh',
+        ['-i', keyFile, '-p', String(sshPort), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+          '-o', 'ConnectTimeout=20', 'root@127.0.0.1', 'hostname; id -u; echo $HOME'],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(ssh.status, ssh.stderr).toBe(0);
+      expect(ssh.stdout.split('\n')).toEqual([hostname, '0', '/root', '']);
+      // Keys only: a key the guest was not given is refused.
+      const otherKey = join(dir, 'other');
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+      const refused = spawnSync(
+        'ssh',
+        ['-i', otherKey, '-p', String(sshPort), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+          '-o', 'ConnectTimeout=20', 'root@127.0.0.1', 'hostname'],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(refused.status).toBe(255);
+      expect(refused.stderr).toMatch(/Permission denied \(publickey\)/);
+    } catch (error) {
+      writeFileSync(join(tmpdir(), 'aster-guest-test-ssh-serial.log'), serial.text + '\n--- qemu ---\n' + qemuOutput);
+      throw error;
+    } finally {
+      qemu.kill('SIGKILL');
+      await new Promise((resolve) => server.close(resolve));
     }
   }, 180_000);
 });

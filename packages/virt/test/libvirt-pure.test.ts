@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { configDriveFiles } from '../src/libvirt/config-drive.ts';
 import { rescueXml, withSize } from '../src/libvirt/domain-update.ts';
 import { ASTER_XMLNS, domainXml, parseDomainXml, type DomainPlan } from '../src/libvirt/domain-xml.ts';
-import { inSubnet, parseDominfo, parseNodeinfo, parseVersion, powerStateOf } from '../src/libvirt/facts.ts';
+import { inSubnet, ovsDatapathOf, parseDominfo, parseNodeinfo, parseVersion, powerStateOf } from '../src/libvirt/facts.ts';
 import { parseLeases, parseNetworkXml } from '../src/libvirt/network.ts';
 import { libvirtMessage } from '../src/libvirt/virsh.ts';
 import { xmlElement } from '../src/libvirt/xml.ts';
@@ -18,7 +18,18 @@ const plan: DomainPlan = {
   memoryMb: 256,
   disk: { path: '/var/lib/aster/instances/x/disk', format: 'qcow2' },
   configDrive: '/var/lib/aster/instances/x/disk.config',
-  nics: [{ mac: 'fa:16:3e:00:00:01', bridge: 'virbr0', ip: '192.168.122.10' }],
+  nics: [
+    {
+      id: '99999999-8888-4777-8666-555555555555',
+      networkId: '44444444-3333-4222-8111-000000000000',
+      mac: 'fa:16:3e:00:00:01',
+      ip: '192.168.122.10',
+      external: true,
+      metadata: null,
+      bridge: 'br-int',
+      mtu: 1500,
+    },
+  ],
   consoleHost: '127.0.0.1',
   serialPort: 10001,
   consoleLog: '/var/lib/aster/instances/x/console.log',
@@ -33,7 +44,7 @@ describe('domain XML', () => {
       { target: 'vda', source: plan.disk.path, format: 'qcow2', readonly: false },
       { target: 'vdb', source: plan.configDrive, format: 'raw', readonly: true },
     ]);
-    expect(facts.nics).toEqual([{ mac: 'fa:16:3e:00:00:01', network: null, bridge: 'virbr0' }]);
+    expect(facts.nics).toEqual([{ mac: 'fa:16:3e:00:00:01', network: null, bridge: 'br-int', interfaceId: '99999999-8888-4777-8666-555555555555', mtu: 1500 }]);
     expect(facts.serial).toEqual({ type: 'tcp', host: '127.0.0.1', port: 10001, log: plan.consoleLog });
     // libvirt picks the graphics ports at start; before that there are none to report.
     expect(facts.graphics).toEqual([
@@ -46,8 +57,33 @@ describe('domain XML', () => {
       flavorId: plan.aster.flavorId,
       flavorName: 'm1.tiny',
       imageId: plan.aster.imageId,
-      ports: [{ mac: 'fa:16:3e:00:00:01', ip: '192.168.122.10' }],
+      ports: [{ id: '99999999-8888-4777-8666-555555555555', networkId: '44444444-3333-4222-8111-000000000000', mac: 'fa:16:3e:00:00:01', ip: '192.168.122.10', external: true, metadata: null }],
     });
+  });
+
+  it('plugs each port into the Open vSwitch bridge with its port id as the interface id and its network’s MTU', () => {
+    const metadata = { portId: '12121212-3434-4565-8787-909090909090', mac: 'fa:16:3e:aa:bb:cc', ip: '10.0.0.2', prefixLength: 24 };
+    const project = { id: '77777777-6666-4555-8444-333333333333', networkId: '22222222-1111-4000-8999-888888888888', mac: 'fa:16:3e:00:00:02', ip: '10.0.0.5', external: false, metadata, bridge: 'br-int', mtu: 1442 };
+    const xml = domainXml({ ...plan, nics: [project] });
+    const iface = xml.slice(xml.indexOf('<interface'), xml.indexOf('</interface>') + '</interface>'.length);
+    expect(iface).toBe(`<interface type='bridge'>
+      <mac address='fa:16:3e:00:00:02'/>
+      <source bridge='br-int'/>
+      <virtualport type='openvswitch'>
+        <parameters interfaceid='77777777-6666-4555-8444-333333333333'/>
+      </virtualport>
+      <model type='virtio'/>
+      <mtu size='1442'/>
+    </interface>`);
+    const facts = parseDomainXml(xml);
+    expect(facts.nics).toEqual([{ mac: project.mac, network: null, bridge: 'br-int', interfaceId: project.id, mtu: 1442 }]);
+    // What unplugging needs, and adopting the guest after a restart: the network, whether it is external, its metadata port.
+    expect(facts.aster?.ports).toEqual([{ id: project.id, networkId: project.networkId, mac: project.mac, ip: project.ip, external: false, metadata }]);
+  });
+
+  it('reads the ports of domains defined before Open vSwitch: on the external network, ids unknown', () => {
+    const old = domainXml(plan).replace(/<aster:port [^>]*\/>/, "<aster:port mac='fa:16:3e:00:00:01' ip='192.168.122.10'/>");
+    expect(parseDomainXml(old).aster?.ports).toEqual([{ id: '', networkId: '', mac: 'fa:16:3e:00:00:01', ip: '192.168.122.10', external: true, metadata: null }]);
   });
 
   it('escapes text that is not XML', () => {
@@ -186,6 +222,13 @@ Managed save:   yes
       "Failed to start domain 'a': internal error: process exited while connecting to monitor: qemu: could not open disk",
     );
     expect(libvirtMessage('')).toBe('virsh failed without a message');
+  });
+
+  it('reads the Open vSwitch datapath: the default and system are the kernel’s, netdev the userspace one', () => {
+    expect(ovsDatapathOf('""\n')).toBe('system');
+    expect(ovsDatapathOf('system\n')).toBe('system');
+    expect(ovsDatapathOf('netdev\n')).toBe('netdev');
+    expect(() => ovsDatapathOf('dpdk')).toThrow(/unknown Open vSwitch datapath type dpdk/);
   });
 
   it('reads the versions and the host size virsh reports', () => {

@@ -35,6 +35,7 @@ export async function instanceSpecFor(
 ): Promise<InstanceSpecPayload> {
   // Read here unless the caller read it already (the scheduler does, with the instance in one statement).
   const image = o.details ?? (await readImageDetails(db, o.image));
+  const networks = await networkDetails(db, [...new Set(ports.map((p) => p.networkId))]);
   const expiresAt = new Date(o.now.getTime() + IMAGE_DOWNLOAD_TTL_SECONDS * 1000);
   return {
     id: row.id,
@@ -61,6 +62,7 @@ export async function instanceSpecFor(
       cidr: p.cidr,
       gateway: p.gateway,
       dnsServers: p.dnsServers,
+      ...(networks.get(p.networkId) ?? { external: true, mtu: 1500, metadata: null }),
     })),
     keyName: row.key_name,
     keyData: row.key_data,
@@ -70,4 +72,29 @@ export async function instanceSpecFor(
     launchIndex: row.launch_index,
     createdAt: row.created_at.toISOString(),
   };
+}
+
+type NetworkDetails = Pick<InstanceSpecPayload['ports'][number], 'external' | 'mtu' | 'metadata'>;
+
+/** What a host needs of each network beyond the port: external or not, its MTU, and its metadata port. */
+async function networkDetails(db: Queryable, ids: string[]): Promise<Map<string, NetworkDetails>> {
+  if (!ids.length) return new Map();
+  const { rows } = await db.query<{ id: string; external: boolean; mtu: number; port_id: string | null; mac: string | null; ip: string | null; prefix: number | null }>(
+    `SELECT n.id, n.external, n.mtu, m.id AS port_id, m.mac::text AS mac, host(m.ip) AS ip, masklen(s.cidr) AS prefix
+       FROM networks n
+       LEFT JOIN ports m ON m.network_id = n.id AND m.device_owner = 'network:distributed'
+       LEFT JOIN subnets s ON s.id = m.subnet_id
+      WHERE n.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        external: r.external,
+        mtu: r.mtu,
+        metadata: r.port_id && r.mac && r.ip && r.prefix !== null ? { portId: r.port_id, mac: r.mac, ip: r.ip, prefixLength: r.prefix } : null,
+      },
+    ]),
+  );
 }

@@ -4,6 +4,24 @@ import { attribute, childElement, childElements, parseXml, textOf } from './xml.
 /** Aster's own data kept in a domain's `<metadata>`, so a restarted agent knows its guests without asking anyone. */
 export const ASTER_XMLNS = 'https://aster.dev/xmlns/libvirt/instance/1';
 
+/** A guest port as the domain's metadata keeps it: what unplugging it, and adopting it after a restart, needs. */
+export interface PortRecord {
+  /** The Aster port id ('' in domains defined before ports were plugged into Open vSwitch). */
+  id: string;
+  networkId: string;
+  mac: string;
+  ip: string;
+  /** On an external network: libvirt's dnsmasq has its DHCP entry. Domains defined before say nothing: they were. */
+  external: boolean;
+  /** The network's metadata port, for the metadata namespace of a network that is not external. */
+  metadata: { portId: string; mac: string; ip: string; prefixLength: number } | null;
+}
+
+export interface DomainNic extends PortRecord {
+  bridge: string;
+  mtu: number;
+}
+
 export interface DomainPlan {
   id: string;
   name: string;
@@ -13,8 +31,11 @@ export interface DomainPlan {
   memoryMb: number;
   disk: { path: string; format: 'qcow2' | 'raw' };
   configDrive: string | null;
-  /** On the libvirt network's bridge directly: starting the domain then does not wait on the network driver. */
-  nics: { mac: string; bridge: string; ip: string }[];
+  /**
+   * Each port on the Open vSwitch integration bridge (`br-int`) with the port id as `iface-id`, which OVN binds;
+   * plugged by libvirt, so starting the domain does not wait on libvirt's network driver.
+   */
+  nics: DomainNic[];
   /** Address the VNC and SPICE servers and the serial TCP endpoint listen on. */
   consoleHost: string;
   serialPort: number;
@@ -27,6 +48,15 @@ export interface DomainPlan {
 const esc = (s: string | number) =>
   String(s).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&apos;');
 
+function portRecordXml(n: PortRecord): string {
+  const attrs = `id='${esc(n.id)}' network='${esc(n.networkId)}' mac='${esc(n.mac)}' ip='${esc(n.ip)}' external='${n.external}'`;
+  if (!n.metadata) return `      <aster:port ${attrs}/>`;
+  const m = n.metadata;
+  return `      <aster:port ${attrs}>
+        <aster:metadata port='${esc(m.portId)}' mac='${esc(m.mac)}' ip='${esc(m.ip)}' prefix='${m.prefixLength}'/>
+      </aster:port>`;
+}
+
 /**
  * The domain XML for an instance: virtio disk and NIC, a config drive as a second read-only virtio disk, a
  * VGA-compatible qxl display with VNC and SPICE on the console address (ports chosen by libvirt), and the
@@ -36,9 +66,13 @@ export function domainXml(p: DomainPlan): string {
   const nics = p.nics
     .map(
       (n) => `    <interface type='bridge'>
-      <source bridge='${esc(n.bridge)}'/>
       <mac address='${esc(n.mac)}'/>
+      <source bridge='${esc(n.bridge)}'/>
+      <virtualport type='openvswitch'>
+        <parameters interfaceid='${esc(n.id)}'/>
+      </virtualport>
       <model type='virtio'/>
+      <mtu size='${n.mtu}'/>
     </interface>`,
     )
     .join('\n');
@@ -50,7 +84,7 @@ export function domainXml(p: DomainPlan): string {
       <readonly/>
     </disk>\n`
     : '';
-  const ips = p.nics.map((n) => `      <aster:port mac='${esc(n.mac)}' ip='${esc(n.ip)}'/>`).join('\n');
+  const ips = p.nics.map(portRecordXml).join('\n');
   return `<domain type='${p.domainType}'>
   <name>${esc(p.name)}</name>
   <uuid>${esc(p.id)}</uuid>
@@ -120,11 +154,11 @@ export interface DomainFacts {
   vcpus: number;
   memoryMb: number;
   disks: { target: string; source: string | null; format: string | null; readonly: boolean }[];
-  nics: { mac: string; network: string | null; bridge: string | null }[];
+  nics: { mac: string; network: string | null; bridge: string | null; interfaceId: string | null; mtu: number | null }[];
   graphics: { type: 'vnc' | 'spice'; host: string; port: number | null }[];
   serial: { type: string; host: string | null; port: number | null; log: string | null } | null;
   /** Aster's metadata, or null for a domain Aster did not create. */
-  aster: { host: string | null; projectId: string; flavorId: string | null; flavorName: string | null; imageId: string | null; ports: { mac: string; ip: string }[] } | null;
+  aster: { host: string | null; projectId: string; flavorId: string | null; flavorName: string | null; imageId: string | null; ports: PortRecord[] } | null;
 }
 
 function toMb(el: Element | null): number {
@@ -173,6 +207,8 @@ export function parseDomainXml(xml: string): DomainFacts {
       mac: attribute(childElement(i, 'mac'), 'address') ?? '',
       network: attribute(childElement(i, 'source'), 'network'),
       bridge: attribute(childElement(i, 'source'), 'bridge'),
+      interfaceId: attribute(childElement(childElement(i, 'virtualport'), 'parameters'), 'interfaceid'),
+      mtu: integer(attribute(childElement(i, 'mtu'), 'size')),
     })),
     graphics,
     serial: serial
@@ -190,8 +226,21 @@ export function parseDomainXml(xml: string): DomainFacts {
           flavorId: attribute(inMeta('flavor'), 'id'),
           flavorName: attribute(inMeta('flavor'), 'name'),
           imageId: attribute(inMeta('image'), 'id'),
-          ports: childElements(meta, 'port').map((p) => ({ mac: attribute(p, 'mac') ?? '', ip: attribute(p, 'ip') ?? '' })),
+          ports: childElements(meta, 'port').map(parsePortRecord),
         }
       : null,
+  };
+}
+
+function parsePortRecord(p: Element): PortRecord {
+  const m = childElement(p, 'metadata');
+  const prefix = integer(attribute(m, 'prefix'));
+  return {
+    id: attribute(p, 'id') ?? '',
+    networkId: attribute(p, 'network') ?? '',
+    mac: attribute(p, 'mac') ?? '',
+    ip: attribute(p, 'ip') ?? '',
+    external: attribute(p, 'external') !== 'false',
+    metadata: m && prefix !== null ? { portId: attribute(m, 'port') ?? '', mac: attribute(m, 'mac') ?? '', ip: attribute(m, 'ip') ?? '', prefixLength: prefix } : null,
   };
 }

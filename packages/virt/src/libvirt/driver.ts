@@ -18,9 +18,10 @@ import { buildConfigDrive, createOverlay, exists, growDisk, ImageCache, tool } f
 import { withSize } from './domain-update.ts';
 import { domainXml } from './domain-xml.ts';
 import { Domains, UUID, type LibvirtLog } from './domains.ts';
-import { canBind, closedToOthers, EVENTS, inSubnet, parseNodeinfo, parseVersion, powerStateOf } from './facts.ts';
+import { canBind, closedToOthers, EVENTS, ovsDatapathOf, parseNodeinfo, parseVersion, powerStateOf } from './facts.ts';
 import { probeKvm } from './kvm.ts';
-import { GuestNetwork, type GuestAddresses } from './guest-network.ts';
+import { GuestNetwork, type GuestAddresses, type ProjectPorts } from './guest-network.ts';
+import type { PortRecord } from './domain-xml.ts';
 import { LibvirtNetwork, type NetworkFacts } from './network.ts';
 import { PowerActions } from './power.ts';
 import { rescue, unrescue } from './rescue.ts';
@@ -45,6 +46,14 @@ export interface LibvirtDriverOptions {
   reservedDiskGb?: number;
   /** Told of each guest address plugged and unplugged (the metadata proxy routes them); also of existing ones at init. */
   guestAddresses?: GuestAddresses;
+  /** Told of the ports on networks that are not external (their metadata path on this host); also of existing ones at init. */
+  projectPorts?: ProjectPorts;
+  /** The Open vSwitch integration bridge every guest port is plugged into (OVN's `br-int`). */
+  ovsBridge?: string;
+  /** `auto` asks Open vSwitch at start which datapath the bridge has. */
+  ovsDatapath?: 'auto' | 'system' | 'netdev';
+  /** Open vSwitch's database (`ovs-vsctl --db`), when not the host's default. */
+  ovsDb?: string;
   log?: LibvirtLog;
 }
 
@@ -67,6 +76,7 @@ export class LibvirtDriver implements Driver {
   private readonly consoleHost: string;
   private domainType: 'kvm' | 'qemu' = 'qemu';
   private kvmReason = '';
+  private ovsDatapath: 'system' | 'netdev' | null = null;
   private readonly listeners = new Set<(e: LifecycleEvent) => void>();
   private events: { stop(): void } | null = null;
   /** Serial ports in use or promised to a spawn in progress. */
@@ -76,7 +86,7 @@ export class LibvirtDriver implements Driver {
     this.virsh = new Virsh({ ...(o.uri ? { uri: o.uri } : {}) });
     this.domains = new Domains(this.virsh, o.host ?? 'localhost');
     this.power = new PowerActions(this.domains, o.log);
-    this.network = new GuestNetwork(new LibvirtNetwork(this.virsh, o.network ?? 'default'), o.guestAddresses);
+    this.network = new GuestNetwork(new LibvirtNetwork(this.virsh, o.network ?? 'default'), o.guestAddresses, o.projectPorts);
     this.images = new ImageCache(join(o.stateDir, 'images'), o.apiUrl);
     this.consoleHost = o.consoleHost ?? '127.0.0.1';
   }
@@ -108,17 +118,30 @@ export class LibvirtDriver implements Driver {
       this.domainType = wanted;
       this.kvmReason = 'set by configuration';
     }
+    this.ovsDatapath = await this.detectOvsDatapath();
     const foreign: string[] = [];
+    const guests: { instanceId: string; ports: PortRecord[] }[] = [];
     for (const id of await this.domains.uuids()) {
       const facts = await this.domains.facts(id).catch(() => null);
       if (!facts) continue;
       if (facts.serial?.port) this.serialPorts.add(facts.serial.port);
       this.domains.remember(id, facts);
-      if (facts.aster && this.domains.owns(id)) await this.network.adopt(id, facts.aster.projectId, facts.aster.ports);
+      if (facts.aster && this.domains.owns(id)) {
+        await this.network.adopt(id, facts.aster.projectId, facts.aster.ports);
+        guests.push({ instanceId: id, ports: facts.aster.ports });
+      }
       if (!facts.aster) foreign.push(`${facts.name} (${id})`);
     }
+    await this.network.adopted(guests);
     if (foreign.length) this.o.log?.warn('domains on this hypervisor that Aster did not create (left alone)', { domains: foreign });
-    this.o.log?.info('libvirt driver ready', { domainType: this.domainType, why: this.kvmReason, network: net.name, bridge: net.bridge });
+    this.o.log?.info('libvirt driver ready', {
+      domainType: this.domainType,
+      why: this.kvmReason,
+      network: net.name,
+      bridge: net.bridge,
+      ovsBridge: this.ovsBridge,
+      ovsDatapath: this.ovsDatapath,
+    });
     this.events = this.virsh.events(
       (e) => void this.onLibvirtEvent(e.domain, e.event),
       (error) => this.o.log?.warn('libvirt events', { error: error.message }),
@@ -138,9 +161,29 @@ export class LibvirtDriver implements Driver {
     for (const l of this.listeners) l(e);
   }
 
-  /** The instance a guest address belongs to, for the metadata proxy. */
-  instanceByIp(ip: string): { instanceId: string; projectId: string } | null {
-    return this.network.instanceAt(ip);
+  private get ovsBridge(): string {
+    return this.o.ovsBridge ?? 'br-int';
+  }
+
+  /** The datapath of the integration bridge: as configured, else as Open vSwitch says (null when it cannot be asked). */
+  private async detectOvsDatapath(): Promise<'system' | 'netdev' | null> {
+    const wanted = this.o.ovsDatapath ?? 'auto';
+    if (wanted !== 'auto') return wanted;
+    const db = this.o.ovsDb ? [`--db=${this.o.ovsDb}`] : [];
+    try {
+      return ovsDatapathOf(await tool('ovs-vsctl', [...db, '--timeout=5', 'get', 'bridge', this.ovsBridge, 'datapath_type'], 10_000));
+    } catch (error) {
+      this.o.log?.warn('cannot tell the Open vSwitch datapath: guests cannot be plugged until the bridge exists', { bridge: this.ovsBridge, error: (error as Error).message });
+      return null;
+    }
+  }
+
+  /**
+   * The instance with a guest address, for the metadata proxy: on network `networkId` (a request through
+   * that network's metadata namespace), or on the external network when null (a request by DNAT).
+   */
+  instanceByIp(ip: string, networkId: string | null = null): { instanceId: string; projectId: string } | null {
+    return this.network.instanceAt(ip, networkId);
   }
 
   /** The host side of the instances' network (the metadata proxy listens there). */
@@ -156,6 +199,7 @@ export class LibvirtDriver implements Driver {
       consoles: ['vnc', 'spice', 'serial'],
       domainType: this.domainType,
       domainTypeReason: this.kvmReason,
+      ...(this.ovsDatapath ? { ovsDatapath: this.ovsDatapath } : {}),
       ...parseVersion(version),
     };
   }
@@ -194,14 +238,7 @@ export class LibvirtDriver implements Driver {
   async spawn(spec: InstanceSpec, progress?: (step: string) => void): Promise<InstanceInfo> {
     const existing = await this.info(spec.id);
     if (existing) return existing;
-    const net = this.networkFacts();
-    for (const p of spec.ports) {
-      if (!inSubnet(p.ip, net.address, net.netmask)) {
-        throw new DriverError(
-          `port ${p.ip} is on network ${p.networkName} (${p.cidr}), which this host cannot plug: its libvirt network ${net.name} is ${net.address}/${net.netmask}`,
-        );
-      }
-    }
+    const ports: PortRecord[] = spec.ports.map((p) => ({ id: p.id, networkId: p.networkId, mac: p.mac, ip: p.ip, external: p.external, metadata: p.metadata }));
     // Each step is reported as it is done, and none once the spawn has ended (work started together may end later).
     let spawning = true;
     const done = (step: string) => {
@@ -216,10 +253,10 @@ export class LibvirtDriver implements Driver {
       const disk = join(dir, 'disk');
       const configDrive = join(dir, 'disk.config');
       // Independent of each other, so together: the disk, the config drive, the definition, and the network.
-      // libvirt takes ~0.4 s to apply a DHCP entry live; that runs while QEMU starts (the NIC is on the bridge,
+      // libvirt takes ~0.4 s to apply a DHCP entry live; that runs while QEMU starts (the NIC is on br-int,
       // so the start does not wait on the network driver), paused: the guest's CPU runs only once its address
-      // is reserved, so it can never ask for one too early.
-      plugged = this.network.plug(spec.ports).then(() => done('plugging network'));
+      // is reserved and its network's metadata path is there, so it can never ask for either too early.
+      plugged = this.network.plug(spec.id, ports).then(() => done('plugging network'));
       plugged.catch(() => {}); // awaited below; a failure before then must not go unhandled
       // The definition is only configuration: it is written while the files it names are made.
       const define = async (port: number) => {
@@ -233,7 +270,7 @@ export class LibvirtDriver implements Driver {
           memoryMb: spec.flavor.ramMb,
           disk: { path: disk, format: 'qcow2' },
           configDrive,
-          nics: spec.ports.map((p) => ({ mac: p.mac, bridge: net.bridge, ip: p.ip })),
+          nics: spec.ports.map((p, i) => ({ ...ports[i]!, bridge: this.ovsBridge, mtu: p.mtu })),
           consoleHost: this.consoleHost,
           serialPort: port,
           consoleLog: join(dir, 'console.log'),
@@ -250,7 +287,7 @@ export class LibvirtDriver implements Driver {
         this.pickSerialPort().then(define),
       ]);
       for (const m of made) if (m.status === 'rejected') throw m.reason;
-      this.network.bind(spec.id, spec.projectId, spec.ports);
+      this.network.bind(spec.id, spec.projectId, ports);
       const [started] = await Promise.allSettled([this.virsh.run(['start', spec.id, '--paused'], { timeoutMs: 120_000 }), plugged]);
       await plugged;
       if (started.status === 'rejected') throw started.reason;
@@ -260,7 +297,7 @@ export class LibvirtDriver implements Driver {
     } catch (error) {
       spawning = false;
       await plugged.catch(() => {});
-      await this.teardown(spec.id, spec.ports).catch((e: unknown) => this.o.log?.warn('cleaning up a failed spawn', { id: spec.id, error: (e as Error).message }));
+      await this.teardown(spec.id, ports).catch((e: unknown) => this.o.log?.warn('cleaning up a failed spawn', { id: spec.id, error: (e as Error).message }));
       if (serialPort !== null) this.serialPorts.delete(serialPort);
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -270,7 +307,7 @@ export class LibvirtDriver implements Driver {
   }
 
   /** Stops and undefines the domain and removes its files and DHCP entries; missing pieces are fine. */
-  private async teardown(id: string, ports?: { mac: string; ip: string }[], keepNetwork = false): Promise<void> {
+  private async teardown(id: string, ports?: (PortRecord | { mac: string; ip: string })[], keepNetwork = false): Promise<void> {
     const facts = await this.domains.facts(id, true).catch((error: unknown) => {
       if (error instanceof LibvirtError && error.notFound) return null;
       throw error;
@@ -354,7 +391,7 @@ export class LibvirtDriver implements Driver {
   async rebuild(spec: InstanceSpec): Promise<InstanceInfo> {
     await this.domains.mustExist(spec.id);
     // Same ports and addresses: the DHCP entries stay; disk, config drive and domain are made anew.
-    await this.teardown(spec.id, spec.ports, true);
+    await this.teardown(spec.id, undefined, true);
     return this.spawn(spec);
   }
 

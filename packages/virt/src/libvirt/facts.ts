@@ -89,6 +89,14 @@ export function canBind(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** `ovs-vsctl get bridge <bridge> datapath_type`: empty (the default) or `system` is the kernel's; `netdev` the userspace one. */
+export function ovsDatapathOf(out: string): 'system' | 'netdev' {
+  const type = out.trim().replace(/^"(.*)"$/, '$1');
+  if (type === '' || type === 'system') return 'system';
+  if (type === 'netdev') return 'netdev';
+  throw new Error(`unknown Open vSwitch datapath type ${type}`);
+}
+
 const ipNum = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
 export function inSubnet(ip: string, address: string, netmask: string): boolean {
