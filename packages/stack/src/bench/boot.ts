@@ -296,7 +296,7 @@ async function rawRun(c: Ctx, n: number, domainType: 'kvm' | 'qemu') {
     memoryMb: c.flavor.ramMb,
     disk: { path: disk, format: 'qcow2' },
     configDrive,
-    nics: [{ mac: c.net.mac, bridge: 'virbr0', ip: c.net.ip }],
+    nics: [{ id: '', networkId: '', mac: c.net.mac, bridge: 'virbr0', ip: c.net.ip, mtu: 1500, external: true, metadata: null }],
     consoleHost: '127.0.0.1',
     serialPort: await freePort(),
     consoleLog,
