@@ -64,7 +64,8 @@ export async function startNetworkWorker(deps: NetworkWorkerDeps): Promise<Netwo
     const model = await loadNetworkModel(db);
     const desired = desiredNb(model, { cloudId: cloud, gatewayChassis: gatewayChassis() });
     const report = await reconcile(nb, desired, { cloudId: cloud, mode });
-    const drift = reason === 'periodic' || reason === 'start';
+    // Between passes, nothing but Aster should change OVN: a difference found by the periodic pass is drift.
+    const drift = reason === 'periodic';
     if (report.differences.length > 0) {
       const texts = report.differences.slice(0, 20).map((d) => d.text);
       if (drift) log.warn(`OVN differed from Aster's model (${report.differences.length} differences)${mode === 'repair' ? ', repaired' : ', left as they are (log mode)'}`, { differences: texts });
