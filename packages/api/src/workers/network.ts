@@ -1,4 +1,4 @@
-import type { Pool } from '@aster/db';
+import type { Pool, PoolClient } from '@aster/db';
 import { handler, NETWORK_QUEUE, syncNetworks, type Jobs } from '@aster/jobs';
 import type { Logger } from '@aster/log';
 import { desiredNb, OvsdbClient, reconcile, watchPortsUp, type PortUpWatch, type ReconcileReport, type Replica } from '@aster/ovn';
@@ -117,6 +117,28 @@ export async function startNetworkWorker(deps: NetworkWorkerDeps): Promise<Netwo
     })();
   };
 
+  // Ports written outside the API (placement, servers' deletion) announce themselves on a channel.
+  let listening: PoolClient | null = null;
+  let stopped = false;
+  const listen = async (): Promise<void> => {
+    try {
+      const client = await db.connect();
+      client.on('notification', () => void requestRepair('ports changed').catch((error: unknown) => log.error('OVN sync failed', { error })));
+      client.on('error', (error) => {
+        log.warn('the network worker lost its listening connection; listening again', { error });
+        client.release(true);
+        listening = null;
+        if (!stopped) setTimeout(() => void listen(), 1000).unref();
+      });
+      await client.query('LISTEN aster_ovn_dirty');
+      listening = client;
+    } catch (error) {
+      log.warn('the network worker cannot listen for port changes; trying again', { error });
+      if (!stopped) setTimeout(() => void listen(), 1000).unref();
+    }
+  };
+  await listen();
+
   await jobs.ensureQueue(NETWORK_QUEUE, { retryLimit: 5, expireInSeconds: 300 });
   await sync('repair', 'start');
   watch = await watchPortsUp(nb, { cloudId: cloud, onChange: markLater });
@@ -143,7 +165,12 @@ export async function startNetworkWorker(deps: NetworkWorkerDeps): Promise<Netwo
     cloudId: cloud,
     sync,
     stop: async () => {
+      stopped = true;
       clearInterval(timer);
+      if (listening) {
+        await listening.query('UNLISTEN *').catch(() => {});
+        listening.release();
+      }
       await watch?.close().catch(() => {});
       await running;
       nb.close();
