@@ -242,6 +242,9 @@ export class OvsdbClient {
   private readonly schemas = new Map<string, Promise<Map<string, Map<string, ColumnKind>>>>();
   /** @internal */ readonly replicas = new Set<Replica>();
   private monitorSeq = 0;
+  /** While monitors are being asked for afresh after a reconnect: settles when their replicas are current. */
+  private restarting: Promise<void> | null = null;
+  private restarted: (() => void) | null = null;
   connected = false;
   /** Times the connection was made again after a loss. */
   reconnects = 0;
@@ -291,6 +294,7 @@ export class OvsdbClient {
   private onLost(): void {
     this.socket = null;
     this.connected = false;
+    if (this.replicas.size && !this.restarting) this.restarting = new Promise((resolve) => (this.restarted = resolve));
     for (const p of this.pending.values()) p.reject(new Error(`OVSDB connection to ${this.address} lost during ${p.method}`));
     this.pending.clear();
     if (this.closing || !this.opts.reconnect) {
@@ -311,7 +315,13 @@ export class OvsdbClient {
         () => {
           this.reconnects++;
           this.opts.onLog?.(`OVSDB reconnected to ${this.address}`);
-          for (const r of this.replicas) void this.startMonitor(r).catch((e: Error) => this.opts.onLog?.(e.message));
+          const restarts = [...this.replicas].map((r) => this.startMonitor(r).catch((e: Error) => this.opts.onLog?.(e.message)));
+          void Promise.all(restarts).then(() => {
+            // Lost again meanwhile: the next reconnect finishes the job.
+            if (!this.connected) return;
+            this.restarting = null;
+            this.restarted?.();
+          });
         },
         () => this.scheduleReconnect(),
       );
@@ -405,7 +415,18 @@ export class OvsdbClient {
    * (including those of transactions others committed before this call) has been applied to the replicas.
    */
   async sync(): Promise<void> {
-    await this.request('echo', ['sync']);
+    const deadline = Date.now() + this.opts.connectWaitMs;
+    for (;;) {
+      try {
+        await this.whenConnected();
+        if (this.restarting) await this.restarting;
+        await this.request('echo', ['sync']);
+        return;
+      } catch (e) {
+        // A connection lost under us: wait for the next one, as a request would have.
+        if (e instanceof OvsdbRpcError || this.closing || !this.opts.reconnect || Date.now() > deadline) throw e;
+      }
+    }
   }
 
   private schemaKinds(db: string): Promise<Map<string, Map<string, ColumnKind>>> {

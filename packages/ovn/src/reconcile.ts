@@ -110,7 +110,8 @@ export async function reconcile(
   const keep = new Set<string>();
   let n = 0;
   const nameOf = new Map<DesiredRow, string>();
-  const byTable = [...desired.rows].sort((a, b) => TABLES.indexOf(b.table) - TABLES.indexOf(a.table));
+  const order = new Map(TABLES.map((t, i) => [t, i]));
+  const byTable = [...desired.rows].sort((a, b) => order.get(b.table)! - order.get(a.table)!);
   // Parents first (reverse insertion order), so a child can tell whether its parent is kept.
   for (const d of byTable) {
     const have = ours.get(id(d.table, d.key));

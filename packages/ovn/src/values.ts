@@ -53,12 +53,22 @@ export function uuidsOf(v: OvsdbValue | undefined): string[] {
   return setOf(v).flatMap((a) => (isUuid(a) ? [a[1]] : []));
 }
 
+/** An atom as text, distinct across types: `s:x`, `n:1`, `b:true`, `u:<uuid>`, `N:<name>`. */
+function atomText(a: Atom): string {
+  if (typeof a === 'string') return 's:' + a;
+  if (typeof a === 'number') return 'n:' + a;
+  if (typeof a === 'boolean') return 'b:' + a;
+  return (a[0] === 'uuid' ? 'u:' : 'N:') + a[1];
+}
+
 /**
  * A canonical text of a value, for comparing: sets (bare atom or not) become sorted lists, maps sorted pairs, so
  * two values are equal exactly when their texts are.
  */
 export function canonical(v: OvsdbValue | undefined): string {
-  if (v === undefined) return '[]';
-  if (isMap(v)) return 'm' + JSON.stringify(v[1].map((p) => JSON.stringify(p)).sort());
-  return JSON.stringify(setOf(v).map((a) => JSON.stringify(a)).sort());
+  if (v === undefined) return '';
+  if (isMap(v)) return 'm\u0001' + v[1].map(([k, val]) => atomText(k) + '\u0002' + atomText(val)).sort().join('\u0001');
+  const atoms = setOf(v);
+  if (atoms.length === 1) return atomText(atoms[0]!);
+  return atoms.map(atomText).sort().join('\u0001');
 }
