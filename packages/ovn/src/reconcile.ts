@@ -5,7 +5,7 @@
  */
 import { NAMED_TABLES, PARENT_COLUMNS, type DesiredNb, type DesiredRow, type NbTable } from './desired.ts';
 import type { Operation, OvsdbClient, Replica } from './ovsdb.ts';
-import { canonical, mapOf, namedUuid, set, uuid, uuidsOf, type Atom, type NamedUuid, type Row, type Uuid } from './values.ts';
+import { mapGet, namedUuid, sameValue, set, uuid, uuidsOf, type Atom, type NamedUuid, type Row, type Uuid } from './values.ts';
 
 export const NB_DB = 'OVN_Northbound';
 
@@ -69,7 +69,7 @@ export function nbReplica(client: OvsdbClient): Promise<Replica> {
 }
 
 const rowKey = (table: NbTable, row: Row): string | undefined =>
-  NAMED_TABLES.has(table) ? (typeof row.name === 'string' ? row.name : undefined) : mapOf(row.external_ids)['aster-key'];
+  NAMED_TABLES.has(table) ? (typeof row.name === 'string' ? row.name : undefined) : mapGet(row.external_ids, 'aster-key');
 
 const id = (table: string, key: string) => `${table}\u0000${key}`;
 
@@ -91,7 +91,7 @@ export async function reconcile(
   const unwanted: { table: NbTable; uuid: string; row: Row; why: 'unknown' | 'duplicate' | 'moved' }[] = [];
   for (const table of TABLES) {
     for (const [u, row] of replica.rows(table)) {
-      if (mapOf(row.external_ids)['aster-cloud'] !== opts.cloudId) continue;
+      if (mapGet(row.external_ids, 'aster-cloud') !== opts.cloudId) continue;
       const key = rowKey(table, row);
       if (key === undefined || ours.has(id(table, key))) unwanted.push({ table, uuid: u, row, why: key === undefined ? 'unknown' : 'duplicate' });
       else ours.set(id(table, key), { uuid: u, row });
@@ -187,10 +187,10 @@ export async function reconcile(
   // Updates: the columns that differ.
   for (const { d, uuid: u, row } of kept) {
     const changed: Record<string, unknown> = {};
-    for (const [col, v] of Object.entries(d.columns)) if (canonical(v) !== canonical(row[col])) changed[col] = v;
+    for (const col in d.columns) if (!sameValue(d.columns[col], row[col])) changed[col] = d.columns[col];
     for (const [col, r] of Object.entries(d.refs ?? {})) {
       const v = refValue(r);
-      if (v[1].some((a) => Array.isArray(a) && a[0] === 'named-uuid') || canonical(v) !== canonical(row[col])) changed[col] = v;
+      if (v[1].some((a) => Array.isArray(a) && a[0] === 'named-uuid') || !sameValue(v, row[col])) changed[col] = v;
     }
     const cols = Object.keys(changed);
     if (!cols.length) continue;

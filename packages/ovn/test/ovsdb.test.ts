@@ -4,7 +4,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonStreamSplitter } from '../src/jsonstream.ts';
 import { OvsdbClient, OvsdbTransactionError, type Replica } from '../src/ovsdb.ts';
-import { canonical, map, mapOf, namedUuid, set, setOf, uuid, uuidsOf } from '../src/values.ts';
+import { canonical, map, mapGet, mapOf, namedUuid, sameValue, set, setOf, uuid, uuidsOf } from '../src/values.ts';
 import { Daemons } from './daemons.ts';
 
 const d = new Daemons();
@@ -60,6 +60,15 @@ describe('values', () => {
     expect(canonical('x')).toBe(canonical(['set', ['x']]));
     expect(canonical(['set', ['b', 'a']])).toBe(canonical(['set', ['a', 'b']]));
     expect(namedUuid('n')).toEqual(['named-uuid', 'n']);
+    expect(sameValue('x', ['set', ['x']])).toBe(true);
+    expect(sameValue(['set', ['a', 'b']], ['set', ['b', 'a']])).toBe(true);
+    expect(sameValue(['set', ['a', 'b']], ['set', ['a', 'c']])).toBe(false);
+    expect(sameValue(map({ a: '1', b: '2' }), map([['b', '2'], ['a', '1']]))).toBe(true);
+    expect(sameValue(map({ a: '1' }), map({ a: '2' }))).toBe(false);
+    expect(sameValue(map({}), undefined)).toBe(true);
+    expect(sameValue(['set', []], false)).toBe(false);
+    expect(sameValue(uuid('u'), ['set', [uuid('u')]])).toBe(true);
+    expect(mapGet(map({ k: 'v' }), 'k')).toBe('v');
   });
 });
 
