@@ -114,6 +114,8 @@ export async function reconcile(
   const byTable = [...desired.rows].sort((a, b) => order.get(b.table)! - order.get(a.table)!);
   // Parents first (reverse insertion order), so a child can tell whether its parent is kept.
   for (const d of byTable) {
+    // A child whose parent is neither wanted nor there cannot exist (desiredNb makes none such).
+    if (d.parent && !resolved.has(id(d.parent.table, d.parent.key))) continue;
     const have = ours.get(id(d.table, d.key));
     let ok = have !== undefined;
     if (have && d.parent) {
@@ -166,20 +168,19 @@ export async function reconcile(
   }
   for (const d of inserts) {
     if (!d.parent) continue;
-    const p = resolved.get(id(d.parent.table, d.parent.key));
+    const p = resolved.get(id(d.parent.table, d.parent.key))!;
     const me = resolved.get(id(d.table, d.key))!;
-    if (p === undefined) continue; // no such parent wanted or present: the row cannot exist
     if (p[0] === 'uuid') mutate(d.parent.table, p[1], d.parent.column, 'insert', me);
     else {
       const prow = insertRows.get(id(d.parent.table, d.parent.key))!;
-      const cur = (prow[d.parent.column] as ['set', Atom[]] | undefined)?.[1] ?? [];
-      prow[d.parent.column] = set([...cur, me]);
+      const cur = prow[d.parent.column] as ['set', Atom[]] | undefined;
+      if (cur) cur[1].push(me);
+      else prow[d.parent.column] = set([me]);
     }
   }
   for (const table of TABLES) {
     for (const d of inserts) {
       if (d.table !== table) continue;
-      if (d.parent && !resolved.has(id(d.parent.table, d.parent.key))) continue;
       insertOps.push({ op: 'insert', table, row: insertRows.get(id(d.table, d.key))!, 'uuid-name': nameOf.get(d)! });
     }
   }

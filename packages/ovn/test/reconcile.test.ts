@@ -69,6 +69,18 @@ describe('reconcile', () => {
     expect(texts(await reconcile(client, desiredNb(smallModel(), opts), repair))).toEqual([]);
   });
 
+  it('recreates a port whose switch changed under its new switch, in one transaction', async () => {
+    const m = smallModel();
+    Object.assign(m.ports.find((p) => p.id === ids.vmB)!, { networkId: ids.net1, subnetId: ids.sub1, ip: '10.0.0.20' });
+    const r = await reconcile(client, desiredNb(m, opts), repair);
+    expect(r.differences.find((x) => x.table === 'Logical_Switch_Port')).toMatchObject({ kind: 'moved', key: ids.vmB });
+    expect(d.nbctl('lsp-get-ls', ids.vmB)).toContain(`aster-${ids.net1}`);
+    expect(d.nbctl('lsp-list', `aster-${ids.net2}`)).not.toContain(ids.vmB);
+    expect(texts(await reconcile(client, desiredNb(m, opts), repair))).toEqual([]);
+    await reconcile(client, desiredNb(smallModel(), opts), repair);
+    expect(d.nbctl('lsp-get-ls', ids.vmB)).toContain(`aster-${ids.net2}`);
+  });
+
   it("deletes this cloud's rows the model does not know, and leaves other clouds' and untagged rows alone", async () => {
     d.nbctl('ls-add', 'aster-stray', '--', 'set', 'Logical_Switch', 'aster-stray', 'external_ids:aster-cloud=c1');
     d.nbctl('lsp-add', `aster-${ids.net1}`, 'stray-port', '--', 'set', 'Logical_Switch_Port', 'stray-port', 'external_ids:aster-cloud=c1');
