@@ -21,7 +21,6 @@ async function networkCount(pool: Pool): Promise<{ networks: number; subnets: nu
   return rows[0];
 }
 
-
 describe('networks procedures', () => {
   it('creates a network with one subnet and its defaults, seen by its project only', async () => {
     const admin = await jobs.admin();
@@ -73,7 +72,7 @@ describe('networks procedures', () => {
   });
 
   it('lets readers look but not create or delete', async () => {
-    const admin = await jobs.admin();
+
     const owner = await jobs.user({ name: 'cy', project: 'cys', role: 'member' });
     const reader = await jobs.user({ name: 'cy-reader', project: 'cys', role: 'reader' });
     const net = await owner.api.networks.create({ name: 'cy-net', subnet: { cidr: '10.11.0.0/24' } });
@@ -163,7 +162,7 @@ describe('networks procedures', () => {
   });
 
   it('makes a delete wait for an allocation in flight, then refuses it', async () => {
-    const admin = await jobs.admin();
+
     const jo = await jobs.user({ name: 'jo', project: 'jos', role: 'member' });
     const net = await jo.api.networks.create({ name: 'jo-net', subnet: { cidr: '10.21.0.0/24' } });
     const server = await insertInstance(db.pool, jo.project.id, 'jo-server');
@@ -183,7 +182,7 @@ describe('networks procedures', () => {
 
 describe('seedPublicNetwork', () => {
   it('creates the shared public network once, with libvirt’s defaults, for every project to see', async () => {
-    const admin = await jobs.admin();
+
     const kim = await jobs.user({ name: 'kim', project: 'kims', role: 'reader' });
     expect(publicNetworkDefaults).toMatchObject({ cidr: '192.168.122.0/24', gateway: '192.168.122.1', allocationStart: '192.168.122.10', allocationEnd: '192.168.122.254', bridge: 'virbr0' });
     expect(await seedPublicNetwork(db.pool, publicNetworkDefaults)).toBe(true);

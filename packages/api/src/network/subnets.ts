@@ -1,5 +1,5 @@
 import { transaction, type PoolClient, type Queryable } from '@aster/db';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Context } from '../context.ts';
 import { loadNetworks, type SubnetView } from '../compute/networks.ts';
 import { planSubnet, type SubnetPlan, type SubnetSpec } from '../compute/ipam.ts';
