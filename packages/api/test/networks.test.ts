@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocatePorts, freePorts } from '../src/compute/ipam.ts';
 import { createNetwork, publicNetworkDefaults, resolveNetworks, seedPublicNetwork } from '../src/compute/networks.ts';
 import { AsterError } from '../src/errors.ts';
-import { adminSession, expectError as expectErrorMatching, insertInstance, userSession } from './harness.ts';
+import { expectError as expectErrorMatching, insertInstance } from './harness.ts';
+import { useNetworkJobs } from './network-harness.ts';
 
 const db = useTestDatabase();
+const jobs = useNetworkJobs(db);
 
 // A string is the whole message, word for word; a pattern matches part of it.
 const exactly = (message: string) => new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
@@ -19,13 +21,12 @@ async function networkCount(pool: Pool): Promise<{ networks: number; subnets: nu
   return rows[0];
 }
 
-
 describe('networks procedures', () => {
   it('creates a network with one subnet and its defaults, seen by its project only', async () => {
-    const admin = await adminSession(db.pool);
-    const ana = await userSession(db.pool, admin.api, { name: 'ana', project: 'anas', role: 'member' });
-    const anaReader = await userSession(db.pool, admin.api, { name: 'ana-reader', project: 'anas', role: 'reader' });
-    const bo = await userSession(db.pool, admin.api, { name: 'bo', project: 'bos', role: 'member' });
+    const admin = await jobs.admin();
+    const ana = await jobs.user({ name: 'ana', project: 'anas', role: 'member' });
+    const anaReader = await jobs.user({ name: 'ana-reader', project: 'anas', role: 'reader' });
+    const bo = await jobs.user({ name: 'bo', project: 'bos', role: 'member' });
 
     const web = await ana.api.networks.create({ name: 'ana-web', subnet: { cidr: '10.10.0.0/24' } });
     expect(web).toEqual({
@@ -33,18 +34,27 @@ describe('networks procedures', () => {
       name: 'ana-web',
       projectId: ana.project.id,
       shared: false,
+      external: false,
+      physicalNetwork: null,
+      mtu: 1442,
+      adminStateUp: true,
+      description: '',
       bridge: null,
       subnets: [
         {
           id: expect.any(String),
+          networkId: web.id,
+          name: '',
           cidr: '10.10.0.0/24',
           gateway: '10.10.0.1',
           allocationStart: '10.10.0.2',
           allocationEnd: '10.10.0.254',
           dnsServers: [],
+          hostRoutes: [],
           enableDhcp: true,
-          used: 0,
-          available: 253,
+          // The network's metadata port holds the first address of the range.
+          used: 1,
+          available: 252,
         },
       ],
       createdAt: expect.stringMatching(/Z$/),
@@ -62,9 +72,9 @@ describe('networks procedures', () => {
   });
 
   it('lets readers look but not create or delete', async () => {
-    const admin = await adminSession(db.pool);
-    const owner = await userSession(db.pool, admin.api, { name: 'cy', project: 'cys', role: 'member' });
-    const reader = await userSession(db.pool, admin.api, { name: 'cy-reader', project: 'cys', role: 'reader' });
+
+    const owner = await jobs.user({ name: 'cy', project: 'cys', role: 'member' });
+    const reader = await jobs.user({ name: 'cy-reader', project: 'cys', role: 'reader' });
     const net = await owner.api.networks.create({ name: 'cy-net', subnet: { cidr: '10.11.0.0/24' } });
     await expectError(reader.api.networks.create({ name: 'cy-other', subnet: { cidr: '10.12.0.0/24' } }), 'FORBIDDEN', /networks.create needs role member on project cys/);
     await expectError(reader.api.networks.delete({ id: net.id }), 'FORBIDDEN', /networks.delete needs role member on project cys/);
@@ -73,8 +83,8 @@ describe('networks procedures', () => {
   });
 
   it('keeps shared networks and host bridges for administrators, and shows shared networks to everyone', async () => {
-    const admin = await adminSession(db.pool);
-    const dee = await userSession(db.pool, admin.api, { name: 'dee', project: 'dees', role: 'member' });
+    const admin = await jobs.admin();
+    const dee = await jobs.user({ name: 'dee', project: 'dees', role: 'member' });
     await expectError(dee.api.networks.create({ name: 'dee-shared', shared: true, subnet: { cidr: '10.13.0.0/24' } }), 'FORBIDDEN', /only a cloud administrator may create a shared network/);
     await expectError(dee.api.networks.create({ name: 'dee-bridged', bridge: 'br0', subnet: { cidr: '10.13.0.0/24' } }), 'FORBIDDEN', /only a cloud administrator may choose the host bridge/);
 
@@ -88,8 +98,8 @@ describe('networks procedures', () => {
   });
 
   it('lists every project’s networks for administrators who ask', async () => {
-    const admin = await adminSession(db.pool);
-    const eve = await userSession(db.pool, admin.api, { name: 'eve', project: 'eves', role: 'member' });
+    const admin = await jobs.admin();
+    const eve = await jobs.user({ name: 'eve', project: 'eves', role: 'member' });
     await eve.api.networks.create({ name: 'eve-net', subnet: { cidr: '10.14.0.0/24' } });
     expect((await admin.api.networks.list()).map((n) => n.name)).not.toContain('eve-net');
     expect((await admin.api.networks.list({ allProjects: true })).map((n) => n.name)).toContain('eve-net');
@@ -97,8 +107,8 @@ describe('networks procedures', () => {
   });
 
   it('refuses bad subnets with messages that say what is wrong, and writes nothing', async () => {
-    const admin = await adminSession(db.pool);
-    const fay = await userSession(db.pool, admin.api, { name: 'fay', project: 'fays', role: 'member' });
+    const admin = await jobs.admin();
+    const fay = await jobs.user({ name: 'fay', project: 'fays', role: 'member' });
     const before = await networkCount(db.pool);
     const bad = (subnet: Parameters<typeof fay.api.networks.create>[0]['subnet'], message: string | RegExp) =>
       expectError(fay.api.networks.create({ name: 'fay-bad', subnet }), 'BAD_REQUEST', message);
@@ -122,9 +132,9 @@ describe('networks procedures', () => {
   });
 
   it('refuses a name the project already sees', async () => {
-    const admin = await adminSession(db.pool);
-    const gus = await userSession(db.pool, admin.api, { name: 'gus', project: 'guss', role: 'member' });
-    const hal = await userSession(db.pool, admin.api, { name: 'hal', project: 'hals', role: 'member' });
+    const admin = await jobs.admin();
+    const gus = await jobs.user({ name: 'gus', project: 'guss', role: 'member' });
+    const hal = await jobs.user({ name: 'hal', project: 'hals', role: 'member' });
     await gus.api.networks.create({ name: 'dup', subnet: { cidr: '10.15.0.0/24' } });
     await expectError(gus.api.networks.create({ name: 'DUP', subnet: { cidr: '10.16.0.0/24' } }), 'CONFLICT', 'There is already a network in this project named dup');
     // Another project may use the name for its own network, but not for a shared one.
@@ -135,16 +145,16 @@ describe('networks procedures', () => {
   });
 
   it('refuses to delete a network in use, naming its servers, and deletes it once free', async () => {
-    const admin = await adminSession(db.pool);
-    const ivy = await userSession(db.pool, admin.api, { name: 'ivy', project: 'ivys', role: 'member' });
+    const admin = await jobs.admin();
+    const ivy = await jobs.user({ name: 'ivy', project: 'ivys', role: 'member' });
     const web = await ivy.api.networks.create({ name: 'web', subnet: { cidr: '10.20.0.0/24' } });
     const servers = await Promise.all(['c', 'a', 'b'].map((n) => insertInstance(db.pool, ivy.project.id, n)));
     for (const id of servers) await transaction(db.pool, (c) => allocatePorts(c, id, [web.id]));
-    expect((await ivy.api.networks.get({ id: web.id })).subnets[0]).toMatchObject({ used: 3, available: 250 });
-    await expectError(ivy.api.networks.delete({ id: web.id }), 'CONFLICT', 'network web is in use by 3 ports (servers a, b, c)');
-    await expectError(admin.api.networks.delete({ id: web.id }), 'CONFLICT', /in use by 3 ports/);
+    expect((await ivy.api.networks.get({ id: web.id })).subnets[0]).toMatchObject({ used: 4, available: 249 });
+    await expectError(ivy.api.networks.delete({ id: web.id }), 'CONFLICT', 'network web has 3 ports: server a, server b, server c');
+    await expectError(admin.api.networks.delete({ id: web.id }), 'CONFLICT', /has 3 ports/);
     for (const id of servers.slice(1)) await freePorts(db.pool, id);
-    await expectError(ivy.api.networks.delete({ id: web.id }), 'CONFLICT', 'network web is in use by 1 port (server c)');
+    await expectError(ivy.api.networks.delete({ id: web.id }), 'CONFLICT', 'network web has 1 port: server c');
     await freePorts(db.pool, servers[0]!);
     await expect(ivy.api.networks.delete({ id: web.id })).resolves.toEqual({ id: web.id });
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM subnets WHERE network_id = $1', [web.id]);
@@ -152,8 +162,8 @@ describe('networks procedures', () => {
   });
 
   it('makes a delete wait for an allocation in flight, then refuses it', async () => {
-    const admin = await adminSession(db.pool);
-    const jo = await userSession(db.pool, admin.api, { name: 'jo', project: 'jos', role: 'member' });
+
+    const jo = await jobs.user({ name: 'jo', project: 'jos', role: 'member' });
     const net = await jo.api.networks.create({ name: 'jo-net', subnet: { cidr: '10.21.0.0/24' } });
     const server = await insertInstance(db.pool, jo.project.id, 'jo-server');
     const client = await db.pool.connect();
@@ -163,7 +173,7 @@ describe('networks procedures', () => {
       const deleting = jo.api.networks.delete({ id: net.id });
       await new Promise((resolve) => setTimeout(resolve, 200));
       await client.query('COMMIT');
-      await expectError(deleting, 'CONFLICT', 'network jo-net is in use by 1 port (server jo-server)');
+      await expectError(deleting, 'CONFLICT', 'network jo-net has 1 port: server jo-server');
     } finally {
       client.release();
     }
@@ -172,8 +182,8 @@ describe('networks procedures', () => {
 
 describe('seedPublicNetwork', () => {
   it('creates the shared public network once, with libvirt’s defaults, for every project to see', async () => {
-    const admin = await adminSession(db.pool);
-    const kim = await userSession(db.pool, admin.api, { name: 'kim', project: 'kims', role: 'reader' });
+
+    const kim = await jobs.user({ name: 'kim', project: 'kims', role: 'reader' });
     expect(publicNetworkDefaults).toMatchObject({ cidr: '192.168.122.0/24', gateway: '192.168.122.1', allocationStart: '192.168.122.10', allocationEnd: '192.168.122.254', bridge: 'virbr0' });
     expect(await seedPublicNetwork(db.pool, publicNetworkDefaults)).toBe(true);
     expect(await seedPublicNetwork(db.pool, { cidr: '10.99.0.0/24', bridge: 'br-other' })).toBe(false);
@@ -184,12 +194,17 @@ describe('seedPublicNetwork', () => {
         name: 'public',
         projectId: null,
         shared: true,
+        external: true,
+        physicalNetwork: 'public',
+        mtu: 1500,
+        adminStateUp: true,
+        description: '',
         bridge: 'virbr0',
         subnets: [expect.objectContaining({ cidr: '192.168.122.0/24', gateway: '192.168.122.1', allocationStart: '192.168.122.10', allocationEnd: '192.168.122.254', dnsServers: ['192.168.122.1'], available: 245 })],
         createdAt: expect.any(String),
       },
     ]);
-    const kimMember = await userSession(db.pool, admin.api, { name: 'kim-member', project: 'kims', role: 'member' });
+    const kimMember = await jobs.user({ name: 'kim-member', project: 'kims', role: 'member' });
     await expectError(kimMember.api.networks.delete({ id: seen[0]!.id }), 'FORBIDDEN', /Network public is shared by another project/);
     await expect(seedPublicNetwork(db.pool, { cidr: '10.0.0.1/24', bridge: 'virbr1' })).rejects.toThrow(/did you mean 10.0.0.0\/24/);
   });
@@ -213,24 +228,24 @@ describe('resolveNetworks', () => {
     return `${(error as AsterError).code}: ${(error as AsterError).message}`;
   };
 
-  it('picks the only network, else asks the caller to choose', async () => {
+  it('picks the project’s one network, else public (Nova’s auto), else asks the caller to choose', async () => {
     const lee = await project('lee');
     const auth = { project: lee, isAdmin: false };
     expect(await refusal(resolveNetworks(own.pool, auth, undefined))).toBe('InvalidInput: no network is available to this project');
-    await seedPublicNetwork(own.pool, publicNetworkDefaults);
-    expect(await resolveNetworks(own.pool, auth, [])).toEqual([{ id: expect.any(String), name: 'public', projectId: null, shared: true, bridge: 'virbr0' }]);
     const first = await createNetwork(own.pool, { name: 'lee-a', projectId: lee.id, shared: false, bridge: null, subnet: { cidr: '10.0.0.0/24' } });
     expect((await resolveNetworks(own.pool, auth, undefined)).map((n) => n.id)).toEqual([first.id]);
     await createNetwork(own.pool, { name: 'lee-b', projectId: lee.id, shared: false, bridge: null, subnet: { cidr: '10.1.0.0/24' } });
+    // Without public, two networks of its own are a choice for the caller.
     expect(await refusal(resolveNetworks(own.pool, auth, undefined))).toBe(
-      'InvalidInput: several networks are available (lee-a, lee-b, public); choose one with networks: [<network id>]',
+      'InvalidInput: several networks are available (lee-a, lee-b); choose one with networks: [<network id>]',
     );
-    // A project without networks of its own, with two shared ones to choose from.
+    await seedPublicNetwork(own.pool, publicNetworkDefaults);
+    const pub = { id: expect.any(String), name: 'public', projectId: null, shared: true, bridge: 'virbr0' };
+    expect(await resolveNetworks(own.pool, auth, undefined)).toEqual([pub]);
+    // A project without networks of its own gets public, even with other shared networks about.
     const max = await project('max');
     await createNetwork(own.pool, { name: 'ext', projectId: lee.id, shared: true, bridge: 'br-ext', subnet: { cidr: '10.2.0.0/24' } });
-    expect(await refusal(resolveNetworks(own.pool, { project: max, isAdmin: false }, undefined))).toBe(
-      'InvalidInput: several networks are available (public, ext); choose one with networks: [<network id>]',
-    );
+    expect(await resolveNetworks(own.pool, { project: max, isAdmin: false }, [])).toEqual([pub]);
   });
 
   it('checks asked-for networks: usable by the project, each once', async () => {

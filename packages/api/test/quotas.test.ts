@@ -8,6 +8,9 @@ import { adminSession, expectError, userSession } from './harness.ts';
 
 const db = useTestDatabase();
 const defaults = defaultApiConfig.quotaDefaults;
+/** A project with no network objects, counted per project. */
+const noNetwork = { networks: 0, subnets: 0, ports: 0, routers: 0, floatingIps: 0, securityGroups: 0, securityGroupRules: 0 };
+const networkDefaults = { networks: 100, subnets: 100, ports: 500, routers: 10, floatingIps: 50, securityGroups: 10, securityGroupRules: 100 };
 
 async function newProject(name: string): Promise<string> {
   const { rows } = await db.pool.query<{ id: string }>('INSERT INTO projects (name) VALUES ($1) RETURNING id', [name]);
@@ -40,19 +43,13 @@ describe('quota accounting', () => {
     await insertInstance(db.pool, p, { vcpus: 8, ramMb: 8192 }, true);
     await db.pool.query(`INSERT INTO server_groups (project_id, name, policy) VALUES ($1, 'g', 'affinity')`, [p]);
     expect(await quotaUsage(db.pool, p)).toEqual({ instances: 2, cores: 3, ramMb: 2560, serverGroups: 1 });
-    expect(remaining({ ...defaults, cores: 4, ramMb: -1 }, { instances: 2, cores: 5, ramMb: 2560, keypairs: 0, serverGroups: 1, networks: 0, subnets: 0, ports: 0, routers: 0, floatingIps: 0, securityGroups: 0, securityGroupRules: 0 })).toEqual({
+    expect(remaining({ ...defaults, cores: 4, ramMb: -1 }, { instances: 2, cores: 5, ramMb: 2560, keypairs: 0, serverGroups: 1, ...noNetwork })).toEqual({
       instances: defaults.instances - 2,
       cores: 0,
       ramMb: -1,
       keypairs: defaults.keypairs,
       serverGroups: defaults.serverGroups - 1,
-      networks: 100,
-      subnets: 100,
-      ports: 500,
-      routers: 10,
-      floatingIps: 50,
-      securityGroups: 10,
-      securityGroupRules: 100,
+      ...networkDefaults,
     });
   });
 
@@ -119,7 +116,7 @@ describe('quotas.get and quotas.set', () => {
     const r = await userSession(db.pool, admin.api, { name: 'qg-reader', project: 'qg-a', role: 'reader' });
     await userSession(db.pool, admin.api, { name: 'qg-other', project: 'qg-b', role: 'member' });
     await insertInstance(db.pool, r.project.id, { vcpus: 2, ramMb: 1024 });
-    const expected = { project: { id: r.project.id, name: 'qg-a' }, limits: defaults, usage: { instances: 1, cores: 2, ramMb: 1024, serverGroups: 0 } };
+    const expected = { project: { id: r.project.id, name: 'qg-a' }, limits: defaults, usage: { instances: 1, cores: 2, ramMb: 1024, serverGroups: 0, ...noNetwork } };
 
     await expect(r.api.quotas.get()).resolves.toEqual(expected);
     await expect(r.api.quotas.get({ project: 'QG-A' })).resolves.toEqual(expected);
@@ -142,20 +139,20 @@ describe('quotas.get and quotas.set', () => {
 
     const set = await admin.api.quotas.set({ project: 'qs-a', limits: { cores: 2, ramMb: -1 } });
     // Below current usage is allowed: nothing is taken away, nothing more fits.
-    expect(set).toEqual({ project: { id: m.project.id, name: 'qs-a' }, limits: { ...defaults, cores: 2, ramMb: -1 }, usage: { instances: 1, cores: 4, ramMb: 4096, serverGroups: 0 } });
+    expect(set).toEqual({ project: { id: m.project.id, name: 'qs-a' }, limits: { ...defaults, cores: 2, ramMb: -1 }, usage: { instances: 1, cores: 4, ramMb: 4096, serverGroups: 0, ...noNetwork } });
     await expect(m.api.quotas.get()).resolves.toMatchObject({ limits: { cores: 2, ramMb: -1 } });
     const reset = await admin.api.quotas.set({ project: m.project.id, limits: { cores: null, instances: 3 } });
     expect(reset.limits).toEqual({ ...defaults, instances: 3, ramMb: -1 });
 
     const before = await quotaRows();
-    await expectError(admin.api.quotas.set({ project: 'qs-a', limits: {} }), 'BAD_REQUEST', /limits: name at least one of instances, cores, ramMb, keypairs, serverGroups, serverGroupMembers$/);
+    await expectError(admin.api.quotas.set({ project: 'qs-a', limits: {} }), 'BAD_REQUEST', /limits: name at least one of instances, cores, ramMb, keypairs, serverGroups, serverGroupMembers, networks, subnets, ports, routers, floatingIps, securityGroups, securityGroupRules$/);
     await expectError(admin.api.quotas.set({ project: 'qs-a', limits: { cores: -2 } }), 'BAD_REQUEST', /limits.cores: must be at least 0, or -1 for unlimited/);
     await expectError(admin.api.quotas.set({ project: 'qs-a', limits: { cores: 1.5 } }), 'BAD_REQUEST', /limits.cores: must be a whole number/);
     await expectError(admin.api.quotas.set({ project: 'qs-a', limits: { cores: 2 ** 31 } }), 'BAD_REQUEST', /limits.cores: must be at most 2147483647/);
     await expectError(
       admin.api.quotas.set({ project: 'qs-a', limits: { gpus: 1 } as never }),
       'BAD_REQUEST',
-      /limits: unknown quota gpus; quotas are instances, cores, ramMb, keypairs, serverGroups, serverGroupMembers;/,
+      /limits: unknown quota gpus; quotas are instances, cores, ramMb, keypairs, serverGroups, serverGroupMembers, networks, subnets, ports, routers, floatingIps, securityGroups, securityGroupRules;/,
     );
     await expectError(admin.api.quotas.set({ project: 'qs-nowhere', limits: { cores: 1 } }), 'NOT_FOUND', /^Project qs-nowhere not found$/);
     const r = await userSession(db.pool, admin.api, { name: 'qs-reader', project: 'qs-a', role: 'reader' });
@@ -179,8 +176,8 @@ describe('limits.get', () => {
     await expect(r.api.limits.get()).resolves.toEqual({
       project: { id: r.project.id, name: 'lim-a' },
       limits: { ...defaults, instances: 2, ramMb: -1 },
-      usage: { instances: 2, cores: 4, ramMb: 4000, keypairs: 1, serverGroups: 0 },
-      remaining: { instances: 0, cores: defaults.cores - 4, ramMb: -1, keypairs: defaults.keypairs - 1, serverGroups: defaults.serverGroups },
+      usage: { instances: 2, cores: 4, ramMb: 4000, keypairs: 1, serverGroups: 0, ...noNetwork },
+      remaining: { instances: 0, cores: defaults.cores - 4, ramMb: -1, keypairs: defaults.keypairs - 1, serverGroups: defaults.serverGroups, ...networkDefaults },
     });
     // The admin's own project is counted separately.
     await expect(admin.api.limits.get()).resolves.toMatchObject({ project: { name: 'admin' }, usage: { instances: 0, keypairs: 0 } });

@@ -17,6 +17,8 @@
  *   given cloud id, and compares only the columns Aster sets (others, like `up`, are left to OVN).
  * - Names: switch `aster-<networkId>`, port = the port id, router `aster-<routerId>`, router port `lrp-<portId>`,
  *   localnet port `provnet-<networkId>`, port group `pg_<groupId with - as _>`, drop group `aster_drop_<cloudId>`.
+ * - Call reconcile for one cloud at a time (the network worker's job is the one writer); a failed transaction
+ *   writes nothing and throws OvsdbTransactionError, so a retry starts from NB as it is.
  * - reconcile works from a replica monitored on the client (set up on its first call, kept current after, also
  *   across reconnects); it syncs with the server before comparing, so changes committed before the call are seen.
  * - IPv6 security group rules get no ACL. DHCP options exist for DHCP subnets with a gateway on non-external

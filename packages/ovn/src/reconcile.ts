@@ -5,7 +5,7 @@
  */
 import { NAMED_TABLES, PARENT_COLUMNS, type DesiredNb, type DesiredRow, type NbTable } from './desired.ts';
 import type { Operation, OvsdbClient, Replica } from './ovsdb.ts';
-import { canonical, mapOf, namedUuid, set, uuid, uuidsOf, type Atom, type NamedUuid, type Row, type Uuid } from './values.ts';
+import { mapGet, namedUuid, sameValue, set, uuid, uuidsOf, type Atom, type NamedUuid, type Row, type Uuid } from './values.ts';
 
 export const NB_DB = 'OVN_Northbound';
 
@@ -69,7 +69,7 @@ export function nbReplica(client: OvsdbClient): Promise<Replica> {
 }
 
 const rowKey = (table: NbTable, row: Row): string | undefined =>
-  NAMED_TABLES.has(table) ? (typeof row.name === 'string' ? row.name : undefined) : mapOf(row.external_ids)['aster-key'];
+  NAMED_TABLES.has(table) ? (typeof row.name === 'string' ? row.name : undefined) : mapGet(row.external_ids, 'aster-key');
 
 const id = (table: string, key: string) => `${table}\u0000${key}`;
 
@@ -91,7 +91,7 @@ export async function reconcile(
   const unwanted: { table: NbTable; uuid: string; row: Row; why: 'unknown' | 'duplicate' | 'moved' }[] = [];
   for (const table of TABLES) {
     for (const [u, row] of replica.rows(table)) {
-      if (mapOf(row.external_ids)['aster-cloud'] !== opts.cloudId) continue;
+      if (mapGet(row.external_ids, 'aster-cloud') !== opts.cloudId) continue;
       const key = rowKey(table, row);
       if (key === undefined || ours.has(id(table, key))) unwanted.push({ table, uuid: u, row, why: key === undefined ? 'unknown' : 'duplicate' });
       else ours.set(id(table, key), { uuid: u, row });
@@ -110,9 +110,12 @@ export async function reconcile(
   const keep = new Set<string>();
   let n = 0;
   const nameOf = new Map<DesiredRow, string>();
-  const byTable = [...desired.rows].sort((a, b) => TABLES.indexOf(b.table) - TABLES.indexOf(a.table));
+  const order = new Map(TABLES.map((t, i) => [t, i]));
+  const byTable = [...desired.rows].sort((a, b) => order.get(b.table)! - order.get(a.table)!);
   // Parents first (reverse insertion order), so a child can tell whether its parent is kept.
   for (const d of byTable) {
+    // A child whose parent is neither wanted nor there cannot exist (desiredNb makes none such).
+    if (d.parent && !resolved.has(id(d.parent.table, d.parent.key))) continue;
     const have = ours.get(id(d.table, d.key));
     let ok = have !== undefined;
     if (have && d.parent) {
@@ -165,20 +168,19 @@ export async function reconcile(
   }
   for (const d of inserts) {
     if (!d.parent) continue;
-    const p = resolved.get(id(d.parent.table, d.parent.key));
+    const p = resolved.get(id(d.parent.table, d.parent.key))!;
     const me = resolved.get(id(d.table, d.key))!;
-    if (p === undefined) continue; // no such parent wanted or present: the row cannot exist
     if (p[0] === 'uuid') mutate(d.parent.table, p[1], d.parent.column, 'insert', me);
     else {
       const prow = insertRows.get(id(d.parent.table, d.parent.key))!;
-      const cur = (prow[d.parent.column] as ['set', Atom[]] | undefined)?.[1] ?? [];
-      prow[d.parent.column] = set([...cur, me]);
+      const cur = prow[d.parent.column] as ['set', Atom[]] | undefined;
+      if (cur) cur[1].push(me);
+      else prow[d.parent.column] = set([me]);
     }
   }
   for (const table of TABLES) {
     for (const d of inserts) {
       if (d.table !== table) continue;
-      if (d.parent && !resolved.has(id(d.parent.table, d.parent.key))) continue;
       insertOps.push({ op: 'insert', table, row: insertRows.get(id(d.table, d.key))!, 'uuid-name': nameOf.get(d)! });
     }
   }
@@ -186,10 +188,10 @@ export async function reconcile(
   // Updates: the columns that differ.
   for (const { d, uuid: u, row } of kept) {
     const changed: Record<string, unknown> = {};
-    for (const [col, v] of Object.entries(d.columns)) if (canonical(v) !== canonical(row[col])) changed[col] = v;
+    for (const col in d.columns) if (!sameValue(d.columns[col], row[col])) changed[col] = d.columns[col];
     for (const [col, r] of Object.entries(d.refs ?? {})) {
       const v = refValue(r);
-      if (v[1].some((a) => Array.isArray(a) && a[0] === 'named-uuid') || canonical(v) !== canonical(row[col])) changed[col] = v;
+      if (v[1].some((a) => Array.isArray(a) && a[0] === 'named-uuid') || !sameValue(v, row[col])) changed[col] = v;
     }
     const cols = Object.keys(changed);
     if (!cols.length) continue;

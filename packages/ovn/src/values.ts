@@ -48,9 +48,24 @@ export function mapOf(v: OvsdbValue | undefined): Record<string, string> {
   return out;
 }
 
+/** One key's value in a string map column, without building the whole map. */
+export function mapGet(v: OvsdbValue | undefined, key: string): string | undefined {
+  if (v === undefined || !isMap(v)) return undefined;
+  for (const [k, val] of v[1]) if (k === key) return typeof val === 'string' ? val : JSON.stringify(val);
+  return undefined;
+}
+
 /** The uuid strings of a reference column (set or bare uuid). */
 export function uuidsOf(v: OvsdbValue | undefined): string[] {
   return setOf(v).flatMap((a) => (isUuid(a) ? [a[1]] : []));
+}
+
+/** An atom as text, distinct across types: `s:x`, `n:1`, `b:true`, `u:<uuid>`, `N:<name>`. */
+function atomText(a: Atom): string {
+  if (typeof a === 'string') return 's:' + a;
+  if (typeof a === 'number') return 'n:' + a;
+  if (typeof a === 'boolean') return 'b:' + a;
+  return (a[0] === 'uuid' ? 'u:' : 'N:') + a[1];
 }
 
 /**
@@ -58,7 +73,31 @@ export function uuidsOf(v: OvsdbValue | undefined): string[] {
  * two values are equal exactly when their texts are.
  */
 export function canonical(v: OvsdbValue | undefined): string {
-  if (v === undefined) return '[]';
-  if (isMap(v)) return 'm' + JSON.stringify(v[1].map((p) => JSON.stringify(p)).sort());
-  return JSON.stringify(setOf(v).map((a) => JSON.stringify(a)).sort());
+  if (v === undefined) return '';
+  if (isMap(v)) return 'm\u0001' + v[1].map(([k, val]) => atomText(k) + '\u0002' + atomText(val)).sort().join('\u0001');
+  const atoms = setOf(v);
+  if (atoms.length === 1) return atomText(atoms[0]!);
+  return atoms.map(atomText).sort().join('\u0001');
+}
+
+const atomEq = (x: Atom | undefined, y: Atom | undefined): boolean =>
+  x === y || (Array.isArray(x) && Array.isArray(y) && x[0] === y[0] && x[1] === y[1]);
+
+/** Whether two values are equal as OVSDB means it (a bare atom is a set of one; order in sets and maps does not count). */
+export function sameValue(a: OvsdbValue | undefined, b: OvsdbValue | undefined): boolean {
+  const am = a !== undefined && isMap(a);
+  const bm = b !== undefined && isMap(b);
+  if (am || bm) {
+    const ap = am ? (a as OvsdbMap)[1] : [];
+    const bp = bm ? (b as OvsdbMap)[1] : [];
+    if ((!am && a !== undefined) || (!bm && b !== undefined)) return false;
+    // Keys are unique in a map: same size and every pair found is equality.
+    return ap.length === bp.length && ap.every(([k, v]) => bp.some(([k2, v2]) => atomEq(k, k2) && atomEq(v, v2)));
+  }
+  const as = setOf(a);
+  const bs = setOf(b);
+  if (as.length !== bs.length) return false;
+  if (as.length === 1) return atomEq(as[0], bs[0]);
+  if (as.length <= 16) return as.every((x) => bs.some((y) => atomEq(x, y)));
+  return canonical(a) === canonical(b);
 }

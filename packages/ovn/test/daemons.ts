@@ -28,6 +28,8 @@ export class Daemons {
     const pidfile = path.join(this.dir, `${name}.pid`);
     execFileSync('ovsdb-server', [
       `--remote=punix:${path.join(this.dir, `${name}.sock`)}`,
+      // More listeners (tcp, inactivity probes) can be configured in the database's connections.
+      name === 'nb' ? '--remote=db:OVN_Northbound,NB_Global,connections' : '--remote=db:OVN_Southbound,SB_Global,connections',
       `--pidfile=${pidfile}`,
       `--unixctl=${path.join(this.dir, `${name}.ctl`)}`,
       `--log-file=${path.join(this.dir, `${name}.log`)}`,

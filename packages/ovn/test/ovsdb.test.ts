@@ -1,8 +1,10 @@
 // The OVSDB client against a real ovsdb-server with OVN's northbound schema.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonStreamSplitter } from '../src/jsonstream.ts';
 import { OvsdbClient, OvsdbTransactionError, type Replica } from '../src/ovsdb.ts';
-import { canonical, map, mapOf, namedUuid, set, setOf, uuid, uuidsOf } from '../src/values.ts';
+import { canonical, map, mapGet, mapOf, namedUuid, sameValue, set, setOf, uuid, uuidsOf } from '../src/values.ts';
 import { Daemons } from './daemons.ts';
 
 const d = new Daemons();
@@ -16,6 +18,14 @@ afterAll(() => {
   client?.close();
   d.stopAll();
 });
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 
 const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;
@@ -50,6 +60,15 @@ describe('values', () => {
     expect(canonical('x')).toBe(canonical(['set', ['x']]));
     expect(canonical(['set', ['b', 'a']])).toBe(canonical(['set', ['a', 'b']]));
     expect(namedUuid('n')).toEqual(['named-uuid', 'n']);
+    expect(sameValue('x', ['set', ['x']])).toBe(true);
+    expect(sameValue(['set', ['a', 'b']], ['set', ['b', 'a']])).toBe(true);
+    expect(sameValue(['set', ['a', 'b']], ['set', ['a', 'c']])).toBe(false);
+    expect(sameValue(map({ a: '1', b: '2' }), map([['b', '2'], ['a', '1']]))).toBe(true);
+    expect(sameValue(map({ a: '1' }), map({ a: '2' }))).toBe(false);
+    expect(sameValue(map({}), undefined)).toBe(true);
+    expect(sameValue(['set', []], false)).toBe(false);
+    expect(sameValue(uuid('u'), ['set', [uuid('u')]])).toBe(true);
+    expect(mapGet(map({ k: 'v' }), 'k')).toBe('v');
   });
 });
 
@@ -137,6 +156,27 @@ describe('OvsdbClient', () => {
     ]);
     await expect(dup).rejects.toBeInstanceOf(OvsdbTransactionError);
     await expect(dup).rejects.toThrow(/commit: constraint violation: .*Port_Group/);
+  });
+
+  it('connects over tcp and answers the server\'s echo (the server probes an idle client every second)', async () => {
+    const port = await freePort();
+    d.nbctl('init');
+    d.nbctl('--inactivity-probe=1000', 'set-connection', `ptcp:${port}:127.0.0.1`);
+    let tcp: OvsdbClient | undefined;
+    for (let i = 0; i < 100 && !tcp; i++) {
+      tcp = await OvsdbClient.connect(`tcp:127.0.0.1:${port}`, { reconnect: false }).catch(async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return undefined;
+      });
+    }
+    if (!tcp) throw new Error('no tcp listener');
+    // Unanswered, the server drops a client within two or three seconds.
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(tcp.connected).toBe(true);
+    expect(await tcp.transact('OVN_Northbound', [{ op: 'select', table: 'NB_Global', where: [], columns: ['_uuid'] }])).toHaveLength(1);
+    expect(readFileSync(`${d.dir}/nb.log`, 'utf8')).not.toMatch(/no response to inactivity probe/);
+    tcp.close();
+    d.nbctl('del-connection');
   });
 
   it('reconnects after the server restarts and monitors afresh', async () => {

@@ -14,7 +14,7 @@ const repair = { cloudId: 'c1', mode: 'repair' as const };
 
 beforeAll(async () => {
   d.startDb('nb');
-  client = await OvsdbClient.connect(d.nb);
+  client = await OvsdbClient.connect(d.nb, { maxBackoffMs: 300 });
 });
 afterAll(() => {
   client?.close();
@@ -69,6 +69,18 @@ describe('reconcile', () => {
     expect(texts(await reconcile(client, desiredNb(smallModel(), opts), repair))).toEqual([]);
   });
 
+  it('recreates a port whose switch changed under its new switch, in one transaction', async () => {
+    const m = smallModel();
+    Object.assign(m.ports.find((p) => p.id === ids.vmB)!, { networkId: ids.net1, subnetId: ids.sub1, ip: '10.0.0.20' });
+    const r = await reconcile(client, desiredNb(m, opts), repair);
+    expect(r.differences.find((x) => x.table === 'Logical_Switch_Port')).toMatchObject({ kind: 'moved', key: ids.vmB });
+    expect(d.nbctl('lsp-get-ls', ids.vmB)).toContain(`aster-${ids.net1}`);
+    expect(d.nbctl('lsp-list', `aster-${ids.net2}`)).not.toContain(ids.vmB);
+    expect(texts(await reconcile(client, desiredNb(m, opts), repair))).toEqual([]);
+    await reconcile(client, desiredNb(smallModel(), opts), repair);
+    expect(d.nbctl('lsp-get-ls', ids.vmB)).toContain(`aster-${ids.net2}`);
+  });
+
   it("deletes this cloud's rows the model does not know, and leaves other clouds' and untagged rows alone", async () => {
     d.nbctl('ls-add', 'aster-stray', '--', 'set', 'Logical_Switch', 'aster-stray', 'external_ids:aster-cloud=c1');
     d.nbctl('lsp-add', `aster-${ids.net1}`, 'stray-port', '--', 'set', 'Logical_Switch_Port', 'stray-port', 'external_ids:aster-cloud=c1');
@@ -107,6 +119,15 @@ describe('reconcile', () => {
     expect(d.nbctl('lsp-get-addresses', ids.vmA).trim()).toBe('fa:16:3e:00:00:0a 10.0.0.10');
   });
 
+  it('after NB restarts with a switch gone, reconciles from the fresh contents', async () => {
+    d.stopDb('nb');
+    d.offlineTransact('nb', [{ op: 'delete', table: 'Logical_Switch', where: [['name', '==', `aster-${ids.net2}`]] }]);
+    d.startDb('nb');
+    const r = await reconcile(client, desiredNb(smallModel(), opts), repair);
+    expect(r.differences.filter((x) => x.kind === 'missing').map((x) => x.key).sort()).toEqual([`aster-${ids.net2}`, ids.if2, ids.vmB].sort());
+    expect(texts(await reconcile(client, desiredNb(smallModel(), opts), repair))).toEqual([]);
+  });
+
   it('reconciles 1,000 ports over 100 networks, 20 rules a group, quickly after one rule changed', async () => {
     const big = { cloudId: 'big', mode: 'repair' as const };
     const model = bigModel();
@@ -118,6 +139,9 @@ describe('reconcile', () => {
     t = performance.now();
     const desired = desiredNb(model, { cloudId: 'big' });
     const desiredMs = performance.now() - t;
+    const logged = await reconcile(client, desired, { cloudId: 'big', mode: 'log' });
+    expect(logged.differences).toHaveLength(1);
+    t = performance.now();
     const one = await reconcile(client, desired, big);
     const oneMs = performance.now() - t;
     expect(one.differences).toMatchObject([{ kind: 'changed', table: 'ACL', columns: ['match'] }]);
@@ -126,7 +150,8 @@ describe('reconcile', () => {
     expect(ours).toHaveLength(1100);
     console.log(
       `reconcile at scale (1,000 ports, 100 networks, 10 groups × 20 rules): first fill ${firstMs.toFixed(0)} ms; ` +
-        `one rule changed: desiredNb ${desiredMs.toFixed(1)} ms, desired + diff + transaction ${oneMs.toFixed(1)} ms (${one.operations} operation)`,
+        `one rule changed: desiredNb ${desiredMs.toFixed(1)} ms, diff alone (log mode) ${logged.ms.toFixed(1)} ms, ` +
+        `diff + transaction ${oneMs.toFixed(1)} ms (${one.operations} operation)`,
     );
     // The small cloud was not touched by the big one.
     expect(texts(await reconcile(client, desiredNb(smallModel(), opts), repair))).toEqual([]);

@@ -7,7 +7,7 @@ import { AsterError } from '../errors.ts';
 import { toIso } from '../schemas.ts';
 import { announce, needJobs, notFound, type Caller } from './common.ts';
 import type { Network, networkCreateInput, networkUpdateInput } from './schemas.ts';
-import { networkForChange } from './subnets.ts';
+import { ensureMetadataPort, networkForChange } from './subnets.ts';
 
 export const toNetwork = (n: NetworkView): Network => ({
   id: n.id,
@@ -58,6 +58,8 @@ export async function createNetworkFor(ctx: Context, caller: Caller, input: z.in
       subnet: input.subnet,
       subnetHostRoutes: input.subnet?.hostRoutes,
     });
+    const { rows } = await client.query<{ id: string }>('SELECT id FROM subnets WHERE network_id = $1 AND enable_dhcp', [id]);
+    if (rows[0]) await ensureMetadataPort(client, { id, projectId: caller.project.id }, rows[0].id);
     await announce(ctx, client, { kind: 'network', id, projectId: input.shared || input.external ? null : caller.project.id }, `network ${input.name} created`);
     return id;
   });

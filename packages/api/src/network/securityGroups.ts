@@ -187,7 +187,7 @@ export function normaliseRule(input: RuleCreateInput): { protocol: string | null
   else if (NAMED_PROTOCOLS[asked]) protocol = NAMED_PROTOCOLS[asked]!;
   else if (/^\d{1,3}$/.test(asked) && Number(asked) <= 255) protocol = String(Number(asked));
   else throw new AsterError('InvalidInput', `protocol ${input.protocol} is not tcp, udp, icmp, any or an IP protocol number 0–255`);
-  let min = input.portRangeMin ?? null;
+  const min = input.portRangeMin ?? null;
   let max = input.portRangeMax ?? null;
   if (min === null && max !== null) throw new AsterError('InvalidInput', 'portRangeMax needs portRangeMin');
   if (protocol === 'tcp' || protocol === 'udp') {

@@ -1,5 +1,5 @@
 import { transaction, type PoolClient, type Queryable } from '@aster/db';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Context } from '../context.ts';
 import { loadNetworks, type SubnetView } from '../compute/networks.ts';
 import { planSubnet, type SubnetPlan, type SubnetSpec } from '../compute/ipam.ts';
@@ -42,7 +42,7 @@ export function planWithGateway(spec: Omit<SubnetSpec, 'gateway'> & { gateway?: 
 
 /**
  * Adds a subnet to a network (locked by the caller): refused when it overlaps another subnet of the network.
- * The network's first DHCP subnet brings its metadata port (network:distributed), with an address of that subnet.
+ * The API then gives the network its metadata port (ensureMetadataPort) if the subnet serves DHCP.
  */
 export async function insertSubnet(
   client: PoolClient,
@@ -63,9 +63,7 @@ export async function insertSubnet(
      VALUES ($1, $2, $3, $4, $5, $6, $7::inet[], $8, $9) RETURNING id`,
     [network.id, extra.name ?? '', plan.cidr, plan.gateway, plan.allocationStart, plan.allocationEnd, plan.dnsServers, plan.enableDhcp, JSON.stringify(hostRoutes)],
   );
-  const id = rows[0]!.id;
-  if (plan.enableDhcp) await ensureMetadataPort(client, network, id);
-  return id;
+  return rows[0]!.id;
 }
 
 /** The network's metadata port (one per network, by the partial unique index), on `subnetId` if it has none yet. */
@@ -122,6 +120,8 @@ export async function createSubnet(ctx: Context, caller: Caller, input: z.infer<
     const network = await networkForChange(client, caller, input.networkId);
     if (network.projectId) await enforceQuota(client, network.projectId, { subnets: 1 }, ctx.config.quotaDefaults);
     const id = await insertSubnet(client, network, plan, { name: input.name, hostRoutes: input.hostRoutes });
+    // The network's first DHCP subnet brings its metadata port (network:distributed), with an address of that subnet.
+    if (plan.enableDhcp) await ensureMetadataPort(client, network, id);
     await announce(ctx, client, { kind: 'subnet', id, projectId: network.projectId }, `subnet ${plan.cidr} created on network ${network.name}`);
     return id;
   });
