@@ -18,7 +18,21 @@ export interface ApiConfig {
   /** A service not heard from for this long is down (Nova's service_down_time), seconds. */
   serviceDownSeconds: number;
   /** Limits of a project without its own (Nova's quota defaults); -1 is unlimited. */
-  quotaDefaults: { instances: number; cores: number; ramMb: number; keypairs: number; serverGroups: number; serverGroupMembers: number };
+  quotaDefaults: {
+    instances: number;
+    cores: number;
+    ramMb: number;
+    keypairs: number;
+    serverGroups: number;
+    serverGroupMembers: number;
+    networks: number;
+    subnets: number;
+    ports: number;
+    routers: number;
+    floatingIps: number;
+    securityGroups: number;
+    securityGroupRules: number;
+  };
   /** Where image bytes are kept (the image store folder). */
   imageDir: string;
   /** Largest user data accepted, bytes (Nova: 64 KiB). */
@@ -45,7 +59,22 @@ export const defaultApiConfig: ApiConfig = {
   loginLockMaxSeconds: 15 * 60,
   loginFailureWindowSeconds: 15 * 60,
   serviceDownSeconds: 60,
-  quotaDefaults: { instances: 10, cores: 20, ramMb: 51200, keypairs: 100, serverGroups: 10, serverGroupMembers: 10 },
+  // Nova's and Neutron's defaults.
+  quotaDefaults: {
+    instances: 10,
+    cores: 20,
+    ramMb: 51200,
+    keypairs: 100,
+    serverGroups: 10,
+    serverGroupMembers: 10,
+    networks: 100,
+    subnets: 100,
+    ports: 500,
+    routers: 10,
+    floatingIps: 50,
+    securityGroups: 10,
+    securityGroupRules: 100,
+  },
   imageDir: 'images',
   maxUserDataBytes: 65536,
   serviceSecret: randomBytes(32).toString('hex'),

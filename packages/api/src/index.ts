@@ -21,3 +21,6 @@ export { allocationCandidates, readHostStates } from './compute/host-states.ts';
 export { startConductor, type ConductorConfig } from './workers/conductor.ts';
 export { sweep } from './workers/sweeper.ts';
 export { createMetadataHandler, startMetadataServer, METADATA_HEADERS, type MetadataHandlerOptions, type MetadataServer } from './metadata/index.ts';
+export { loadNetworkModel } from './network/model.ts';
+export { markPortStatus } from './network/ports.ts';
+export { NETWORK_CHANNEL, type NetworkChange } from './network/common.ts';

@@ -8,6 +8,11 @@ import { flavorsRouter } from './router/flavors.ts';
 import { imagesRouter } from './router/images.ts';
 import { keypairsRouter } from './router/keypairs.ts';
 import { networksRouter } from './router/networks.ts';
+import { subnetsRouter } from './router/subnets.ts';
+import { portsRouter } from './router/ports.ts';
+import { routersRouter } from './router/routers.ts';
+import { floatingIpsRouter } from './router/floatingIps.ts';
+import { securityGroupsRouter } from './router/securityGroups.ts';
 import { quotasRouter } from './router/quotas.ts';
 import { limitsRouter } from './router/limits.ts';
 import { hypervisorsRouter } from './router/hypervisors.ts';
@@ -28,6 +33,11 @@ export const appRouter = router({
   images: imagesRouter,
   keypairs: keypairsRouter,
   networks: networksRouter,
+  subnets: subnetsRouter,
+  ports: portsRouter,
+  routers: routersRouter,
+  floatingIps: floatingIpsRouter,
+  securityGroups: securityGroupsRouter,
   quotas: quotasRouter,
   limits: limitsRouter,
   hypervisors: hypervisorsRouter,

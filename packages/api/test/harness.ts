@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import type { Pool } from '@aster/db';
+import type { Jobs } from '@aster/jobs';
 import { createLogger } from '@aster/log';
 import { expect } from 'vitest';
 import { createCaller, createContext, ensureAdmin, type ApiConfig } from '../src/index.ts';
@@ -21,7 +22,7 @@ export function clock(start = new Date('2026-01-01T00:00:00Z')) {
 
 export type Clock = ReturnType<typeof clock>;
 
-export function caller(db: Pool, options: { token?: string | null; clock?: Clock; config?: Partial<ApiConfig> } = {}) {
+export function caller(db: Pool, options: { token?: string | null; clock?: Clock; config?: Partial<ApiConfig>; jobs?: Jobs | null } = {}) {
   return createCaller(
     createContext({
       db,
@@ -29,6 +30,7 @@ export function caller(db: Pool, options: { token?: string | null; clock?: Clock
       log: silentLog,
       ...(options.clock ? { now: options.clock.now } : {}),
       ...(options.config ? { config: options.config } : {}),
+      ...(options.jobs ? { jobs: options.jobs } : {}),
     }),
   );
 }

@@ -40,12 +40,19 @@ describe('quota accounting', () => {
     await insertInstance(db.pool, p, { vcpus: 8, ramMb: 8192 }, true);
     await db.pool.query(`INSERT INTO server_groups (project_id, name, policy) VALUES ($1, 'g', 'affinity')`, [p]);
     expect(await quotaUsage(db.pool, p)).toEqual({ instances: 2, cores: 3, ramMb: 2560, serverGroups: 1 });
-    expect(remaining({ ...defaults, cores: 4, ramMb: -1 }, { instances: 2, cores: 5, ramMb: 2560, keypairs: 0, serverGroups: 1 })).toEqual({
+    expect(remaining({ ...defaults, cores: 4, ramMb: -1 }, { instances: 2, cores: 5, ramMb: 2560, keypairs: 0, serverGroups: 1, networks: 0, subnets: 0, ports: 0, routers: 0, floatingIps: 0, securityGroups: 0, securityGroupRules: 0 })).toEqual({
       instances: defaults.instances - 2,
       cores: 0,
       ramMb: -1,
       keypairs: defaults.keypairs,
       serverGroups: defaults.serverGroups - 1,
+      networks: 100,
+      subnets: 100,
+      ports: 500,
+      routers: 10,
+      floatingIps: 50,
+      securityGroups: 10,
+      securityGroupRules: 100,
     });
   });
 

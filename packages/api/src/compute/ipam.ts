@@ -169,10 +169,15 @@ const RANDOM_DRAW = `
      WHERE NOT EXISTS (SELECT 1 FROM ports p WHERE p.subnet_id = $1 AND p.ip = c.ip) ORDER BY c.n LIMIT 1)`;
 
 const INSERT_PICKED = `,
+  inst AS (SELECT project_id, 'compute:' || COALESCE(availability_zone, 'nova') AS owner, security_groups FROM instances WHERE id = $4),
   ins AS (
-    INSERT INTO ports (network_id, subnet_id, instance_id, mac, ip)
-    SELECT $2, $1, $4, $5, pick.ip FROM pick
-    ON CONFLICT DO NOTHING RETURNING id, mac::text AS mac, host(ip) AS ip)
+    INSERT INTO ports (network_id, subnet_id, instance_id, mac, ip, project_id, device_owner, device_id)
+    SELECT $2, $1, $4, $5, pick.ip, (SELECT project_id FROM inst), COALESCE((SELECT owner FROM inst), 'compute:nova'), $4::text FROM pick
+    ON CONFLICT DO NOTHING RETURNING id, mac::text AS mac, host(ip) AS ip),
+  -- The groups the server asked for (those still there).
+  groups AS (
+    INSERT INTO port_security_groups (port_id, security_group_id)
+    SELECT ins.id, g.id FROM ins, inst, security_groups g WHERE g.id = ANY(inst.security_groups))
   SELECT (SELECT count(*) FROM pick)::int AS candidates, ins.id, ins.mac, ins.ip FROM (SELECT 1) one LEFT JOIN ins ON true`;
 
 async function allocateOn(client: PoolClient, instanceId: string, network: NetworkForPorts): Promise<PortRow> {

@@ -1,6 +1,8 @@
 import { transaction, type Pool, type PoolClient, type Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 import { planSubnet, type SubnetPlan, type SubnetSpec } from './ipam.ts';
+import { listed, plural } from '../network/common.ts';
+import { insertSubnet, planWithGateway, portHolders } from '../network/subnets.ts';
 
 /**
  * The shared network every project can boot on, as the launcher seeds it: libvirt's default NAT network.
@@ -38,6 +40,9 @@ export interface NetworkRef {
 
 export interface SubnetView extends Omit<SubnetPlan, 'gateway'> {
   id: string;
+  networkId: string;
+  name: string;
+  hostRoutes: { destination: string; nexthop: string }[];
   /** Null only for a subnet written without one (every subnet made here has a gateway). */
   gateway: string | null;
   /** Ports on the subnet. */
@@ -47,13 +52,32 @@ export interface SubnetView extends Omit<SubnetPlan, 'gateway'> {
 }
 
 export interface NetworkView extends NetworkRef {
+  external: boolean;
+  physicalNetwork: string | null;
+  mtu: number;
+  adminStateUp: boolean;
+  description: string;
   subnets: SubnetView[];
   createdAt: Date;
 }
 
-export type NetworkRow = { id: string; name: string; project_id: string | null; shared: boolean; bridge: string | null; created_at: Date };
+export type NetworkRow = {
+  id: string;
+  name: string;
+  project_id: string | null;
+  shared: boolean;
+  bridge: string | null;
+  external: boolean;
+  physical_network: string | null;
+  mtu: number;
+  admin_state_up: boolean;
+  description: string;
+  created_at: Date;
+};
 type SubnetRow = {
   id: string;
+  name: string;
+  host_routes: { destination: string; nexthop: string }[];
   network_id: string;
   cidr: string;
   gateway: string | null;
@@ -76,14 +100,14 @@ export async function loadNetworks(db: Queryable, scope: NetworkScope, ids?: str
   const wantedIds = ids?.filter((id) => UUID.test(id));
   if (wantedIds && wantedIds.length === 0) return [];
   const { rows } = await db.query<NetworkRow>(
-    `SELECT id, name, project_id, shared, bridge, created_at FROM networks
-      WHERE ($1::uuid IS NULL OR project_id = $1 OR shared) AND ($2::uuid[] IS NULL OR id = ANY($2))
+    `SELECT * FROM networks
+      WHERE ($1::uuid IS NULL OR project_id = $1 OR shared OR external) AND ($2::uuid[] IS NULL OR id = ANY($2))
       ORDER BY created_at, name, id`,
     ['projectId' in scope ? scope.projectId : null, wantedIds ?? null],
   );
   if (rows.length === 0) return [];
   const { rows: subnets } = await db.query<SubnetRow>(
-    `SELECT s.id, s.network_id, s.cidr::text AS cidr, host(s.gateway) AS gateway,
+    `SELECT s.id, s.network_id, s.name, s.host_routes, s.cidr::text AS cidr, host(s.gateway) AS gateway,
             host(s.allocation_start) AS allocation_start, host(s.allocation_end) AS allocation_end,
             ARRAY(SELECT host(d.ip) FROM unnest(s.dns_servers) WITH ORDINALITY AS d(ip, i) ORDER BY d.i) AS dns_servers,
             s.enable_dhcp, u.used::int AS used,
@@ -98,16 +122,24 @@ export async function loadNetworks(db: Queryable, scope: NetworkScope, ids?: str
   );
   return rows.map((r) => ({
     ...toRef(r),
+    external: r.external,
+    physicalNetwork: r.physical_network,
+    mtu: r.mtu,
+    adminStateUp: r.admin_state_up,
+    description: r.description,
     createdAt: r.created_at,
     subnets: subnets
       .filter((s) => s.network_id === r.id)
       .map((s) => ({
         id: s.id,
+        networkId: s.network_id,
+        name: s.name,
         cidr: s.cidr,
         gateway: s.gateway,
         allocationStart: s.allocation_start,
         allocationEnd: s.allocation_end,
         dnsServers: s.dns_servers,
+        hostRoutes: s.host_routes,
         enableDhcp: s.enable_dhcp,
         used: s.used,
         available: s.available,
@@ -121,52 +153,77 @@ async function lockNetworkNames(client: Queryable): Promise<void> {
 }
 
 async function insertNetwork(
-  client: Queryable,
-  network: { name: string; projectId: string | null; shared: boolean; bridge: string | null },
-  subnet: SubnetPlan,
+  client: PoolClient,
+  network: NetworkSettings & { name: string; projectId: string | null; shared: boolean; bridge: string | null },
+  subnet: (Omit<SubnetPlan, 'gateway'> & { gateway: string | null }) | null,
 ): Promise<string> {
   const { rows } = await client.query<{ id: string }>(
-    'INSERT INTO networks (name, project_id, shared, bridge) VALUES ($1, $2, $3, $4) RETURNING id',
-    [network.name, network.projectId, network.shared, network.bridge],
+    `INSERT INTO networks (name, project_id, shared, bridge, external, physical_network, mtu, admin_state_up, description)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    [
+      network.name,
+      network.projectId,
+      network.shared,
+      network.bridge,
+      network.external ?? false,
+      network.physicalNetwork ?? null,
+      network.mtu ?? (network.physicalNetwork ? 1500 : 1442),
+      network.adminStateUp ?? true,
+      network.description ?? '',
+    ],
   );
   const id = rows[0]!.id;
-  await client.query(
-    `INSERT INTO subnets (network_id, cidr, gateway, allocation_start, allocation_end, dns_servers, enable_dhcp)
-     VALUES ($1, $2, $3, $4, $5, $6::inet[], $7)`,
-    [id, subnet.cidr, subnet.gateway, subnet.allocationStart, subnet.allocationEnd, subnet.dnsServers, subnet.enableDhcp],
-  );
+  if (subnet) await insertSubnet(client, { id, name: network.name, projectId: network.projectId }, subnet, { hostRoutes: network.subnetHostRoutes });
   return id;
 }
 
-export interface CreateNetworkInput {
+/** What a network is beyond its name and owner (Neutron's attributes); all optional. */
+export interface NetworkSettings {
+  external?: boolean | undefined;
+  physicalNetwork?: string | null | undefined;
+  mtu?: number | undefined;
+  adminStateUp?: boolean | undefined;
+  description?: string | undefined;
+  subnetHostRoutes?: { destination: string; nexthop: string }[] | undefined;
+}
+
+export interface CreateNetworkInput extends NetworkSettings {
   name: string;
   projectId: string;
   shared: boolean;
   bridge: string | null;
-  subnet: SubnetSpec;
+  /** The first subnet, if any (`gateway: null` is a subnet without one). */
+  subnet?: (Omit<SubnetSpec, 'gateway'> & { gateway?: string | null | undefined }) | undefined;
 }
 
 /**
- * Creates a network with its one subnet in one transaction. A name is refused when the project already
- * sees a network by that name (its own or a shared one); a shared name is refused when any project has it.
+ * Creates a network (with its first subnet when given) in one transaction. A name is refused when the project
+ * already sees a network by that name (its own or a shared one); a shared name is refused when any project has it.
  */
 export async function createNetwork(pool: Pool, input: CreateNetworkInput): Promise<NetworkView> {
-  const plan = planSubnet(input.subnet);
   return transaction(pool, async (client) => {
-    await lockNetworkNames(client);
-    const { rows } = await client.query<{ name: string; shared: boolean; project_id: string | null }>(
-      `SELECT name, shared, project_id FROM networks WHERE lower(name) = lower($1) AND (project_id = $2 OR shared OR $3) LIMIT 1`,
-      [input.name, input.projectId, input.shared],
-    );
-    const clash = rows[0];
-    if (clash) {
-      const whose = clash.shared ? 'a shared network' : clash.project_id === input.projectId ? 'a network in this project' : 'a network in another project';
-      throw new AsterError('Conflict', `There is already ${whose} named ${clash.name}`);
-    }
-    const id = await insertNetwork(client, { name: input.name, projectId: input.projectId, shared: input.shared, bridge: input.bridge }, plan);
+    const id = await createNetworkIn(client, input);
     const [created] = await loadNetworks(client, { all: true }, [id]);
     return created!;
   });
+}
+
+/** `createNetwork` inside the caller's transaction; answers the new network's id. */
+export async function createNetworkIn(client: PoolClient, input: CreateNetworkInput): Promise<string> {
+  const plan = input.subnet ? planWithGateway({ ...input.subnet }) : null;
+  await lockNetworkNames(client);
+  const visible = input.shared || input.external;
+  const { rows } = await client.query<{ name: string; shared: boolean; project_id: string | null }>(
+    `SELECT name, shared OR external AS shared, project_id FROM networks
+      WHERE lower(name) = lower($1) AND (project_id = $2 OR shared OR external OR $3) LIMIT 1`,
+    [input.name, input.projectId, visible],
+  );
+  const clash = rows[0];
+  if (clash) {
+    const whose = clash.shared ? 'a shared network' : clash.project_id === input.projectId ? 'a network in this project' : 'a network in another project';
+    throw new AsterError('Conflict', `There is already ${whose} named ${clash.name}`);
+  }
+  return insertNetwork(client, input, plan);
 }
 
 const isClient = (db: Queryable): db is PoolClient => typeof (db as Partial<PoolClient>).release === 'function';
@@ -182,41 +239,31 @@ export async function seedPublicNetwork(db: Queryable, options: PublicNetworkOpt
     await lockNetworkNames(client);
     const { rows } = await client.query(`SELECT 1 FROM networks WHERE lower(name) = $1 AND (shared OR project_id IS NULL)`, [PUBLIC_NETWORK]);
     if (rows.length > 0) return false;
-    await insertNetwork(client, { name: PUBLIC_NETWORK, projectId: null, shared: true, bridge: options.bridge }, plan);
+    await insertNetwork(client as PoolClient, { name: PUBLIC_NETWORK, projectId: null, shared: true, bridge: options.bridge, external: true, physicalNetwork: PUBLIC_NETWORK, mtu: 1500 }, plan);
     return true;
   };
   return isClient(db) ? seed(db) : transaction(db, seed);
 }
 
 /**
- * Deletes a network and its subnets. Only its project or an administrator may; a network with ports
- * is refused, naming the servers on it. The row lock makes a concurrent allocation wait or fail.
+ * Deletes a network, its subnets and its metadata port, in the caller's transaction. Only its project or an
+ * administrator may; a network with other ports is refused, naming what holds them. The row lock makes a
+ * concurrent allocation wait or fail.
  */
-export async function deleteNetwork(pool: Pool, auth: { project: { id: string }; isAdmin: boolean }, id: string): Promise<void> {
+export async function deleteNetworkIn(client: PoolClient, auth: { project: { id: string }; isAdmin: boolean }, id: string): Promise<NetworkRow> {
   if (!UUID.test(id)) throw new AsterError('NotFound', `Network ${id} not found`);
-  await transaction(pool, async (client) => {
-    const { rows } = await client.query<NetworkRow>('SELECT * FROM networks WHERE id = $1 FOR UPDATE', [id]);
-    const network = rows[0];
-    const mine = network?.project_id === auth.project.id;
-    if (!network || (!auth.isAdmin && !mine && !network.shared)) throw new AsterError('NotFound', `Network ${id} not found`);
-    if (!auth.isAdmin && !mine) {
-      throw new AsterError('Forbidden', `Network ${network.name} is shared by another project; only that project or an administrator may delete it`);
-    }
-    const { rows: use } = await client.query<{ ports: number; servers: string[] }>(
-      `SELECT count(*)::int AS ports,
-              coalesce(array_agg(DISTINCT i.name) FILTER (WHERE i.name IS NOT NULL), '{}') AS servers
-         FROM ports p LEFT JOIN instances i ON i.id = p.instance_id
-        WHERE p.network_id = $1`,
-      [id],
-    );
-    const { ports, servers } = use[0]!;
-    if (ports > 0) {
-      const shown = servers.slice(0, 10).join(', ') + (servers.length > 10 ? `, and ${servers.length - 10} more` : '');
-      const who = servers.length === 0 ? '' : ` (${servers.length === 1 ? 'server' : 'servers'} ${shown})`;
-      throw new AsterError('Conflict', `network ${network.name} is in use by ${ports} ${ports === 1 ? 'port' : 'ports'}${who}`);
-    }
-    await client.query('DELETE FROM networks WHERE id = $1', [id]);
-  });
+  const { rows } = await client.query<NetworkRow>('SELECT * FROM networks WHERE id = $1 FOR UPDATE', [id]);
+  const network = rows[0];
+  const mine = network?.project_id === auth.project.id;
+  if (!network || (!auth.isAdmin && !mine && !network.shared && !network.external)) throw new AsterError('NotFound', `Network ${id} not found`);
+  if (!auth.isAdmin && !mine) {
+    throw new AsterError('Forbidden', `Network ${network.name} is shared by another project; only that project or an administrator may delete it`);
+  }
+  const held = await portHolders(client, 'p.network_id = $1', [id]);
+  if (held.length) throw new AsterError('Conflict', `network ${network.name} has ${plural(held.length, 'port')}: ${listed(held)}`);
+  await client.query(`DELETE FROM ports WHERE network_id = $1`, [id]);
+  await client.query('DELETE FROM networks WHERE id = $1', [id]);
+  return network;
 }
 
 /**
@@ -252,7 +299,7 @@ export function networksAsked(requested: string[] | undefined): string[] | null 
  * them the project may use (own or shared; administrators any); without, the project's own and the shared.
  */
 export const networksUsable = (asked: string, admin: string, project: string) =>
-  `CASE WHEN ${asked}::uuid[] IS NULL THEN n.project_id = ${project} OR n.shared
+  `CASE WHEN ${asked}::uuid[] IS NULL THEN n.project_id = ${project} OR n.shared OR (n.external AND n.name = 'public' AND n.project_id IS NULL)
         ELSE n.id = ANY(${asked}::uuid[]) AND (${admin} OR n.project_id = ${project} OR n.shared) END`;
 export const NETWORK_ORDER = 'n.created_at, n.name, n.id';
 
@@ -267,9 +314,12 @@ export function pickNetworks(auth: { project: { id: string } }, asked: string[] 
       return toRef(found);
     });
   }
+  // Nova's `auto`: the project's own network if it has exactly one, else `public`.
   const own = rows.filter((r) => r.project_id === auth.project.id);
   const shared = rows.filter((r) => r.project_id !== auth.project.id);
   if (own.length === 1) return [toRef(own[0]!)];
+  const pub = shared.find((r) => r.name.toLowerCase() === PUBLIC_NETWORK && r.project_id === null);
+  if (pub) return [toRef(pub)];
   if (own.length === 0 && shared.length === 1) return [toRef(shared[0]!)];
   if (rows.length === 0) throw new AsterError('InvalidInput', 'no network is available to this project');
   const choices = [...own, ...shared].map((r) => r.name).join(', ');

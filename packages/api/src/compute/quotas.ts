@@ -1,7 +1,19 @@
 import type { PoolClient, Queryable } from '@aster/db';
 import { AsterError } from '../errors.ts';
 
-export const quotaResources = ['instances', 'cores', 'ramMb', 'keypairs', 'serverGroups', 'serverGroupMembers'] as const;
+export const networkQuotaResources = ['networks', 'subnets', 'ports', 'routers', 'floatingIps', 'securityGroups', 'securityGroupRules'] as const;
+export type NetworkQuotaResource = (typeof networkQuotaResources)[number];
+export const quotaResources = ['instances', 'cores', 'ramMb', 'keypairs', 'serverGroups', 'serverGroupMembers', ...networkQuotaResources] as const;
+/** Neutron's default quotas. */
+export const networkQuotaDefaults: Record<NetworkQuotaResource, number> = {
+  networks: 100,
+  subnets: 100,
+  ports: 500,
+  routers: 10,
+  floatingIps: 50,
+  securityGroups: 10,
+  securityGroupRules: 100,
+};
 export type QuotaResource = (typeof quotaResources)[number];
 /** A limit per resource; -1 is unlimited. */
 export type QuotaLimits = Record<QuotaResource, number>;
@@ -10,6 +22,8 @@ export type QuotaLimits = Record<QuotaResource, number>;
  * counted per server group (Nova's server_group_members), so no one number of a project stands for them.
  */
 export type ProjectUsage = Record<Exclude<QuotaResource, 'keypairs' | 'serverGroupMembers'>, number>;
+/** What quotaUsage counts: the project's servers and server groups. */
+export type ComputeUsage = Record<'instances' | 'cores' | 'ramMb' | 'serverGroups', number>;
 /** What limits.get can count for its caller: everything but the per-group member limit. */
 export type CountedResource = Exclude<QuotaResource, 'serverGroupMembers'>;
 
@@ -32,7 +46,7 @@ function limitsOver(defaults: QuotaLimits, rows: { resource: QuotaResource; hard
 }
 
 /** Live servers of the project, counted from their own copy of the flavor. */
-export async function quotaUsage(db: Queryable, projectId: string, options: { excludeReservation?: string } = {}): Promise<ProjectUsage> {
+export async function quotaUsage(db: Queryable, projectId: string, options: { excludeReservation?: string } = {}): Promise<ComputeUsage> {
   const { rows } = await db.query<{ instances: number; cores: number; ram_mb: number; server_groups: number }>(
     `SELECT count(*)::int AS instances,
             coalesce(sum((flavor->>'vcpus')::int), 0)::int AS cores,
@@ -43,6 +57,29 @@ export async function quotaUsage(db: Queryable, projectId: string, options: { ex
   );
   const row = rows[0]!;
   return { instances: row.instances, cores: row.cores, ramMb: row.ram_mb, serverGroups: row.server_groups };
+}
+
+/**
+ * The project's network objects, as Neutron counts them: its networks, subnets of its networks, its ports
+ * (a router's gateway and a floating IP's port belong to no project), routers, floating IPs, groups and rules.
+ */
+export async function networkUsage(db: Queryable, projectId: string): Promise<Record<NetworkQuotaResource, number>> {
+  const { rows } = await db.query<Record<NetworkQuotaResource, number>>(
+    `SELECT (SELECT count(*)::int FROM networks WHERE project_id = $1) AS "networks",
+            (SELECT count(*)::int FROM subnets s JOIN networks n ON n.id = s.network_id WHERE n.project_id = $1) AS "subnets",
+            (SELECT count(*)::int FROM ports WHERE project_id = $1 AND device_owner <> 'network:distributed') AS "ports",
+            (SELECT count(*)::int FROM routers WHERE project_id = $1) AS "routers",
+            (SELECT count(*)::int FROM floating_ips WHERE project_id = $1) AS "floatingIps",
+            (SELECT count(*)::int FROM security_groups WHERE project_id = $1) AS "securityGroups",
+            (SELECT count(*)::int FROM security_group_rules WHERE project_id = $1) AS "securityGroupRules"`,
+    [projectId],
+  );
+  return rows[0]!;
+}
+
+/** Everything counted per project: servers, groups and network objects. */
+export async function projectUsage(db: Queryable, projectId: string): Promise<ProjectUsage> {
+  return { ...(await quotaUsage(db, projectId)), ...(await networkUsage(db, projectId)) };
 }
 
 /** A server's hold on the project's quota: what it counts, and from when to when. */
@@ -155,9 +192,12 @@ export async function enforceQuota(
     await client.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
   }
   const limits = limitsOver(defaults, project.rows[0]!.limits);
-  const counted = wanted.some((r) => r !== 'keypairs' && limits[r] !== UNLIMITED);
+  const isNetwork = (r: QuotaResource) => (networkQuotaResources as readonly string[]).includes(r);
+  const counted = wanted.some((r) => r !== 'keypairs' && !isNetwork(r) && limits[r] !== UNLIMITED);
+  const countedNetwork = wanted.some((r) => isNetwork(r) && limits[r] !== UNLIMITED);
   const usage = {
     ...(counted ? await quotaUsage(client, projectId, options) : { instances: 0, cores: 0, ramMb: 0, serverGroups: 0 }),
+    ...(countedNetwork ? await networkUsage(client, projectId) : { networks: 0, subnets: 0, ports: 0, routers: 0, floatingIps: 0, securityGroups: 0, securityGroupRules: 0 }),
     keypairs: userId && wanted.includes('keypairs') ? await keypairUsage(client, userId) : 0,
     serverGroupMembers: 0,
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { keypairUsage, quotaLimits, quotaUsage, remaining, usageHistory } from '../compute/quotas.ts';
+import { keypairUsage, projectUsage, quotaLimits, remaining, usageHistory } from '../compute/quotas.ts';
 import { isoDate, ref, toIso, toIsoOrNull } from '../schemas.ts';
 import { authedProcedure, router } from '../trpc.ts';
 import { countedNumbers, quotaNumbers } from './quotas.ts';
@@ -18,7 +18,7 @@ export const limitsRouter = router({
     .query(async ({ ctx }) => {
       const { project, user } = ctx.auth;
       const limits = await quotaLimits(ctx.db, project.id, ctx.config.quotaDefaults);
-      const usage = { ...(await quotaUsage(ctx.db, project.id)), keypairs: await keypairUsage(ctx.db, user.id) };
+      const usage = { ...(await projectUsage(ctx.db, project.id)), keypairs: await keypairUsage(ctx.db, user.id) };
       return { project: { id: project.id, name: project.name }, limits, usage, remaining: remaining(limits, usage) };
     }),
 

@@ -1,6 +1,6 @@
 import { transaction, type Queryable } from '@aster/db';
 import { z } from 'zod';
-import { quotaLimits, quotaResources, quotaUsage, UNLIMITED, type QuotaLimits } from '../compute/quotas.ts';
+import { projectUsage, quotaLimits, quotaResources, UNLIMITED, type QuotaLimits } from '../compute/quotas.ts';
 import { AsterError } from '../errors.ts';
 import { findProject } from '../identity/lookup.ts';
 import { projectRef, ref } from '../schemas.ts';
@@ -15,11 +15,18 @@ export const quotaNumbers = z.object({
   serverGroups: z.number(),
   /** Per server group: the most servers one group may hold. */
   serverGroupMembers: z.number(),
+  networks: z.number(),
+  subnets: z.number(),
+  ports: z.number(),
+  routers: z.number(),
+  floatingIps: z.number(),
+  securityGroups: z.number(),
+  securityGroupRules: z.number(),
 });
 /** What can be counted for one caller: members are counted per group, so they have no one usage. */
 export const countedNumbers = quotaNumbers.omit({ serverGroupMembers: true });
-const projectUsage = quotaNumbers.omit({ keypairs: true, serverGroupMembers: true });
-const projectQuota = z.object({ project: ref, limits: quotaNumbers, usage: projectUsage });
+const projectUsageNumbers = quotaNumbers.omit({ keypairs: true, serverGroupMembers: true });
+const projectQuota = z.object({ project: ref, limits: quotaNumbers, usage: projectUsageNumbers });
 
 const limitValue = z
   .int({ error: 'must be a whole number, or -1 for unlimited' })
@@ -35,6 +42,13 @@ const limitsInput = z
       keypairs: limitValue.optional(),
       serverGroups: limitValue.optional(),
       serverGroupMembers: limitValue.optional(),
+      networks: limitValue.optional(),
+      subnets: limitValue.optional(),
+      ports: limitValue.optional(),
+      routers: limitValue.optional(),
+      floatingIps: limitValue.optional(),
+      securityGroups: limitValue.optional(),
+      securityGroupRules: limitValue.optional(),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown quota ${issue.keys.join(', ')}; quotas are ${quotaResources.join(', ')}` : undefined) },
   )
@@ -44,7 +58,7 @@ async function projectQuotaOf(db: Queryable, project: { id: string; name: string
   return {
     project: { id: project.id, name: project.name },
     limits: await quotaLimits(db, project.id, defaults),
-    usage: await quotaUsage(db, project.id),
+    usage: await projectUsage(db, project.id),
   };
 }
 

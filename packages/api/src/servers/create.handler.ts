@@ -12,6 +12,7 @@ import { findVisibleImage, imageNotFound, visibleTo as imageVisibleTo } from '..
 import { isUuid } from '../identity/lookup.ts';
 import type { ImageRow } from '../images/schema.ts';
 import { checkPlacementRequest } from '../scheduling/request.ts';
+import { DEFAULT_GROUP, resolveSecurityGroups } from '../network/securityGroups.ts';
 import type { CreateInput } from './create.schema.ts';
 import { toServer, type Server } from './view.ts';
 
@@ -119,6 +120,7 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
   const key = settled(keyFound);
   const networks = pickNetworks(auth, asked, networkRows);
   const placement = await checkPlacementRequest(ctx.db, auth, input, ctx.config.defaultAvailabilityZone);
+  const securityGroups = await resolveSecurityGroups(ctx.db, auth.project.id, input.securityGroups ?? [DEFAULT_GROUP]);
 
   const count = input.count;
   const reservationId = 'r-' + randomUUID().slice(0, 8);
@@ -138,9 +140,9 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
        i AS (
          INSERT INTO instances (id, project_id, user_id, name, hostname, flavor_id, flavor, image_id, image, key_name, key_data,
                                 user_data, metadata, tags, vm_state, task_state, request_id, reservation_id, launch_index,
-                                task_started_at, requested_networks, availability_zone, scheduler_hints)
+                                task_started_at, requested_networks, availability_zone, scheduler_hints, security_groups)
          SELECT n.id, $2, $3, n.name, n.hostname, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'building', 'scheduling', $15, $16, n.k - 1,
-                clock_timestamp(), $17, $18, $19
+                clock_timestamp(), $17, $18, $19, $21::uuid[]
            FROM n ORDER BY n.k
          RETURNING *),
        a AS (INSERT INTO instance_actions (instance_id, action, request_id, user_id, project_id) SELECT id, 'create', $15, $3, $2 FROM i),
@@ -167,6 +169,7 @@ export async function createServers(ctx: Context, auth: Auth, input: CreateInput
         placement.availabilityZone,
         JSON.stringify(placement.hints),
         placement.group?.id ?? null,
+        securityGroups,
       ],
     );
     // One decision for the whole request (Nova's select_destinations for num_instances), in launch order.

@@ -36,6 +36,8 @@ export const createInput = z.object({
   flavorId: id,
   imageId: id,
   networks: z.array(id).max(16, 'at most 16 networks').optional(),
+  /** Security groups of the project by name or id, given to every port of the server; default: [default]. */
+  securityGroups: z.array(z.string().trim().min(1, 'must name a security group').max(255)).max(16, 'at most 16 security groups').optional(),
   keyName: z.string().min(1, 'must name a key pair').max(255, 'must be at most 255 characters').optional(),
   userData: z.string().optional(),
   metadata: metadata.optional(),

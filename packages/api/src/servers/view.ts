@@ -6,6 +6,17 @@ import { hostZoneSql } from '../scheduling/zones.ts';
 import { isoDate, toIso, toIsoOrNull } from '../schemas.ts';
 
 export const address = z.object({ ip: z.string(), mac: z.string(), version: z.literal(4), portId: z.string() });
+/** A server's port as the server page shows it. */
+export const serverPort = z.object({
+  id: z.string(),
+  networkId: z.string(),
+  networkName: z.string(),
+  ip: z.string(),
+  mac: z.string(),
+  status: z.string(),
+  securityGroups: z.array(z.object({ id: z.string(), name: z.string() })),
+  floatingIp: z.object({ id: z.string(), ip: z.string() }).nullable(),
+});
 
 /** Why no host was chosen, per filter (a NoValidHost fault); tenants get it without host names. */
 export const explanation = z.object({
@@ -41,6 +52,7 @@ export const server = z.object({
   projectId: z.string(),
   userId: z.string().nullable(),
   addresses: z.record(z.string(), z.array(address)),
+  ports: z.array(serverPort),
   flavor: z.object({ id: z.string(), name: z.string(), vcpus: z.number(), ramMb: z.number(), diskGb: z.number() }),
   image: z.object({ id: z.string(), name: z.string() }),
   keyName: z.string().nullable(),
@@ -67,9 +79,14 @@ export type Server = z.infer<typeof server>;
 interface PortView {
   instance_id: string;
   id: string;
+  network_id: string;
   network_name: string;
   ip: string;
   mac: string;
+  status: string;
+  groups: { id: string; name: string }[];
+  fip_id: string | null;
+  fip_ip: string | null;
 }
 
 interface FaultRow {
@@ -105,8 +122,12 @@ export async function decorations(db: Queryable, ids: string[], defaultZone: str
   if (!ids.length) return { ports: new Map(), faults: new Map(), placed: new Map(), defaultZone };
   const [p, f, g] = await Promise.all([
     db.query<PortView>(
-      `SELECT p.instance_id, p.id, n.name AS network_name, host(p.ip) AS ip, p.mac::text AS mac
-         FROM ports p JOIN networks n ON n.id = p.network_id WHERE p.instance_id = ANY($1::uuid[]) ORDER BY p.created_at`,
+      `SELECT p.instance_id, p.id, p.network_id, n.name AS network_name, host(p.ip) AS ip, p.mac::text AS mac, p.status,
+              ARRAY(SELECT json_build_object('id', g.id, 'name', g.name) FROM port_security_groups pg JOIN security_groups g ON g.id = pg.security_group_id
+                     WHERE pg.port_id = p.id ORDER BY g.name) AS groups,
+              f.id AS fip_id, host(f.floating_ip) AS fip_ip
+         FROM ports p JOIN networks n ON n.id = p.network_id LEFT JOIN floating_ips f ON f.port_id = p.id
+        WHERE p.instance_id = ANY($1::uuid[]) ORDER BY p.created_at`,
       [ids],
     ),
     db.query<FaultRow>(
@@ -152,6 +173,16 @@ export function toServer(row: InstanceRow, deco: Decorations, isAdmin: boolean):
     projectId: row.project_id,
     userId: row.user_id,
     addresses,
+    ports: (deco.ports.get(row.id) ?? []).map((p) => ({
+      id: p.id,
+      networkId: p.network_id,
+      networkName: p.network_name,
+      ip: p.ip,
+      mac: p.mac,
+      status: p.status,
+      securityGroups: p.groups,
+      floatingIp: p.fip_id ? { id: p.fip_id, ip: p.fip_ip! } : null,
+    })),
     flavor: { id: row.flavor.id, name: row.flavor.name, vcpus: row.flavor.vcpus, ramMb: row.flavor.ramMb, diskGb: row.flavor.diskGb },
     image: { id: row.image.id, name: row.image.name },
     keyName: row.key_name,
