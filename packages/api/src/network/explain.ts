@@ -93,9 +93,13 @@ class Namer {
     return sg && this.mine(sg.projectId) ? sg.name : sg ? 'a security group of another project' : null;
   }
   datapath(d: Datapath): Hop {
-    if (d.kind === 'router') return { kind: 'router', name: this.router(d.routerId), detail: `router ${this.router(d.routerId)}` };
+    if (d.kind === 'router') {
+      const r = this.model.routers.find((x) => x.id === d.routerId);
+      return { kind: 'router', name: this.router(d.routerId), detail: r && this.mine(r.projectId) ? `router ${r.name}` : this.router(d.routerId) };
+    }
     const n = this.model.networks.find((x) => x.id === d.networkId);
-    const cidrs = this.mine(n?.projectId ?? null) ? this.model.subnets.filter((s) => s.networkId === d.networkId).map((s) => s.cidr) : [];
+    if (!n || !this.mine(n.projectId)) return { kind: 'switch', name: this.network(d.networkId), detail: this.network(d.networkId) };
+    const cidrs = this.model.subnets.filter((s) => s.networkId === d.networkId).map((s) => s.cidr);
     return { kind: 'switch', name: this.network(d.networkId), detail: `${n?.external ? 'external network' : 'network'} ${this.network(d.networkId)}${cidrs.length ? ` (${cidrs.join(', ')})` : ''}` };
   }
 }
@@ -310,7 +314,8 @@ class Explainer {
         else if (group) hops.push({ kind: 'acl', name: group, detail: `an ${dir} rule of security group ${group} allows ${what(this.input)} (${names.portVisible(e.port) ? names.port(e.port) : 'the destination'})` });
       } else if (e.kind === 'dnat') {
         const f = this.model.floatingIps.find((x) => x.fixedIp === e.ip && x.portId && (to.kind !== 'port' || x.portId === to.port.id));
-        hops.push({ kind: 'nat', name: f ? `floating IP ${f.floatingIp}` : 'DNAT', detail: `${f ? `floating IP ${f.floatingIp}` : 'destination'} → ${e.ip}${f?.portId ? ` (${names.port(f.portId)})` : ''}` });
+        const shown = f?.portId && names.portVisible(f.portId) ? `${e.ip} (${names.port(f.portId)})` : 'a port of another project';
+        hops.push({ kind: 'nat', name: f ? `floating IP ${f.floatingIp}` : 'DNAT', detail: `${f ? `floating IP ${f.floatingIp}` : 'destination'} → ${shown}` });
       } else if (e.kind === 'snat') hops.push({ kind: 'nat', name: 'SNAT', detail: `SNAT to ${e.ip}` });
     }
     const path = hops.filter((h) => h.kind === 'switch' || h.kind === 'router').map((h) => `${h.kind} ${h.name}`).join(' → ');
