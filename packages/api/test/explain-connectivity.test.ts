@@ -66,7 +66,7 @@ describe('networks.explainConnectivity', () => {
     const b = await server(ana.project.id, 'b', [front.id], [dflt.id]);
     const web1 = await server(ana.project.id, 'web-1', [back.id], [web.id]);
     await sync();
-    const gwIp = r1.externalGateway!.ip;
+    const gwIp = r1.externalGateway!.ip!;
 
     // Same network: default's rule lets its members in.
     const same = await ana.api.networks.explainConnectivity({ from: { serverId: a.id }, to: { serverId: b.id }, protocol: 'tcp', port: 22 });

@@ -11,7 +11,7 @@ import { localnetPortName, ovnTrace, routerPortName, switchName, type FloatingIp
 import type { ApiConfig } from '../context.ts';
 import { AsterError } from '../errors.ts';
 import { isUuid, type Caller } from './common.ts';
-import { readTrace, type Datapath, type TraceEvent } from './explain-trace.ts';
+import { readTrace, type Datapath, type TraceEvent, type TraceReading } from './explain-trace.ts';
 import { loadNetworkModel } from './model.ts';
 
 const ipv4 = z.string().trim().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
@@ -146,6 +146,8 @@ export async function explainConnectivity(
 
 class Explainer {
   private traces: string[] = [];
+  /** Where the last trace ended. */
+  private last: TraceReading['last'] = null;
   constructor(
     private deps: { db: Pool; config: Pick<ApiConfig, 'ovnSbDb'>; trace?: Tracer },
     private caller: Caller,
@@ -221,7 +223,9 @@ class Explainer {
     const microflow = `eth.src == ${flow.ethSrc} && eth.dst == ${flow.ethDst} && ip4.src == ${flow.src} && ip4.dst == ${flow.dst} && ip.ttl == 64 && ${l4(this.input)}`;
     const t = await (this.deps.trace ?? ovnTrace)({ sbDb: this.deps.config.ovnSbDb, datapath, inport, microflow });
     this.traces.push(`# ovn-trace ${datapath} 'inport == "${inport}" && ${microflow}'\n${t.text}`);
-    return readTrace(this.model, t.text).events;
+    const reading = readTrace(this.model, t.text);
+    this.last = reading.last;
+    return reading.events;
   }
 
   async explain(from: End, to: End): Promise<Explanation> {
@@ -338,7 +342,9 @@ class Explainer {
         ...trace,
       };
     }
-    return { verdict: 'dropped', reason: `dropped${path ? ` after ${path}` : ''}: OVN delivers it nowhere (see the trace)`, hops, ...trace };
+    // Not an ACL: port security, routing or another stage; named by OVN's stage and where it was.
+    const at = this.last ? ` in OVN's stage ${this.last.stage}${this.last.datapath ? ` of ${names.datapath(this.last.datapath).detail}` : ''}` : '';
+    return { verdict: 'dropped', reason: `dropped${at}${path ? `, after ${path}` : ''}: no logical flow delivers it`, hops, ...trace };
   }
 
   private dropWords(drop: Extract<TraceEvent, { kind: 'acl' }>, to: End): string {
