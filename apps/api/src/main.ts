@@ -53,6 +53,8 @@ const config = {
   proxyUrl: env.ASTER_PROXY_URL,
   webUrl: env.ASTER_WEB_URL,
   defaultAvailabilityZone: env.ASTER_DEFAULT_AVAILABILITY_ZONE,
+  ovnNbDb: env.ASTER_OVN_NB_DB,
+  ovnSbDb: env.ASTER_OVN_SB_DB,
   ...(env.ASTER_SERVICE_SECRET ? { serviceSecret: env.ASTER_SERVICE_SECRET } : {}),
 };
 // Image URLs signed by one API process must verify in every other: a secret of its own works only alone.

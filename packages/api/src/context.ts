@@ -50,6 +50,9 @@ export interface ApiConfig {
   webUrl: string;
   /** The zone of compute hosts in no zone aggregate (Nova's default_availability_zone). */
   defaultAvailabilityZone: string;
+  /** OVN's northbound and southbound databases (`unix:<socket>` or `tcp:<host>:<port>`); `networks.explainConnectivity` traces on them. */
+  ovnNbDb: string;
+  ovnSbDb: string;
 }
 
 export const defaultApiConfig: ApiConfig = {
@@ -82,6 +85,8 @@ export const defaultApiConfig: ApiConfig = {
   proxyUrl: 'ws://127.0.0.1:6080',
   webUrl: 'http://127.0.0.1:3000',
   defaultAvailabilityZone: 'nova',
+  ovnNbDb: 'unix:/var/run/ovn/ovnnb_db.sock',
+  ovnSbDb: 'unix:/var/run/ovn/ovnsb_db.sock',
 };
 
 /** What every procedure sees: independent of HTTP, so tests build it directly (createCaller). */

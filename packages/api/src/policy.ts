@@ -71,6 +71,7 @@ export const policy = {
   'networks.delete': 'member',
   'networks.topology': 'reader',
   'networks.watch': 'reader',
+  'networks.explainConnectivity': 'reader',
 
   'subnets.list': 'reader',
   'subnets.get': 'reader',

@@ -4,6 +4,7 @@ import { flavorList, networkList } from './commands/catalog.ts';
 import { serverConsoleUrl, serverLog } from './commands/console.ts';
 import { imageDelete, imageList, imageUpload } from './commands/image.ts';
 import { keypairDelete, keypairImport, keypairList } from './commands/keypair.ts';
+import { networkExplain } from './commands/network.ts';
 import { serverCreate, serverDelete, serverList, serverReboot, serverShow, serverStart, serverStop } from './commands/server.ts';
 import { describeError, UsageError } from './errors.ts';
 
@@ -26,6 +27,7 @@ export const commands: readonly Command[] = [
   imageDelete,
   flavorList,
   networkList,
+  networkExplain,
   keypairImport,
   keypairList,
   keypairDelete,

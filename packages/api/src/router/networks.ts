@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadNetworks } from '../compute/networks.ts';
 import { AsterError } from '../errors.ts';
 import { createNetworkFor, deleteNetworkFor, getNetwork, toNetwork, updateNetwork } from '../network/networks.ts';
+import { explainConnectivity, explainInput, explanation } from '../network/explain.ts';
 import { networkTopology, topology } from '../network/topology.ts';
 import { watchNetworks } from '../network/watch.ts';
 import { byId, deleted, network, networkCreateInput, networkUpdateInput } from '../network/schemas.ts';
@@ -48,6 +49,15 @@ export const networksRouter = router({
 
   /** What the topology page draws for the caller's project, in one read. */
   topology: authedProcedure.output(topology).query(({ ctx }) => networkTopology(ctx.db, ctx.auth)),
+
+  /**
+   * Why `from` can (or cannot) reach `to` with the first packet of a connection, in words, from OVN's own packet
+   * tracing: the hop that decides (a security group, a missing router interface, a floating IP) and the path taken.
+   */
+  explainConnectivity: authedProcedure
+    .input(explainInput)
+    .output(explanation)
+    .query(({ ctx, input }) => explainConnectivity(ctx, ctx.auth, input)),
 
   /** Every change of the network model the caller may see (its project's, shared and external objects), as it commits. */
   watch: authedProcedure.subscription(({ ctx, signal }) => watchNetworks(ctx, ctx.auth, signal)),
