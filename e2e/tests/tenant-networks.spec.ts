@@ -181,7 +181,7 @@ test('a floating IP: the host reaches the guest at it, over TCP and SSH with the
   const { network } = await routedNetwork(erin, 'dmz', '10.4.0.0/24');
   const dir = mkdtempSync(join(tmpdir(), 'aster-ssh-'));
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
-  await erin.keypairs.create.mutate({ name: 'erin-key', publicKey: readFileSync(join(dir, 'key.pub'), 'utf8').trim() });
+  await erin.keypairs.import.mutate({ name: 'erin-key', publicKey: readFileSync(join(dir, 'key.pub'), 'utf8').trim() });
   const sg = await erin.securityGroups.create.mutate({ name: 'ssh-web' });
   for (const port of [22, 8080]) await erin.securityGroups.addRule.mutate({ securityGroupId: sg.id, direction: 'ingress', protocol: 'tcp', portRangeMin: port, portRangeMax: port, remoteIpPrefix: '0.0.0.0/0' });
   const box = await launch(erin, 'box', network.id, { securityGroups: ['ssh-web'], keyName: 'erin-key' });
