@@ -44,7 +44,8 @@ ALTER TABLE ports
   -- or '' (a port made on its own, not yet attached).
   ADD COLUMN device_owner          text NOT NULL DEFAULT '',
   ADD COLUMN device_id             text NOT NULL DEFAULT '',
-  ADD COLUMN router_id             uuid REFERENCES routers (id),
+  -- A router's ports go with it (deleting one with interfaces is refused before).
+  ADD COLUMN router_id             uuid REFERENCES routers (id) ON DELETE CASCADE,
   ADD COLUMN port_security_enabled boolean NOT NULL DEFAULT true,
   -- [{ "ip_address": "10.0.0.50" or "10.0.0.0/24", "mac_address": "fa:16:3e:…" }]
   ADD COLUMN allowed_address_pairs jsonb NOT NULL DEFAULT '[]',

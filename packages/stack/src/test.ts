@@ -80,12 +80,15 @@ async function createDatabase(url: string, name: string): Promise<string> {
  * folder), ending with one line `N passed, N failed`. Suites: build, typecheck, lint, unit, e2e (default: all).
  */
 export async function testCommand(args: string[]): Promise<number> {
-  const unknown = args.filter((a) => !suites.includes(a as Suite));
+  // Browser specs named by file (`npm test -- e2e tenant-networks.spec.ts`) narrow the e2e suite to them.
+  const specs = args.filter((a) => a.endsWith('.spec.ts'));
+  const named = args.filter((a) => !a.endsWith('.spec.ts'));
+  const unknown = named.filter((a) => !suites.includes(a as Suite));
   if (unknown.length) {
-    say(`Unknown suite ${unknown.join(', ')}; the suites are ${suites.join(', ')}`);
+    say(`Unknown suite ${unknown.join(', ')}; the suites are ${suites.join(', ')} (and browser spec files, like tenant-networks.spec.ts)`);
     return 2;
   }
-  const wanted = new Set<Suite>(args.length ? (args as Suite[]) : suites);
+  const wanted = new Set<Suite>(named.length ? (named as Suite[]) : specs.length ? ['e2e'] : suites);
   const settings = readLauncherEnv();
   const env = inheritedEnv();
   const work = mkdtempSync(join(tmpdir(), 'aster-test-'));
@@ -174,7 +177,7 @@ export async function testCommand(args: string[]): Promise<number> {
       const out = join(work, 'playwright.json');
       const code = await run(
         join(root, 'node_modules/.bin/playwright'),
-        ['test', '-c', join(root, 'e2e/playwright.config.ts')],
+        ['test', '-c', join(root, 'e2e/playwright.config.ts'), ...specs],
         {
           ...env,
           ASTER_WEB_URL: `http://${reachable(host)}:${ports.web}`,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { transaction, type PoolClient, type Queryable } from '@aster/db';
 import type { z } from 'zod';
 import type { Context } from '../context.ts';
@@ -185,6 +186,12 @@ export async function deleteRouter(ctx: Context, caller: Caller, id: string): Pr
   });
 }
 
+/** A router interface's MAC, derived from the router and the subnet (fa:16:3e:… as every Aster port). */
+export function interfaceMac(routerId: string, subnetId: string): string {
+  const digest = createHash('sha256').update(`${routerId}/${subnetId}`).digest();
+  return ['fa', '16', '3e', ...[...digest.subarray(0, 3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
 /** Attaches a subnet (a new port at its gateway address) or an unattached port of the project to the router. */
 export async function addInterface(ctx: Context, caller: Caller, input: z.infer<typeof routerInterfaceInput>): Promise<Router> {
   needJobs(ctx);
@@ -236,6 +243,9 @@ export async function addInterface(ctx: Context, caller: Caller, input: z.infer<
         deviceOwner: 'network:router_interface',
         deviceId: router.id,
         routerId: router.id,
+        // The same MAC each time this subnet is attached to this router: guests keep the gateway's MAC in their ARP
+        // cache for minutes, and would keep sending to a new interface's old address.
+        mac: interfaceMac(router.id, subnet.id),
         portSecurityEnabled: false,
         status: 'ACTIVE',
       });
