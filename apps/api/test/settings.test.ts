@@ -18,7 +18,7 @@ describe('a bad setting stops a process at start, naming the variable', () => {
     ['apps/api/src/main.ts', { DATABASE_URL: 'postgresql://x@127.0.0.1/x', ASTER_API_PORT: 'http' }, /ASTER_API_PORT: must be a port number \(got "http"\)/],
     ['apps/api/src/main.ts', { DATABASE_URL: 'mysql://x' }, /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/],
     ['apps/api/src/main.ts', {}, /DATABASE_URL: /],
-    ['apps/api/src/main.ts', { DATABASE_URL: 'postgresql://x@127.0.0.1/x', ASTER_ROLES: 'api,janitor' }, /ASTER_ROLES: each role must be one of api, scheduler, conductor \(got "api,janitor"\)/],
+    ['apps/api/src/main.ts', { DATABASE_URL: 'postgresql://x@127.0.0.1/x', ASTER_ROLES: 'api,janitor' }, /ASTER_ROLES: each role must be one of api, scheduler, conductor, network \(got "api,janitor"\)/],
     ['apps/proxy/src/main.ts', { ASTER_PROXY_PORT: '0' }, /ASTER_PROXY_PORT: must be a port number from 1 to 65535/],
     ['apps/compute-agent/src/main.ts', { ASTER_COMPUTE_HOST: 'bad host!' }, /ASTER_COMPUTE_HOST: must be a host name/],
     ['apps/compute-agent/src/main.ts', { ASTER_LOG_LEVEL: 'loud' }, /ASTER_LOG_LEVEL: must be one of debug, info, warn, error/],
