@@ -2,12 +2,28 @@
 
 import { useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
-import { useEffect, useRef } from 'react';
+import { useEffect, useState } from 'react';
 import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
 
 // Changes come in bursts (a router interface is a port, a router and a subnet's use): one read after the burst.
 const SETTLE_MS = 150;
+
+/** Runs the last function given once no other has come for SETTLE_MS. */
+class Settle {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  run(fn: () => void): void {
+    this.cancel();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      fn();
+    }, SETTLE_MS);
+  }
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
 
 /**
  * Keeps every networking query of the page current: networks.watch says that something the caller may see
@@ -18,7 +34,7 @@ const SETTLE_MS = 150;
 export function useNetworkLive(): { error: Error | null } {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const [settle] = useState(() => new Settle());
   const keys = [
     trpc.networks.pathKey(),
     trpc.subnets.pathKey(),
@@ -27,19 +43,11 @@ export function useNetworkLive(): { error: Error | null } {
     trpc.floatingIps.pathKey(),
     trpc.securityGroups.pathKey(),
   ];
-  const refresh = () => {
-    if (timer.current) clearTimeout(timer.current);
-    timer.current = setTimeout(() => {
-      timer.current = null;
+  const refresh = () =>
+    settle.run(() => {
       for (const queryKey of keys) void queryClient.invalidateQueries({ queryKey });
-    }, SETTLE_MS);
-  };
-  useEffect(
-    () => () => {
-      if (timer.current) clearTimeout(timer.current);
-    },
-    [],
-  );
+    });
+  useEffect(() => () => settle.cancel(), [settle]);
   const watch = useSubscription(
     trpc.networks.watch.subscriptionOptions(undefined, {
       // What changed between the page's read and the watch's start is read once more.
