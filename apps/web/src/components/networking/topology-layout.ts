@@ -32,7 +32,7 @@ export interface LaidEdge {
 
 export const NODE_W = 200;
 export const NODE_H = 58;
-const COL_GAP = 90;
+const COL_GAP = 130;
 const ROW_GAP = 22;
 const TOP = 44;
 const LEFT = 16;

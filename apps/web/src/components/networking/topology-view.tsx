@@ -22,14 +22,14 @@ function Edge({ edge }: { edge: LaidEdge }) {
   const y2 = edge.to.y + NODE_H / 2;
   const bend = Math.max(40, (x2 - x1) / 2);
   const cls = [styles.edge, edge.down ? styles.edgeDown : '', edge.gateway ? styles.edgeGateway : ''].join(' ');
-  // The label sits near the end it names (the server's or router's own address), clear of the other links.
-  const lx = x2 - 12;
-  const ly = y2 - 6;
+  // The address sits over the link's middle, between the two columns it joins.
+  const lx = (x1 + x2) / 2;
+  const ly = (y1 + y2) / 2 - 6;
   return (
     <g>
       <path className={cls} d={`M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`} />
       {edge.label ? (
-        <text className={styles.edgeLabel} x={lx} y={ly} textAnchor="end">
+        <text className={styles.edgeLabel} x={lx} y={ly} textAnchor="middle">
           {edge.label}
         </text>
       ) : null}

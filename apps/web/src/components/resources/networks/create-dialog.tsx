@@ -29,7 +29,6 @@ export function CreateNetworkDialog({ open, onClose }: { open: boolean; onClose:
         void queryClient.invalidateQueries({ queryKey: trpc.networks.pathKey() });
         close();
       },
-      onError: (error) => toast.show('error', `Could not create network ${name}: ${error.message}`),
     }),
   );
 
