@@ -61,6 +61,7 @@ test('a new member builds a network, a router, a rule and a floating IP, and see
     await expect(routerRow).toContainText('public');
     await routerRow.getByRole('link', { name: router }).click();
     await expect(page.getByRole('heading', { level: 1, name: router })).toBeVisible();
+    await expect(page).toHaveTitle(`Router ${router} · Aster`);
     await expect(page.getByText(/On public at 192\.168\.122\.\d+/)).toBeVisible();
     const addInterface = page.getByRole('form', { name: 'Add interface' });
     await addInterface.getByLabel('Subnet').selectOption({ label: `${net}: 10.42.0.0/24 (gateway 10.42.0.1)` });
@@ -111,6 +112,7 @@ test('a new member builds a network, a router, a rule and a floating IP, and see
     const links = page.getByRole('list', { name: 'Connections' });
     await expect(links).toContainText(`Router ${router} has its gateway on public`);
     await expect(links).toContainText(`Router ${router} has an interface on ${net} (10.42.0.0/24) at 10.42.0.1`);
+    await expect(page).toHaveTitle('Network topology · Aster');
     await shot(page, shots('topology'));
 
     // Live: an interface removed through the API is gone from the drawing without a reload.

@@ -35,7 +35,7 @@ export function ServerNetworking({ server }: { server: { id: string; name: strin
   const [editing, setEditing] = useState<Port | null>(null);
   const [dropping, setDropping] = useState<Port | null>(null);
   return (
-    <section className={styles.section} aria-labelledby="server-ports-heading">
+    <section className={`${styles.section} ${styles.serverPorts}`} aria-labelledby="server-ports-heading">
       <h2 id="server-ports-heading">Ports and floating IPs</h2>
       <LiveError error={live.error} />
       <QueryState what="ports" isPending={ports.isPending} error={ports.error} />
