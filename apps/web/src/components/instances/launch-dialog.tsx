@@ -8,7 +8,7 @@ import { Dialog } from '@/components/ui/dialog';
 import { ErrorAlert } from '@/components/ui/query-state';
 import { FormButtons } from '@/components/ui/form';
 import ui from '@/components/ui/ui.module.css';
-import { LaunchFields, type Choices } from './launch-fields';
+import { AUTO_NETWORK, LaunchFields, type Choices } from './launch-fields';
 import type { Server } from './types';
 import { choiceProblems, MAX_USER_DATA, validate, type LaunchContext, type LaunchDraft, type Problems } from './validate';
 
@@ -51,8 +51,8 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
     zones: zones.data ?? [],
     loading: networks.isPending,
   };
-  // The shared network unless the user picks another.
-  const networkId = draft.networkId || (choices.networks.find((n) => n.shared) ?? choices.networks[0])?.id || '';
+  // `auto` (the API decides: the project's network if it has exactly one, else public) unless one is picked.
+  const networkId = draft.networkId || AUTO_NETWORK;
   const loadError = [images, flavors, networks, keypairs, limits, groups, zones].find((q) => q.error)?.error;
   const context: LaunchContext = {
     image: choices.images.find((i) => i.id === draft.imageId),
@@ -99,7 +99,7 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
         imageId: draft.imageId,
         flavorId: draft.flavorId,
         count: Number(draft.count),
-        ...(networkId ? { networks: [networkId] } : {}),
+        ...(networkId !== AUTO_NETWORK ? { networks: [networkId] } : {}),
         ...(draft.keyName ? { keyName: draft.keyName } : {}),
         ...(draft.userData ? { userData: draft.userData } : {}),
         ...(draft.serverGroupId ? { serverGroupId: draft.serverGroupId } : {}),

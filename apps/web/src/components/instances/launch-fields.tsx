@@ -12,13 +12,18 @@ import { countOf, MAX_COUNT, type LaunchDraft, type Problems } from './validate'
 export interface Choices {
   images: (ImageNeeds & { id: string })[];
   flavors: Flavor[];
-  networks: { id: string; name: string; shared: boolean }[];
+  networks: { id: string; name: string; shared: boolean; external: boolean; projectId: string | null }[];
   keypairs: { name: string }[];
   limits: Limits | undefined;
   serverGroups: GroupChoice[];
   zones: ZoneChoice[];
   loading: boolean;
 }
+
+/** The Network field's value for "let the API choose" (Nova's `auto`). */
+export const AUTO_NETWORK = 'auto';
+
+const networkKind = (n: Choices['networks'][number]) => (n.external ? ' (external)' : n.shared ? ' (shared)' : '');
 
 interface Props {
   draft: LaunchDraft;
@@ -76,16 +81,19 @@ export function LaunchFields({ draft, problems, choices, set, onFile }: Props) {
           })}
         </select>
       </Field>
-      <Field id={`${id}-networkId`} label="Network">
+      <Field id={`${id}-networkId`} label="Network" hint={draft.networkId === AUTO_NETWORK ? "auto: your project's network if it has exactly one, else public." : undefined}>
         <select id={`${id}-networkId`} value={draft.networkId} onChange={text('networkId')}>
-          {choices.networks.length === 0 ? <option value="">{choices.loading ? 'Loading…' : 'No network'}</option> : null}
+          <option value={AUTO_NETWORK}>auto{choices.loading ? ' (loading networks…)' : ''}</option>
           {choices.networks.map((n) => (
             <option key={n.id} value={n.id}>
               {n.name}
-              {n.shared ? ' (shared)' : ''}
+              {networkKind(n)}
             </option>
           ))}
         </select>
+      </Field>
+      <Field id={`${id}-groups`} label="Security groups" hint="Change a port's groups on the server's page once it has its ports.">
+        <input id={`${id}-groups`} value="default" readOnly aria-readonly="true" />
       </Field>
       <PlacementFields id={id} draft={draft} problems={problems} choices={choices} set={set} />
       <Field id={`${id}-keyName`} label="Key pair">

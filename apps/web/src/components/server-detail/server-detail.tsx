@@ -7,6 +7,7 @@ import { useToast } from '@/components/toast';
 import { describeApiError } from '@/lib/api-error';
 import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
+import { ServerNetworking } from '@/components/networking/server-networking';
 import { canAct, useWhoami } from '@/lib/whoami';
 import { Breadcrumb } from '@/components/ui/breadcrumb';
 import { ErrorAlert } from '@/components/ui/query-state';
@@ -93,7 +94,12 @@ export function ServerDetail({ id }: { id: string }) {
       ) : null}
       <ResizeBanner server={server} actor={actor} run={run} />
       <Tabs current={tab} onChange={setTab}>
-        {tab === 'overview' ? <Overview server={server} /> : null}
+        {tab === 'overview' ? (
+          <>
+            <Overview server={server} />
+            {server.status === 'DELETED' ? null : <ServerNetworking server={server} />}
+          </>
+        ) : null}
         {tab === 'console' ? <ConsoleTab server={server} /> : null}
         {tab === 'log' ? <LogTab id={server.id} /> : null}
         {tab === 'actions' ? <ActionLog id={server.id} /> : null}

@@ -16,7 +16,11 @@ export const PROJECT_NAV: NavItem[] = [
   { href: '/images', label: 'Images' },
   { href: '/keypairs', label: 'Key pairs' },
   { href: '/flavors', label: 'Flavors' },
+  { href: '/network-topology', label: 'Network topology' },
   { href: '/networks', label: 'Networks' },
+  { href: '/routers', label: 'Routers' },
+  { href: '/floating-ips', label: 'Floating IPs' },
+  { href: '/security-groups', label: 'Security groups' },
   { href: '/quotas', label: 'Quotas' },
   { href: '/credentials', label: 'Application credentials' },
 ];

@@ -1,7 +1,10 @@
 'use client';
 
 import { useMutation, useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useState } from 'react';
+import { LiveError } from '@/components/networking/live-error';
+import { useNetworkLive } from '@/components/networking/live';
 import { useTRPC } from '@/lib/trpc';
 import { useWhoami } from '@/lib/whoami';
 import { QueryState } from '@/components/ui/query-state';
@@ -19,6 +22,7 @@ export function NetworksView() {
   const trpc = useTRPC();
   const whoami = useWhoami();
   const blocked = useReadOnlyReason();
+  const live = useNetworkLive();
   const networks = useQuery(trpc.networks.list.queryOptions());
   const remove = useMutation(trpc.networks.delete.mutationOptions());
   const [creating, setCreating] = useState(false);
@@ -30,18 +34,21 @@ export function NetworksView() {
   return (
     <>
       <div className={styles.toolbar}>
-        <p className={ui.muted}>Each network has one IPv4 subnet; servers get an address from its allocation range.</p>
+        <p className={ui.muted}>Your project&apos;s networks, the shared ones and the external ones (floating IPs and router gateways come from those).</p>
         <GatedButton blocked={blocked} onClick={() => setCreating(true)}>
           Create network
         </GatedButton>
       </div>
+      <LiveError error={live.error} />
       <QueryState isPending={networks.isPending} error={networks.error} what="networks" />
       {networks.data ? (
-        <Table label="Networks" className={styles.table} columns={['Name', 'Shared', 'Subnet', 'Gateway', { label: 'Addresses used / available', className: styles.num }, 'Actions']} empty={networks.data.length === 0 ? 'No networks yet.' : null}>
+        <Table label="Networks" className={styles.table} columns={['Name', 'Kind', 'Subnet', 'Gateway', { label: 'Addresses used / available', className: styles.num }, 'Actions']} empty={networks.data.length === 0 ? 'No networks yet.' : null}>
           {networks.data.map((network) => (
             <tr key={network.id}>
-              <td data-label="Name">{network.name}</td>
-              <td data-label="Shared">{network.shared ? 'yes' : 'no'}</td>
+              <td data-label="Name">
+                <Link href={`/networks/${network.id}`}>{network.name}</Link>
+              </td>
+              <td data-label="Kind">{network.external ? 'external' : network.shared ? 'shared' : 'project'}</td>
               <td data-label="Subnet" className={styles.mono}>
                 {network.subnets.map((s) => (
                   <div key={s.id} title={`Allocation ${s.allocationStart} – ${s.allocationEnd}`}>
@@ -66,7 +73,7 @@ export function NetworksView() {
       ) : null}
       <CreateNetworkDialog open={creating} onClose={() => setCreating(false)} />
       <DeleteDialog item={deleting} noun="network" remove={(network) => remove.mutateAsync({ id: network.id })} refresh={[trpc.networks.pathKey()]} onClose={() => setDeleting(null)}>
-        and its subnet will be deleted. A network with servers on it cannot be deleted.
+        and its subnets will be deleted. A network with servers on it cannot be deleted.
       </DeleteDialog>
     </>
   );

@@ -5,7 +5,7 @@ import { ServerDetail } from '@/components/server-detail/server-detail';
 import ui from '@/components/ui/ui.module.css';
 import { describeApiError } from '@/lib/api-error';
 import { requireSession } from '@/lib/session';
-import { getQueryClient, HydrateClient, serverTRPC } from '@/lib/trpc-server';
+import { getQueryClient, HydrateClient, prefetch, serverTRPC } from '@/lib/trpc-server';
 
 type Props = { params: Promise<{ id: string }> };
 
@@ -45,6 +45,8 @@ export default async function ServerPage({ params }: Props) {
     (error: unknown) => (errorCode(error) === 'NOT_FOUND' ? `There is no server ${id} in your project.` : describeApiError(error)),
   );
   if (failure) return <Failure message={failure} />;
+  const trpc = await serverTRPC();
+  await Promise.all([prefetch(trpc.ports.list.queryOptions({ serverId: id })), prefetch(trpc.securityGroups.list.queryOptions())]);
   return (
     <HydrateClient>
       <ServerDetail key={id} id={id} />
