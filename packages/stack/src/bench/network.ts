@@ -252,9 +252,13 @@ async function ruleToEffective(ctx: Ctx) {
 
   const opened: number[] = [];
   const closed: number[] = [];
+  /** When each measured rule change was asked for (epoch ms), to find the worker's pass that wrote it. */
+  const asked: number[] = [];
+  const logFrom = passesSince(ctx.apiLog, 0).end;
   const rounds = 22;
   for (let i = 0; i < rounds; i++) {
-    let t = now();
+    const added = now();
+    let t = added;
     const r = await client.securityGroups.addRule.mutate({ securityGroupId: locked.id, direction: 'ingress', protocol: 'tcp', portRangeMin: 8080, portRangeMax: 8080, remoteIpPrefix: '0.0.0.0/0' });
     await until(stateAfter(t, true), 10_000, 'rule added: connects succeed', 10);
     const openMs = changes.find((c) => c.at >= t && c.open)!.at - t;
@@ -267,8 +271,12 @@ async function ruleToEffective(ctx: Ctx) {
     if (i >= 2) {
       opened.push(openMs);
       closed.push(closeMs);
+      asked.push(added, t);
     }
   }
+  // The worker's passes (their end: the log line's time) after each change was asked for.
+  const written = passesSince(ctx.apiLog, logFrom).at;
+  const toWritten = asked.map((t) => (written.find((w) => w >= t) ?? NaN) - t).filter((n) => !Number.isNaN(n));
   return {
     listener: 'probe (a namespace in br-int with a Node TCP server)',
     // From just before the API call to the first connection attempt that got through (attempts every 10 ms).
@@ -276,6 +284,9 @@ async function ruleToEffective(ctx: Ctx) {
     // From just before the API call to the first attempt that failed (an attempt fails after 250 ms unanswered).
     removedToFirstFailureMs: percentiles(closed),
     attemptEveryMs: 10,
+    // From the API call to the end of the worker's pass that wrote the change to the northbound database (its log line, ms resolution).
+    toNbWrittenMs: percentiles(toWritten),
+    samples: { addedMs: opened.map(Math.round), removedMs: closed.map(Math.round) },
   };
 }
 
@@ -359,18 +370,21 @@ const cpuTicks = (pid: number) => {
 const pidOf = (file: string) => Number(readFileSync(file, 'utf8').trim());
 
 /** The worker's passes logged since `offset` of its log: ms each, and where the log ends now. */
-function passesSince(log: string, offset: number): { ms: number[]; end: number } {
+function passesSince(log: string, offset: number): { ms: number[]; at: number[]; end: number } {
   const text = readFileSync(log, 'utf8');
   const ms: number[] = [];
+  const at: number[] = [];
   for (const line of text.slice(offset).split('\n')) {
     if (!line.includes('"OVN updated"')) continue;
     try {
-      ms.push(Number((JSON.parse(line) as { ms: number }).ms));
+      const record = JSON.parse(line) as { ms: number; time: string };
+      ms.push(Number(record.ms));
+      at.push(Date.parse(record.time));
     } catch {
       // a line cut short
     }
   }
-  return { ms, end: text.length };
+  return { ms, at, end: text.length };
 }
 
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
