@@ -41,7 +41,7 @@ export const components = [
         existsSync(f),
       ),
     // Guests plug into br-int whenever real guests run; the fake driver needs no network.
-    needed: (command, env) => command === 'test' || command === 'bench:boot' || (['start', 'agent'].includes(command) && env.ASTER_DRIVER !== 'fake'),
+    needed: (command, env) => command === 'test' || command === 'bench:boot' || command === 'bench:network' || (['start', 'agent'].includes(command) && env.ASTER_DRIVER !== 'fake'),
   },
   {
     name: 'ping (the network tests check forwarding with it)',

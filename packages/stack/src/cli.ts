@@ -30,6 +30,11 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     await build(root, inheritedEnv());
     return (await import('./bench/scheduler.ts')).benchScheduler(args);
   },
+  'bench:network': async (args) => {
+    process.stderr.write('building …\n');
+    await build(root, inheritedEnv());
+    return (await import('./bench/network.ts')).benchNetwork(args);
+  },
   'bench:proxy': async () => (await import('./bench/proxy.ts')).benchProxy(),
   // The web console must be built: the benchmark runs `next start`.
   'bench:ui': async () => {
