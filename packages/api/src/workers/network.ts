@@ -5,6 +5,8 @@ import { desiredNb, OvsdbClient, reconcile, watchPortsUp, type PortUpWatch, type
 import { loadNetworkModel } from '../network/model.ts';
 import { markPortStatus } from '../network/ports.ts';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface NetworkWorkerDeps {
   db: Pool;
   jobs: Jobs;
@@ -100,6 +102,8 @@ export async function startNetworkWorker(deps: NetworkWorkerDeps): Promise<Netwo
   let watch: PortUpWatch | null = null;
   const statusWrites = new Map<string, boolean>();
   const markLater = (portId: string, up: boolean) => {
+    // Only Aster's ports (named by their uuid); OVN's own rows of the cloud (an external network's localnet port) have no status here.
+    if (!UUID.test(portId)) return;
     // The last state seen wins; writes for one port never overlap.
     const busy = statusWrites.has(portId);
     statusWrites.set(portId, up);
