@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from '@aster/db';
 import { handler, NETWORK_QUEUE, syncNetworks, type Jobs } from '@aster/jobs';
 import type { Logger } from '@aster/log';
-import { desiredNb, OvsdbClient, reconcile, watchPortsUp, type PortUpWatch, type ReconcileReport, type Replica } from '@aster/ovn';
+import { desiredNb, mapOf, OvsdbClient, reconcile, watchPortsUp, type PortUpWatch, type ReconcileReport, type Replica } from '@aster/ovn';
 import { loadNetworkModel } from '../network/model.ts';
 import { markPortStatus } from '../network/ports.ts';
 
@@ -55,16 +55,26 @@ export async function startNetworkWorker(deps: NetworkWorkerDeps): Promise<Netwo
     throw new Error(`cannot reach OVN's southbound database at ${config.sbDb} (ASTER_OVN_SB_DB): ${error instanceof Error ? error.message : String(error)}`);
   });
 
-  // Routers' gateways may be on any chassis: all of them, in a stable order of priority.
-  const chassis: Replica = await sb.monitor('OVN_Southbound', { Chassis: { columns: ['name'] } });
-  const gatewayChassis = () =>
-    [...chassis.rows('Chassis').values()].map((r) => String(r.name)).filter(Boolean).sort();
+  // Routers' gateways go on the chassis that reach the external networks (a bridge mapping for their physical
+  // network, as ovn-controller reports it), in a stable order of priority; a chassis without one would swallow
+  // the router's outside traffic.
+  const chassis: Replica = await sb.monitor('OVN_Southbound', { Chassis: { columns: ['name', 'other_config', 'external_ids'] } });
+  const gatewayChassis = (physicalNetworks: Set<string>) =>
+    [...chassis.rows('Chassis').values()]
+      .filter((r) => {
+        const mappings = mapOf(r.other_config)['ovn-bridge-mappings'] ?? mapOf(r.external_ids)['ovn-bridge-mappings'] ?? '';
+        return mappings.split(',').some((m) => physicalNetworks.has(m.split(':')[0]!.trim()));
+      })
+      .map((r) => String(r.name))
+      .filter(Boolean)
+      .sort();
 
   let running: Promise<unknown> = Promise.resolve();
   let queued: Promise<ReconcileReport> | null = null;
   const pass = async (mode: 'repair' | 'log', reason: string): Promise<ReconcileReport> => {
     const model = await loadNetworkModel(db);
-    const desired = desiredNb(model, { cloudId: cloud, gatewayChassis: gatewayChassis() });
+    const physical = new Set(model.networks.filter((n) => n.external && n.physicalNetwork).map((n) => n.physicalNetwork!));
+    const desired = desiredNb(model, { cloudId: cloud, gatewayChassis: gatewayChassis(physical) });
     const report = await reconcile(nb, desired, { cloudId: cloud, mode });
     // Between passes, nothing but Aster should change OVN: a difference found by the periodic pass is drift.
     const drift = reason === 'periodic';
