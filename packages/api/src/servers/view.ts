@@ -5,7 +5,8 @@ import type { InstanceRow } from '../compute/instances.ts';
 import { hostZoneSql } from '../scheduling/zones.ts';
 import { isoDate, toIso, toIsoOrNull } from '../schemas.ts';
 
-export const address = z.object({ ip: z.string(), mac: z.string(), version: z.literal(4), portId: z.string() });
+/** Nova's `addresses`: each port's fixed IP, then the floating IP that leads to it (`OS-EXT-IPS:type`). */
+export const address = z.object({ ip: z.string(), mac: z.string(), version: z.literal(4), portId: z.string(), type: z.enum(['fixed', 'floating']) });
 /** A server's port as the server page shows it. */
 export const serverPort = z.object({
   id: z.string(),
@@ -155,7 +156,8 @@ export async function decorations(db: Queryable, ids: string[], defaultZone: str
 export function toServer(row: InstanceRow, deco: Decorations, isAdmin: boolean): Server {
   const addresses: Server['addresses'] = {};
   for (const p of deco.ports.get(row.id) ?? []) {
-    (addresses[p.network_name] ??= []).push({ ip: p.ip, mac: p.mac, version: 4, portId: p.id });
+    (addresses[p.network_name] ??= []).push({ ip: p.ip, mac: p.mac, version: 4, portId: p.id, type: 'fixed' });
+    if (p.fip_ip) addresses[p.network_name]!.push({ ip: p.fip_ip, mac: p.mac, version: 4, portId: p.id, type: 'floating' });
   }
   const f = deco.faults.get(row.id);
   // A fault shows only while the server is in ERROR (Nova does the same); details are for administrators.
