@@ -153,6 +153,8 @@ export const policy = {
   'servers.createImage': 'member',
   'servers.lock': 'member',
   'servers.unlock': 'member',
+  'servers.addFloatingIp': 'member',
+  'servers.removeFloatingIp': 'member',
   'servers.consoleLog': 'member',
   'servers.getConsole': 'member',
   'servers.actions': 'reader',

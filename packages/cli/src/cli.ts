@@ -1,10 +1,31 @@
 import type { Command, Io } from './command.ts';
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth.ts';
-import { flavorList, networkList } from './commands/catalog.ts';
+import { flavorList } from './commands/catalog.ts';
 import { serverConsoleUrl, serverLog } from './commands/console.ts';
 import { imageDelete, imageList, imageUpload } from './commands/image.ts';
 import { keypairDelete, keypairImport, keypairList } from './commands/keypair.ts';
-import { networkExplain } from './commands/network.ts';
+import { floatingIpAssociate, floatingIpCreate, floatingIpDelete, floatingIpDisassociate, floatingIpList } from './commands/floatingIp.ts';
+import { networkCreate, networkDelete, networkExplain, networkList, networkShow } from './commands/network.ts';
+import { portCreate, portDelete, portList, portShow, portUpdate } from './commands/port.ts';
+import {
+  routerAddInterface,
+  routerClearGateway,
+  routerCreate,
+  routerDelete,
+  routerList,
+  routerRemoveInterface,
+  routerSetGateway,
+  routerShow,
+} from './commands/router.ts';
+import {
+  securityGroupCreate,
+  securityGroupDelete,
+  securityGroupList,
+  securityGroupRuleAdd,
+  securityGroupRuleDelete,
+  securityGroupShow,
+} from './commands/securityGroup.ts';
+import { subnetCreate, subnetDelete, subnetList, subnetShow } from './commands/subnet.ts';
 import { serverCreate, serverDelete, serverList, serverReboot, serverShow, serverStart, serverStop } from './commands/server.ts';
 import { describeError, UsageError } from './errors.ts';
 
@@ -27,7 +48,38 @@ export const commands: readonly Command[] = [
   imageDelete,
   flavorList,
   networkList,
+  networkShow,
+  networkCreate,
+  networkDelete,
   networkExplain,
+  subnetList,
+  subnetShow,
+  subnetCreate,
+  subnetDelete,
+  portList,
+  portShow,
+  portCreate,
+  portUpdate,
+  portDelete,
+  routerList,
+  routerShow,
+  routerCreate,
+  routerDelete,
+  routerAddInterface,
+  routerRemoveInterface,
+  routerSetGateway,
+  routerClearGateway,
+  floatingIpList,
+  floatingIpCreate,
+  floatingIpAssociate,
+  floatingIpDisassociate,
+  floatingIpDelete,
+  securityGroupList,
+  securityGroupShow,
+  securityGroupCreate,
+  securityGroupDelete,
+  securityGroupRuleAdd,
+  securityGroupRuleDelete,
   keypairImport,
   keypairList,
   keypairDelete,
@@ -40,7 +92,7 @@ export function helpText(): string {
   return [
     'Usage: aster <command> [options]',
     '',
-    'Aster from a shell: servers, images, flavors, networks and key pairs.',
+    'Aster from a shell: servers, images, flavors, networks (subnets, ports, routers, floating IPs, security groups) and key pairs.',
     '',
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),

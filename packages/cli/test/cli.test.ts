@@ -54,7 +54,7 @@ describe('the aster command', { timeout: 120_000 }, () => {
     const r = await aster(['frobnicate']);
     expect(r).toMatchObject({ code: 2 });
     expect(r.stderr).toContain('unknown command "frobnicate"');
-    expect(r.stderr).toMatch(/commands: login, logout, whoami, server, image, flavor, network, keypair, help/);
+    expect(r.stderr).toMatch(/commands: login, logout, whoami, server, image, flavor, network, subnet, port, router, floating-ip, security-group, keypair, help/);
     const sub = await aster(['server', 'explode']);
     expect(sub).toMatchObject({ code: 2 });
     expect(sub.stderr).toContain('aster server: unknown command "explode"; commands: list, show, create');

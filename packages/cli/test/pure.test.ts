@@ -8,7 +8,9 @@ import { readConfig, writeConfig } from '../src/config.ts';
 import { readSettings } from '../src/env.ts';
 import { lastLines, newOutput } from '../src/follow.ts';
 import { bytes, fields, table } from '../src/output.ts';
-import { pick } from '../src/resolve.ts';
+import { parseAllowedAddress } from '../src/commands/port.ts';
+import { parsePortRange } from '../src/commands/securityGroup.ts';
+import { pick, pickSubnet } from '../src/resolve.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'aster-cli-pure-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,6 +61,49 @@ describe('names and ids', () => {
     expect(() => pick('flavor', 'huge', items)).toThrow('No flavor named huge; flavors: tiny, twin');
     expect(() => pick('flavor', 'twin', items)).toThrow('2 flavors are named twin; name one by its id: B2, C3');
     expect(() => pick('network', 'x', [])).toThrow('No network named x; there are no networks');
+  });
+});
+
+describe('subnets by id, name, CIDR or network', () => {
+  const networks = [
+    { id: 'N1', name: 'web' },
+    { id: 'N2', name: 'db' },
+    { id: 'N3', name: 'empty' },
+  ];
+  const subnets = [
+    { id: 'S1', name: '', cidr: '10.0.0.0/24', networkId: 'N1' },
+    { id: 'S2', name: 'db-a', cidr: '10.1.0.0/24', networkId: 'N2' },
+    { id: 'S3', name: 'db-b', cidr: '10.0.0.0/24', networkId: 'N2' },
+  ];
+  it('takes an id or a name first, then a CIDR held by one subnet, then a network with one subnet', () => {
+    expect(pickSubnet('s2', subnets, networks).id).toBe('S2');
+    expect(pickSubnet('db-b', subnets, networks).id).toBe('S3');
+    expect(pickSubnet('10.1.0.0/24', subnets, networks).id).toBe('S2');
+    expect(pickSubnet('web', subnets, networks).id).toBe('S1');
+  });
+  it('says why when the reference is ambiguous or names nothing', () => {
+    expect(() => pickSubnet('10.0.0.0/24', subnets, networks)).toThrow('2 subnets have CIDR 10.0.0.0/24; name one by its id: S1, S3');
+    expect(() => pickSubnet('db', subnets, networks)).toThrow('Network db has 2 subnets; name one: db-a, db-b');
+    expect(() => pickSubnet('empty', subnets, networks)).toThrow('Network empty has no subnet');
+    // An unnamed subnet is listed by its CIDR.
+    expect(() => pickSubnet('nope', subnets, networks)).toThrow('No subnet named nope; subnets: 10.0.0.0/24, db-a, db-b');
+  });
+});
+
+describe('rule ports and allowed addresses', () => {
+  it('reads a port or a range of ports', () => {
+    expect(parsePortRange('22')).toEqual({ min: 22, max: 22 });
+    expect(parsePortRange('22-23')).toEqual({ min: 22, max: 23 });
+    expect(parsePortRange('0-65535')).toEqual({ min: 0, max: 65535 });
+    for (const bad of ['', 'ssh', '23-22', '70000', '1-70000', '-5', '22-']) expect(parsePortRange(bad), bad).toBeUndefined();
+  });
+  it('reads an address pair as IP, IP,MAC or OpenStack’s keyed form', () => {
+    expect(parseAllowedAddress('10.0.0.50')).toEqual({ ipAddress: '10.0.0.50' });
+    expect(parseAllowedAddress('10.0.0.0/24')).toEqual({ ipAddress: '10.0.0.0/24' });
+    expect(parseAllowedAddress('10.0.0.50,fa:16:3e:00:00:01')).toEqual({ ipAddress: '10.0.0.50', macAddress: 'fa:16:3e:00:00:01' });
+    expect(parseAllowedAddress('ip-address=10.0.0.50,mac-address=fa:16:3e:00:00:01')).toEqual({ ipAddress: '10.0.0.50', macAddress: 'fa:16:3e:00:00:01' });
+    expect(parseAllowedAddress('ip-address=10.0.0.50')).toEqual({ ipAddress: '10.0.0.50' });
+    for (const bad of ['', 'a,b,c', 'mac-address=fa:16:3e:00:00:01', 'ip-address=10.0.0.5,fa:16:3e:00:00:01']) expect(parseAllowedAddress(bad), bad).toBeUndefined();
   });
 });
 
@@ -118,6 +163,23 @@ describe('usage', () => {
       // Checked before the server is stopped, not after.
       [['server', 'stop', 'web', '--timeout', '5'], /^aster server stop: --timeout goes with --wait\n/],
       [['server', 'create', '--name', 'a', '--image', 'i', '--flavor', 'f', '--wait', '--timeout', '0'], /--timeout must be a whole number from 1 to 86400 \(got 0\)/],
+      // Networking: checked before the API is asked (these have no API to ask).
+      [['network', 'create'], /^aster network create: missing argument\nUsage: aster network create <name> \[--subnet CIDR/],
+      [['network', 'create', 'web', '--no-dhcp'], /^aster network create: --gateway, --no-gateway, --no-dhcp and --dns go with --subnet\n/],
+      [['network', 'create', 'web', '--subnet', '10.0.0.0/24', '--gateway', '10.0.0.1', '--no-gateway'], /--gateway and --no-gateway: give one or the other/],
+      [['network', 'create', 'web', '--mtu', '100'], /--mtu must be a whole number from 576 to 9000 \(got 100\)/],
+      [['subnet', 'create', '--cidr', '10.0.0.0/24'], /^aster subnet create: --network is required\n/],
+      [['port', 'create', '--network', 'web', '--allowed-address', 'a,b,c'], /^aster port create: --allowed-address takes IP\[\/PREFIX\]\[,MAC\] \(got a,b,c\)\n/],
+      [['port', 'update', 'p', '--port-security', '--no-port-security'], /--port-security and --no-port-security: give one or the other/],
+      [['router', 'add-interface', 'r1'], /^aster router add-interface: missing argument\nUsage: aster router add-interface <router> <subnet>\n/],
+      [['router', 'create', 'r1', '--no-snat'], /--no-snat goes with --external-gateway/],
+      [['floating-ip', 'create', 'public', '--port', 'p', '--server', 's'], /--port and --server: give one or the other/],
+      [['security-group', 'rule-add', 'web', '--protocol', 'tcp', '--port', '23-22'], /--port takes a port or a range like 22 or 8000-8080, within 0-65535 \(got 23-22\)/],
+      [['security-group', 'rule-add', 'web', '--port', '22'], /--port goes with --protocol tcp or udp/],
+      [['security-group', 'rule-add', 'web', '--direction', 'sideways'], /--direction must be one of ingress, egress \(got sideways\)/],
+      [['security-group', 'rule-add', 'web', '--protocol', 'gre!'], /--protocol must be tcp, udp, icmp, any or a protocol number \(got gre!\)/],
+      [['security-group', 'rule-add', 'web', '--remote-ip', '0.0.0.0/0', '--remote-group', 'g'], /--remote-ip and --remote-group: give one or the other/],
+      [['security-group', 'explode'], /^aster security-group: unknown command "explode"; commands: list, show, create, delete, rule-add, rule-delete\n/],
     ];
     for (const [argv, expected] of cases) {
       const { out, io: given } = io();

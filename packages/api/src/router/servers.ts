@@ -6,6 +6,7 @@ import { imageName, properties } from '../images/schema.ts';
 import { consoleLogOf, deleteServer, runHostAction, setLock, visibleServer } from '../servers/actions.ts';
 import { consoleTypes, openConsole } from '../servers/console.ts';
 import { createServers } from '../servers/create.handler.ts';
+import { addFloatingIpToServer, removeFloatingIpFromServer } from '../servers/floatingIps.ts';
 import { createInput, metadata, serverName, tag } from '../servers/create.schema.ts';
 import { rebuildServer } from '../servers/rebuild.ts';
 import { rescueServer, unrescueServer } from '../servers/rescue.ts';
@@ -18,6 +19,7 @@ import { watchServers } from '../servers/watch.ts';
 import { authedProcedure, router } from '../trpc.ts';
 
 const byId = z.object({ id });
+const floatingAddress = z.object({ id, address: z.string().trim().min(1, 'must be a floating IP address').max(64, 'must be a floating IP address') });
 const one = async (ctx: Context, row: InstanceRow, isAdmin: boolean) => (await toServers(ctx.db, [row], isAdmin, ctx.config.defaultAvailabilityZone))[0]!;
 
 const hostAction = (action: Parameters<typeof runHostAction>[3]) =>
@@ -135,6 +137,20 @@ export const serversRouter = router({
     .input(byId)
     .output(server)
     .mutation(async ({ ctx, input }) => one(ctx, await setLock(ctx, ctx.auth, input.id, false), ctx.auth.isAdmin)),
+
+  /**
+   * Associates the project's floating IP `address` with the server: its first port on a network that a router
+   * joins to the floating IP's network (Nova's addFloatingIp). Already the server's: nothing changes.
+   */
+  addFloatingIp: authedProcedure
+    .input(floatingAddress)
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx, await addFloatingIpToServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
+  /** Disassociates the floating IP `address` from the server; it stays allocated to the project. */
+  removeFloatingIp: authedProcedure
+    .input(floatingAddress)
+    .output(server)
+    .mutation(async ({ ctx, input }) => one(ctx, await removeFloatingIpFromServer(ctx, ctx.auth, input), ctx.auth.isAdmin)),
 
   /** The serial console's output so far, read from the host (the last `lines` lines when given). */
   consoleLog: authedProcedure

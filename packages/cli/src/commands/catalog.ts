@@ -17,26 +17,3 @@ export const flavorList = defineCommand({
     );
   },
 });
-
-export const networkList = defineCommand({
-  name: 'network list',
-  usage: '',
-  summary: "Lists the project's networks and the shared ones.",
-  async run(ctx) {
-    const { client } = await ctx.client();
-    const networks = await client.networks.list.query();
-    if (ctx.json) return ctx.printJson(networks);
-    ctx.print(
-      table(
-        ['ID', 'NAME', 'SUBNETS', 'SHARED', 'FREE ADDRESSES'],
-        networks.map((n) => [
-          n.id,
-          n.name,
-          n.subnets.map((s) => s.cidr).join(', ') || '-',
-          n.shared ? 'yes' : 'no',
-          String(n.subnets.reduce((sum, s) => sum + s.available, 0)),
-        ]),
-      ),
-    );
-  },
-});

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { AsterClient } from '@aster/client';
 import { defineCommand, required, wholeNumber, type Ctx } from '../command.ts';
 import { CliError } from '../errors.ts';
-import { flavorId, imageId, networkId, serverGroupId, serverId } from '../resolve.ts';
+import { flavorId, imageId, networkId, securityGroupId, serverGroupId, serverId } from '../resolve.ts';
 import { serversText, serverTable, type Server } from '../views.ts';
 import { failure, reach, stateOf, waitForServers, type Goal } from '../wait.ts';
 
@@ -82,13 +82,15 @@ export const serverShow = defineCommand({
 
 export const serverCreate = defineCommand({
   name: 'server create',
-  usage: '--name NAME --image IMAGE --flavor FLAVOR [--network NETWORK]... [--key-name KEY] [--user-data-file FILE] [--count N] [--group GROUP] [--zone ZONE] [--wait]',
+  usage: '--name NAME --image IMAGE --flavor FLAVOR [--network NETWORK]... [--security-group GROUP]... [--key-name KEY] [--user-data-file FILE] [--count N] [--group GROUP] [--zone ZONE] [--wait]',
   summary: 'Launches servers; they start in BUILD and turn ACTIVE (or ERROR, saying why).',
   help: `Options (images, flavors and networks by name or id):
   --name NAME             the server's name
   --image IMAGE           the image to boot
   --flavor FLAVOR         its size
-  --network NETWORK       a network to plug it into (repeat for several; default: the project's)
+  --network NETWORK       a network to plug it into (repeat for several; default: the project's one
+                          network, else public)
+  --security-group GROUP  a security group of the project for its ports (repeat for several; default: default)
   --key-name KEY          a key pair whose public key the guest gets
   --user-data-file FILE   user data (cloud-init) for the guest
   --metadata KEY=VALUE    a metadata item (repeat for several)
@@ -101,6 +103,7 @@ ${waitHelp}`,
     image: { type: 'string' },
     flavor: { type: 'string' },
     network: { type: 'string', multiple: true },
+    'security-group': { type: 'string', multiple: true },
     'key-name': { type: 'string' },
     'user-data-file': { type: 'string' },
     metadata: { type: 'string', multiple: true },
@@ -129,17 +132,19 @@ ${waitHelp}`,
       });
     }
     const { client } = await ctx.client();
-    const [imageRef, flavorRef, networks, groupRef] = await Promise.all([
+    const [imageRef, flavorRef, networks, groupRef, securityGroups] = await Promise.all([
       imageId(client, image),
       flavorId(client, flavor),
       Promise.all((values.network ?? []).map((n) => networkId(client, n))),
       values.group !== undefined ? serverGroupId(client, values.group) : undefined,
+      Promise.all((values['security-group'] ?? []).map((g) => securityGroupId(client, g))),
     ]);
     const servers = await client.servers.create.mutate({
       name,
       imageId: imageRef,
       flavorId: flavorRef,
       ...(networks.length ? { networks } : {}),
+      ...(securityGroups.length ? { securityGroups } : {}),
       ...(values['key-name'] !== undefined ? { keyName: values['key-name'] } : {}),
       ...(userData !== undefined ? { userData } : {}),
       ...(Object.keys(metadata).length ? { metadata } : {}),
