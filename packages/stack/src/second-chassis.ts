@@ -49,6 +49,9 @@ export interface SecondChassisOptions {
   timeoutMs?: number;
 }
 
+/** The machine's Open vSwitch database (named, as `must` runs with OVS_RUNDIR set to this chassis's folder). */
+const MACHINE_OVS_DB = 'unix:/var/run/openvswitch/db.sock';
+
 function pidOf(file: string): number | null {
   if (!existsSync(file)) return null;
   const pid = Number(readFileSync(file, 'utf8').trim());
@@ -103,7 +106,7 @@ export async function startSecondChassis(o: SecondChassisOptions): Promise<Secon
         }
       }
     }
-    await run('ovs-vsctl', ['--timeout=20', '--if-exists', 'del-port', UNDERLAY.bridge, underlay.machine]);
+    await run('ovs-vsctl', [`--db=${MACHINE_OVS_DB}`, '--timeout=20', '--if-exists', 'del-port', UNDERLAY.bridge, underlay.machine]);
     await run('ip', ['link', 'del', underlay.machine]);
     // Devices plugged into it go with its namespace (a veth's peer with them).
     await run('ip', ['netns', 'del', netns]);
@@ -150,7 +153,7 @@ export async function startSecondChassis(o: SecondChassisOptions): Promise<Secon
     // The underlay: a veth pair from the machine's br-phy to its own.
     await must('ip', ['link', 'add', underlay.machine, 'mtu', String(UNDERLAY.mtu), 'type', 'veth', 'peer', 'name', underlay.own, 'mtu', String(UNDERLAY.mtu), 'netns', netns]);
     await must('ip', ['link', 'set', underlay.machine, 'up']);
-    await must('ovs-vsctl', ['--timeout=20', '--may-exist', 'add-port', UNDERLAY.bridge, underlay.machine]);
+    await must('ovs-vsctl', [`--db=${MACHINE_OVS_DB}`, '--timeout=20', '--may-exist', 'add-port', UNDERLAY.bridge, underlay.machine]);
     await inNetns('link', 'set', underlay.own, 'up');
     await ovsVsctl('--may-exist', 'add-port', UNDERLAY.bridge, underlay.own);
     await inNetns('addr', 'replace', `${encapIp}/${UNDERLAY.prefixLength}`, 'dev', UNDERLAY.bridge);
