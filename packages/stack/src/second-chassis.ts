@@ -13,7 +13,10 @@ import { OVN_SB_DB, UNDERLAY, run } from './ovn.ts';
  * busy", so none of its bridges comes up), and its tunnels are routed by the kernel routes of its namespace.
  * Its underlay bridge `br-phy` holds its Geneve endpoint (`encapIp`, in UNDERLAY's prefix) and is joined by a
  * veth pair to the machine's `br-phy` (see UNDERLAY). A port plugged into it must be a device in its namespace:
- * `plug` moves it there.
+ * `plug` moves it there. So a compute agent for it (ASTER_OVS_DB = `db`, ASTER_OVS_BRIDGE = `bridge`) must run
+ * inside `netns` (`ip netns exec`): a veth end it makes in the machine's namespace is refused ("could not open
+ * network device … (No such device)"). libvirt cannot plug a guest into it at all: libvirtd plugs guests with
+ * ovs-vsctl against the default database, i.e. into the machine's chassis.
  */
 export interface SecondChassis {
   name: string;
