@@ -35,6 +35,16 @@ const OVS_CTL = '/usr/share/openvswitch/scripts/ovs-ctl';
 const OVN_CTL = '/usr/share/ovn/scripts/ovn-ctl';
 const OVS_LOG = '/var/log/openvswitch';
 const OVN_LOG = '/var/log/ovn';
+/**
+ * The Geneve underlay. The userspace datapath sends and receives tunnel packets itself, not through the
+ * kernel's sockets: it routes a tunnel only out of an OVS bridge that holds the source address (its own
+ * route table, `ovs-appctl ovs/route/show`, learned from the kernel's routes) and pops only packets that
+ * arrive on a bridge port for such an address. So a chassis's tunnel endpoint (`ovn-encap-ip`) is an
+ * address on `br-phy`, and other chassis reach it through ports of that bridge (on this machine, the second
+ * chassis of tests joins it by a veth pair). The MTU leaves room for Geneve's 58 bytes around a 1500-byte
+ * frame (a larger packet is refused by the underlay port: "Message too long").
+ */
+export const UNDERLAY = { bridge: 'br-phy', prefix: '172.31.255', hostAddress: '172.31.255.1', prefixLength: 24, mtu: 9000 } as const;
 /** The veth pair between br-ex (OVS) and the libvirt bridge. */
 export const EX_VETH = { ovs: 'aster-brex', libvirt: 'aster-virbr' } as const;
 /**
@@ -214,7 +224,7 @@ export async function prepareNetworking(say: (line: string) => void, opts: Netwo
     `external_ids:hostname=${chassis}`,
     `external_ids:ovn-remote=${OVN_SB_DB}`,
     'external_ids:ovn-encap-type=geneve',
-    'external_ids:ovn-encap-ip=127.0.0.1',
+    `external_ids:ovn-encap-ip=${UNDERLAY.hostAddress}`,
     'external_ids:ovn-bridge=br-int',
     `external_ids:ovn-bridge-datapath-type=${datapath}`,
     'external_ids:ovn-bridge-mappings=public:br-ex',
@@ -223,7 +233,10 @@ export async function prepareNetworking(say: (line: string) => void, opts: Netwo
   );
   await vsctl('--may-exist', 'add-br', 'br-ex', '--', 'set', 'Bridge', 'br-ex', `datapath_type=${datapath}`);
   await joinExternal(await libvirtBridge(opts.libvirtNetwork ?? 'default'));
-  for (const link of ['br-int', 'br-ex']) await must(link, 'ip', ['link', 'set', link, 'up']);
+  // br-phy's address goes with its device whenever vswitchd restarts (its internal ports are recreated): set on every start.
+  await vsctl('--may-exist', 'add-br', UNDERLAY.bridge, '--', 'set', 'Bridge', UNDERLAY.bridge, `datapath_type=${datapath}`, '--', 'set', 'Interface', UNDERLAY.bridge, `mtu_request=${UNDERLAY.mtu}`);
+  await must(UNDERLAY.bridge, 'ip', ['addr', 'replace', `${UNDERLAY.hostAddress}/${UNDERLAY.prefixLength}`, 'dev', UNDERLAY.bridge]);
+  for (const link of ['br-int', 'br-ex', UNDERLAY.bridge]) await must(link, 'ip', ['link', 'set', link, 'up']);
   await startController(say);
 
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);

@@ -82,3 +82,20 @@ export async function tcpBytes(server: Namespace, client: Namespace, bytes: numb
     listener.kill('SIGKILL');
   }
 }
+
+/**
+ * Turns off TX checksum offload (and with it TSO) on the namespace's eth0, so its kernel sends every segment
+ * whole and checksummed. Open vSwitch 3.1's userspace datapath drops a packet that still carries offload
+ * flags when it would put it in a tunnel ("Tunneling packets with HW offload flags is not supported"), and
+ * with userspace TSO on, every TCP segment from a veth carries them. ethtool's ioctl, from Python (a
+ * dependency of Debian's openvswitch-switch), as ethtool itself need not be installed.
+ */
+export function sendFullChecksums(ns: Namespace): void {
+  const script = [
+    'import ctypes, fcntl, socket, struct',
+    'buf = ctypes.create_string_buffer(struct.pack("II", 0x17, 0))', // ETHTOOL_STXCSUM, off
+    'fcntl.ioctl(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0x8946, struct.pack("16sP", b"eth0", ctypes.addressof(buf)))', // SIOCETHTOOL
+  ].join('\n');
+  const r = ns.exec('/usr/bin/python3', '-c', script);
+  if (r.status !== 0) throw new Error(`cannot turn off TX checksum offload in ${ns.name}: ${String(r.stderr)}`);
+}

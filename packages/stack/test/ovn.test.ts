@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareHypervisor } from '../src/hypervisor.ts';
-import { EX_VETH, OVN_NB_DB, OVN_SB_DB, prepareNetworking } from '../src/ovn.ts';
+import { EX_VETH, OVN_NB_DB, OVN_SB_DB, UNDERLAY, prepareNetworking } from '../src/ovn.ts';
 import { startSecondChassis } from '../src/second-chassis.ts';
 import { makeNamespace, pingable, sh, tcpBytes, type Namespace } from './netns.ts';
 
@@ -50,11 +50,14 @@ describe.runIf(process.getuid?.() === 0)('prepareNetworking on this machine', ()
     expect(sh('ovs-vsctl', 'get', 'Bridge', 'br-ex', 'datapath_type').trim()).toBe('netdev');
     expect(sh('ovs-vsctl', 'get', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable').trim()).toBe('"true"');
     const ids = sh('ovs-vsctl', 'get', 'Open_vSwitch', '.', 'external_ids');
-    for (const kv of [`system-id=${chassis}`, 'ovn-encap-type=geneve', 'ovn-encap-ip="127.0.0.1"', 'ovn-bridge=br-int', 'ovn-bridge-datapath-type=netdev', 'ovn-bridge-mappings="public:br-ex"']) {
+    for (const kv of [`system-id=${chassis}`, 'ovn-encap-type=geneve', `ovn-encap-ip="${UNDERLAY.hostAddress}"`, 'ovn-bridge=br-int', 'ovn-bridge-datapath-type=netdev', 'ovn-bridge-mappings="public:br-ex"']) {
       expect(ids).toContain(kv);
     }
     expect(ids).toContain(`ovn-remote="${OVN_SB_DB}"`);
     expect(sh('ovs-vsctl', 'port-to-br', EX_VETH.ovs).trim()).toBe('br-ex');
+    // The Geneve endpoint: an address on br-phy, where the userspace datapath routes tunnels from.
+    expect(sh('ovs-vsctl', 'get', 'Bridge', UNDERLAY.bridge, 'datapath_type').trim()).toBe('netdev');
+    expect(sh('ip', '-br', 'addr', 'show', UNDERLAY.bridge)).toContain(`${UNDERLAY.hostAddress}/${UNDERLAY.prefixLength}`);
     expect(existsSync(`/sys/class/net/${EX_VETH.libvirt}/master`)).toBe(true);
     expect(sh('readlink', `/sys/class/net/${EX_VETH.libvirt}/master`).trim()).toMatch(/\/virbr0$/);
     expect(sh('ovn-sbctl', `--db=${OVN_SB_DB}`, '--bare', '--columns=name', 'find', 'Chassis', `name=${chassis}`).trim()).toBe(chassis);
@@ -90,20 +93,25 @@ describe.runIf(process.getuid?.() === 0)('prepareNetworking on this machine', ()
   it('runs a second chassis beside the machine one, on its own databases and bridge, and stops it without a trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aster-chassis-'));
     const chassisNames = () => sh('ovn-sbctl', `--db=${OVN_SB_DB}`, '--bare', '--columns=name', 'list', 'Chassis').split('\n').filter(Boolean);
-    const name = `c2-${process.pid}`;
-    const second = await startSecondChassis({ dir, name, encapIp: '127.0.0.2' });
+    const name = `c2-${randomBytes(3).toString('hex')}`;
+    const second = await startSecondChassis({ dir, name });
     try {
       expect(chassisNames()).toEqual(expect.arrayContaining([chassis, name]));
       expect((await second.ovsVsctl('get', 'Open_vSwitch', '.', 'external_ids:system-id')).trim()).toBe(name);
       expect((await second.ovsVsctl('get', 'Bridge', second.bridge, 'datapath_type')).trim()).toBe('netdev');
       // Its own database: the machine's bridges are not in it, nor its bridge in the machine's.
-      expect((await second.ovsVsctl('list-br')).trim().split('\n')).toEqual([second.bridge]);
+      expect((await second.ovsVsctl('list-br')).trim().split('\n').sort()).toEqual([UNDERLAY.bridge, second.bridge].sort());
       expect(sh('ovs-vsctl', 'list-br')).not.toContain(second.bridge);
+      // Its vswitchd made its bridges' devices, in its own namespace, and joined the machine's underlay.
+      expect(sh('ip', '-n', second.netns, '-br', 'link', 'show', second.bridge)).toContain(second.bridge);
+      expect(sh('ovs-vsctl', 'port-to-br', second.underlayPort).trim()).toBe(UNDERLAY.bridge);
     } finally {
       await second.stop();
     }
     expect(chassisNames()).not.toContain(name);
-    expect(spawnSync('ip', ['link', 'show', second.bridge]).status).not.toBe(0);
+    expect(spawnSync('ip', ['netns', 'pids', second.netns]).status).not.toBe(0);
+    expect(spawnSync('ip', ['link', 'show', second.underlayPort]).status).not.toBe(0);
+    expect(sh('ovs-vsctl', 'list-ports', UNDERLAY.bridge).split('\n')).not.toContain(second.underlayPort);
     expect(spawnSync('pgrep', ['-f', dir]).status).toBe(1);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
