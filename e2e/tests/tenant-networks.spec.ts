@@ -222,9 +222,9 @@ test('port security: a port that forges its address gets nothing through; metada
   // The probe is a port but not an instance's: the metadata service answers nothing for it.
   const asked = await probe.exec([process.execPath, '-e', `fetch('http://169.254.169.254/openstack/latest/meta_data.json').then(r=>r.text().then(t=>console.log(r.status,t)),e=>console.log('error',e.message))`], 15_000);
   expect(asked.out).not.toContain(guest.id);
-  // Posing as the guest (its address) gets no traffic through.
+  // Posing as the guest (its address) gets no traffic through: the gateway answered the probe before, not after.
+  expect(await probe.ping(network.subnets[0]!.gateway!)).toBe(true);
   await probe.changeAddress(ip, 24);
-  expect(await probe.tcp(network.subnets[0]!.gateway!, 8080, 1500)).toBeNull();
   const forged = await probe.exec([process.execPath, '-e', `fetch('http://169.254.169.254/openstack/latest/meta_data.json',{signal:AbortSignal.timeout(3000)}).then(r=>r.text().then(t=>console.log(r.status,t)),e=>console.log('error',e.message))`], 15_000);
   expect(forged.out).not.toContain(guest.id);
   expect(await probe.ping(network.subnets[0]!.gateway!)).toBe(false);
