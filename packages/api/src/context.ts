@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Jobs } from '@aster/jobs';
 import type { InstanceChanges } from './compute/changes.ts';
+import { networkQuotaDefaults } from './compute/quotas.ts';
 import type { Pool } from '@aster/db';
 import { createLogger, newRequestId, type Logger } from '@aster/log';
 import type { Role } from './roles.ts';
@@ -70,13 +71,7 @@ export const defaultApiConfig: ApiConfig = {
     keypairs: 100,
     serverGroups: 10,
     serverGroupMembers: 10,
-    networks: 100,
-    subnets: 100,
-    ports: 500,
-    routers: 10,
-    floatingIps: 50,
-    securityGroups: 10,
-    securityGroupRules: 100,
+    ...networkQuotaDefaults,
   },
   imageDir: 'images',
   maxUserDataBytes: 65536,

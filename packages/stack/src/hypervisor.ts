@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ensureGuestImage, type GuestImage } from './guest-image.ts';
 import { prepareNetworking, type Networking } from './ovn.ts';
+import { pidAlive } from './daemons.ts';
 
 const LIBVIRT_URI = 'qemu:///system';
 
@@ -12,17 +13,6 @@ function libvirtAnswers(): boolean {
   return spawnSync('virsh', ['-q', '-c', LIBVIRT_URI, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 }
 
-function daemonRunning(pidFile: string): boolean {
-  if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function startDaemon(command: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -46,8 +36,8 @@ export async function prepareHypervisor(say: (line: string) => void): Promise<vo
     throw new Error('libvirt is not running, and starting it needs root: run `virtlogd -d` and `libvirtd -d` as root (or start them with your init system)');
   }
   say('Starting libvirt (virtlogd, libvirtd)…');
-  if (!daemonRunning('/run/virtlogd.pid')) await startDaemon('virtlogd');
-  if (!daemonRunning('/run/libvirtd.pid')) await startDaemon('libvirtd');
+  if (!pidAlive('/run/virtlogd.pid')) await startDaemon('virtlogd');
+  if (!pidAlive('/run/libvirtd.pid')) await startDaemon('libvirtd');
   const deadline = Date.now() + 30_000;
   while (!libvirtAnswers()) {
     if (Date.now() > deadline) throw new Error('libvirtd started but does not answer on qemu:///system within 30 s; see /var/log/libvirt/libvirtd.log');

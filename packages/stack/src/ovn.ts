@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { inheritedEnv } from './env.ts';
+import { pidAlive } from './daemons.ts';
+import { DEFAULT_NETWORK_XML } from '@aster/virt/libvirt';
 
 /**
  * Open vSwitch and OVN on this machine, the way a compute host and a network controller need them: the
@@ -53,17 +55,6 @@ export const EX_VETH = { ovs: 'aster-brex', libvirt: 'aster-virbr' } as const;
  */
 const PROBE_MS = '60000';
 
-const DEFAULT_NETWORK_XML = `<network>
-  <name>default</name>
-  <forward mode='nat'/>
-  <bridge name='virbr0' stp='on' delay='0'/>
-  <ip address='192.168.122.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='192.168.122.2' end='192.168.122.254'/>
-    </dhcp>
-  </ip>
-</network>
-`;
 
 interface Ran {
   code: number;
@@ -94,17 +85,6 @@ async function must(what: string, command: string, args: string[], input?: strin
   return r.stdout;
 }
 
-function pidAlive(pidFile: string): boolean {
-  if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const vsctl = (...args: string[]) => must('Open vSwitch', 'ovs-vsctl', ['--timeout=20', ...args]);
 const ovsdbAnswers = async () => (await run('ovs-vsctl', ['--timeout=3', 'get', 'Open_vSwitch', '.', '_uuid'])).code === 0;
