@@ -69,11 +69,11 @@ describe('npm start', () => {
     const session = await login({ url, username: 'admin', password: password! });
     const aster = createAsterClient({ url, token: session.token });
     await aster.projects.create.mutate({ name: 'kept-across-restarts' });
-    // The API process runs all three roles, each registered as a service and up; the compute agent registers
+    // The API process runs all four roles, each registered as a service and up; the compute agent registers
     // through the conductor (a moment after it says ready), with its host in placement.
     await expect
       .poll(async () => (await aster.services.list.query()).map((s) => `${s.binary} ${s.status}`).sort(), { timeout: 15_000 })
-      .toEqual(['aster-api up', 'aster-compute up', 'aster-conductor up', 'aster-scheduler up']);
+      .toEqual(['aster-api up', 'aster-compute up', 'aster-conductor up', 'aster-network up', 'aster-scheduler up']);
     // The agent drives libvirt: kvm only if a guest booted under KVM at its start, else qemu, and it says why.
     const [hypervisor] = await aster.hypervisors.list.query();
     expect(hypervisor?.hypervisorType).toMatch(/^(kvm|qemu)$/);
