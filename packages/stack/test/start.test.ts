@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,8 @@ describe('npm start', () => {
     const [hypervisor] = await aster.hypervisors.list.query();
     expect(hypervisor?.hypervisorType).toMatch(/^(kvm|qemu)$/);
     expect(hypervisor?.capabilities.domainTypeReason).toEqual(expect.any(String));
+    // Its Open vSwitch datapath: the kernel's where the module is loaded, else userspace (this kind of machine).
+    expect(hypervisor?.capabilities.ovsDatapath).toBe(existsSync('/sys/module/openvswitch') ? 'system' : 'netdev');
     // The guest image is there to launch at once.
     expect((await aster.images.list.query({})).filter((i) => i.name === 'aster-tiny').map((i) => `${i.status} ${i.visibility}`)).toEqual(['active public']);
     // The compute agent connects with its own role, which reaches the job queues and nothing else.
