@@ -75,6 +75,12 @@ export class Probe {
     await this.exec(['ip', 'addr', 'add', `${ip}/${prefix}`, 'dev', dev]);
   }
 
+  /** Gives the probe's interface another MAC (what a guest forging its link address would do). */
+  async changeMac(mac: string): Promise<void> {
+    const dev = `pq${this.portId.replace(/-/g, '').slice(0, 10)}`;
+    await this.exec(['ip', 'link', 'set', 'dev', dev, 'address', mac]);
+  }
+
   async remove(): Promise<void> {
     await run('ovs-vsctl', ['--if-exists', 'del-port', 'br-int', this.hostEnd]).catch(() => undefined);
     await run('ip', ['link', 'del', this.hostEnd]).catch(() => undefined);

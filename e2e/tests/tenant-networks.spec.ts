@@ -228,4 +228,9 @@ test('port security: a port that forges its address gets nothing through; metada
   const forged = await probe.exec([process.execPath, '-e', `fetch('http://169.254.169.254/openstack/latest/meta_data.json',{signal:AbortSignal.timeout(3000)}).then(r=>r.text().then(t=>console.log(r.status,t)),e=>console.log('error',e.message))`], 15_000);
   expect(forged.out).not.toContain(guest.id);
   expect(await probe.ping(network.subnets[0]!.gateway!)).toBe(false);
+  // Its own address back, it is let through again; with another MAC, it is not.
+  await probe.changeAddress(probe.ip, 24);
+  await within(() => probe.ping(network.subnets[0]!.gateway!), true, 10_000, 'the probe at its own address again');
+  await probe.changeMac('fa:16:3e:00:00:01');
+  expect(await probe.ping(network.subnets[0]!.gateway!)).toBe(false);
 });
