@@ -215,7 +215,7 @@ test('a guest launched on a project network gets its port, a floating IP and an 
     await form.getByLabel('Port').fill('22');
     await form.getByRole('button', { name: 'Test', exact: true }).click();
     await expect(verdict).toContainText('Allowed');
-    await expect(verdict).toContainText(`Allowed: floating IP ${fip}`);
+    await expect(verdict).toContainText(`Allowed floating IP ${fip}`);
     await expect(verdict).toContainText(`to server ${name}`);
     const path = verdict.getByRole('list', { name: 'Path' });
     await expect(path).toContainText('network public');
@@ -235,6 +235,8 @@ test('a guest launched on a project network gets its port, a floating IP and an 
     try {
       await adminPage.setViewportSize({ width: 1280, height: 900 });
       await adminPage.goto(`/servers/${serverId}`);
+      // The server is of another project: its ports are shown all the same.
+      await expect(adminPage.getByRole('table', { name: 'Ports' })).toContainText(fip);
       const adminForm = adminPage.getByRole('form', { name: 'Test connectivity' });
       await adminForm.getByRole('button', { name: 'Test', exact: true }).click();
       const adminVerdict = adminPage.getByRole('status', { name: 'Connectivity verdict' });

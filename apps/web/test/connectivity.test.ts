@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chosenGroups, chosenNetworks } from '../src/components/instances/launch-networks.ts';
-import { draftProblems, emptyDraft, explainInput, hopLabel, pathText, quotedParts, sentence } from '../src/components/networking/connectivity.ts';
+import { draftProblems, emptyDraft, explainInput, hopLabel, pathText, quotedParts, afterVerdict } from '../src/components/networking/connectivity.ts';
 
 describe('the Test connectivity form', () => {
   it('asks from the outside (the host, 192.168.122.1) to this server on tcp/22 unless told otherwise', () => {
@@ -25,8 +25,10 @@ describe('the Test connectivity form', () => {
   });
 
   it("says the API's reason as a sentence, its quoted names apart", () => {
-    expect(sentence('no route: network back is not attached to any router')).toBe('No route: network back is not attached to any router.');
-    expect(sentence('allowed: switch front → outside (8.8.8.8)')).toBe('Allowed: switch front → outside (8.8.8.8)');
+    expect(afterVerdict('no-route', 'no route: network back is not attached to any router')).toBe('network back is not attached to any router.');
+    expect(afterVerdict('allowed', 'allowed: switch front → outside (8.8.8.8)')).toBe('switch front → outside (8.8.8.8)');
+    expect(afterVerdict('dropped', 'dropped by security group `web` of server web-1: no ingress rule allows tcp/22')).toBe('by security group `web` of server web-1: no ingress rule allows tcp/22.');
+    expect(afterVerdict('dropped', 'dropped: no egress rule of security group `web` of server web-1 allows tcp/80 to 8.8.8.8')).toBe('no egress rule of security group `web` of server web-1 allows tcp/80 to 8.8.8.8.');
     expect(quotedParts('dropped by security group `web` of server web-1')).toEqual([
       { text: 'dropped by security group ', code: false },
       { text: 'web', code: true },

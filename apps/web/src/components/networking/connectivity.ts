@@ -5,6 +5,12 @@ export type ExplainInput = inferRouterInputs<AppRouter>['networks']['explainConn
 export type Explanation = inferRouterOutputs<AppRouter>['networks']['explainConnectivity'];
 export type Hop = Explanation['hops'][number];
 
+/**
+ * The ports.list input for one server's ports. A server id names one project: an administrator looking at
+ * another project's server sees its ports (for everyone else the API keeps to their own project anyway).
+ */
+export const serverPortsInput = (serverId: string) => ({ serverId, allProjects: true });
+
 /** The address "the outside" stands for unless another is typed: the host, on the external network `public`. */
 export const OUTSIDE_DEFAULT = '192.168.122.1';
 export const OUTSIDE = 'outside';
@@ -51,12 +57,17 @@ export function explainInput(serverId: string, d: ConnectivityDraft): ExplainInp
 
 export const VERDICT_LABEL: Record<Explanation['verdict'], string> = { allowed: 'Allowed', dropped: 'Dropped', 'no-route': 'No route' };
 
-/** The API's reason as a sentence: a capital first, a full stop last. */
-export function sentence(reason: string): string {
-  const s = reason.trim();
+/**
+ * The API's reason as the rest of a sentence that the verdict's label begins: "dropped by security group …"
+ * after the label Dropped reads "by security group …", "no route: network back …" after No route reads
+ * "network back …"; a full stop last.
+ */
+export function afterVerdict(verdict: Explanation['verdict'], reason: string): string {
+  const word = VERDICT_LABEL[verdict].toLowerCase();
+  let s = reason.trim();
+  if (s.toLowerCase().startsWith(word)) s = s.slice(word.length).replace(/^:?\s*/, '');
   if (!s) return s;
-  const capital = s.charAt(0).toUpperCase() + s.slice(1);
-  return /[.!?)]$/.test(capital) ? capital : `${capital}.`;
+  return /[.!?)]$/.test(s) ? s : `${s}.`;
 }
 
 /** Text with `quoted` names split out, so a page can set them as code. */

@@ -6,7 +6,7 @@ import { useTRPC } from '@/lib/trpc';
 import { describedBy, Field } from '@/components/ui/form';
 import { ErrorAlert } from '@/components/ui/query-state';
 import ui from '@/components/ui/ui.module.css';
-import { draftProblems, emptyDraft, explainInput, hopLabel, OUTSIDE, quotedParts, sentence, VERDICT_LABEL, type ConnectivityDraft, type Explanation } from './connectivity';
+import { draftProblems, emptyDraft, explainInput, hopLabel, OUTSIDE, quotedParts, afterVerdict, serverPortsInput, VERDICT_LABEL, type ConnectivityDraft, type Explanation } from './connectivity';
 import styles from './networking.module.css';
 
 function Quoted({ text }: { text: string }) {
@@ -26,7 +26,7 @@ function Verdict({ result }: { result: Explanation }) {
   return (
     <div className={styles.verdict} role="status" aria-label="Connectivity verdict">
       <p>
-        <span className={`${styles.pill} ${VERDICT_CLASS[result.verdict]}`}>{VERDICT_LABEL[result.verdict]}</span> <Quoted text={sentence(result.reason)} />
+        <span className={`${styles.pill} ${VERDICT_CLASS[result.verdict]}`}>{VERDICT_LABEL[result.verdict]}</span> <Quoted text={afterVerdict(result.verdict, result.reason)} />
       </p>
       {result.hops.length ? (
         <ol className={styles.path} aria-label="Path">
@@ -59,7 +59,7 @@ export function TestConnectivity({ server }: { server: { id: string; name: strin
   const [tried, setTried] = useState(false);
   const servers = useQuery(trpc.servers.list.queryOptions({ limit: 200 }));
   const ips = useQuery(trpc.floatingIps.list.queryOptions());
-  const ports = useQuery(trpc.ports.list.queryOptions({ serverId: server.id }));
+  const ports = useQuery(trpc.ports.list.queryOptions(serverPortsInput(server.id)));
   // The networks this server has a port on, in the API's order (its first port is the default end).
   const networks = [...new Map((ports.data ?? []).map((p) => [p.networkId, { id: p.networkId, name: p.networkName }])).values()];
   // A query run on demand: every press traces again (the rules may have changed since).
@@ -92,7 +92,7 @@ export function TestConnectivity({ server }: { server: { id: string; name: strin
           <div className={styles.grow}>
             <Field id={`${id}-other`} label={d.direction === 'to' ? 'Source' : 'Destination'} problem={problems.other}>
               <select id={`${id}-other`} value={d.other} onChange={(e) => set({ other: e.target.value })}>
-                <option value={OUTSIDE}>The outside (an address on the external network)</option>
+                <option value={OUTSIDE}>The outside</option>
                 {others.length ? (
                   <optgroup label="Servers of the project">
                     {others.map((s) => (
