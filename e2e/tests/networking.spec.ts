@@ -237,6 +237,7 @@ test('a guest launched on a project network gets its port, a floating IP and an 
       await adminPage.goto(`/servers/${serverId}`);
       // The server is of another project: its ports are shown all the same.
       await expect(adminPage.getByRole('table', { name: 'Ports' })).toContainText(fip);
+      await expect(adminPage.getByRole('table', { name: 'Ports' })).toContainText(group);
       const adminForm = adminPage.getByRole('form', { name: 'Test connectivity' });
       await adminForm.getByRole('button', { name: 'Test', exact: true }).click();
       const adminVerdict = adminPage.getByRole('status', { name: 'Connectivity verdict' });

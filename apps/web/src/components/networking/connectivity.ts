@@ -5,12 +5,6 @@ export type ExplainInput = inferRouterInputs<AppRouter>['networks']['explainConn
 export type Explanation = inferRouterOutputs<AppRouter>['networks']['explainConnectivity'];
 export type Hop = Explanation['hops'][number];
 
-/**
- * The ports.list input for one server's ports. A server id names one project: an administrator looking at
- * another project's server sees its ports (for everyone else the API keeps to their own project anyway).
- */
-export const serverPortsInput = (serverId: string) => ({ serverId, allProjects: true });
-
 /** The address "the outside" stands for unless another is typed: the host, on the external network `public`. */
 export const OUTSIDE_DEFAULT = '192.168.122.1';
 export const OUTSIDE = 'outside';

@@ -11,7 +11,7 @@ import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import ui from '@/components/ui/ui.module.css';
-import { serverPortsInput } from './connectivity';
+import { serverPortsInput } from './inputs';
 import { LiveError } from './live-error';
 import { useNetworkLive } from './live';
 import styles from './networking.module.css';

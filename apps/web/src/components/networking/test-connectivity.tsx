@@ -6,7 +6,8 @@ import { useTRPC } from '@/lib/trpc';
 import { describedBy, Field } from '@/components/ui/form';
 import { ErrorAlert } from '@/components/ui/query-state';
 import ui from '@/components/ui/ui.module.css';
-import { draftProblems, emptyDraft, explainInput, hopLabel, OUTSIDE, quotedParts, afterVerdict, serverPortsInput, VERDICT_LABEL, type ConnectivityDraft, type Explanation } from './connectivity';
+import { draftProblems, emptyDraft, explainInput, hopLabel, OUTSIDE, quotedParts, afterVerdict, VERDICT_LABEL, type ConnectivityDraft, type Explanation } from './connectivity';
+import { serverPortsInput } from './inputs';
 import styles from './networking.module.css';
 
 function Quoted({ text }: { text: string }) {
