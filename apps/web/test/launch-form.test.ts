@@ -14,6 +14,8 @@ const draft = (change: Partial<LaunchDraft> = {}): LaunchDraft => ({
   imageId: 'img',
   flavorId: 'm1.tiny',
   networkId: '',
+  moreNetworkIds: [],
+  securityGroupIds: null,
   keyName: '',
   userData: '',
   count: '1',

@@ -8,11 +8,12 @@ import { Dialog } from '@/components/ui/dialog';
 import { ErrorAlert } from '@/components/ui/query-state';
 import { FormButtons } from '@/components/ui/form';
 import ui from '@/components/ui/ui.module.css';
-import { AUTO_NETWORK, LaunchFields, type Choices } from './launch-fields';
+import { LaunchFields, type Choices } from './launch-fields';
+import { AUTO_NETWORK, chosenGroups, chosenNetworks } from './launch-networks';
 import type { Server } from './types';
 import { choiceProblems, MAX_USER_DATA, validate, type LaunchContext, type LaunchDraft, type Problems } from './validate';
 
-const empty: LaunchDraft = { name: '', imageId: '', flavorId: '', networkId: '', keyName: '', userData: '', count: '1', serverGroupId: '', availabilityZone: '' };
+const empty: LaunchDraft = { name: '', imageId: '', flavorId: '', networkId: '', moreNetworkIds: [], securityGroupIds: null, keyName: '', userData: '', count: '1', serverGroupId: '', availabilityZone: '' };
 
 /**
  * Launch instance: a modal form. The new servers show in the list as the API answers (in BUILD), and the action
@@ -39,6 +40,7 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
   const limits = useQuery(trpc.limits.get.queryOptions());
   const groups = useQuery(trpc.serverGroups.list.queryOptions({}));
   const zones = useQuery(trpc.availabilityZones.list.queryOptions());
+  const securityGroups = useQuery(trpc.securityGroups.list.queryOptions());
   const create = useMutation({ mutationFn: launch });
 
   const choices: Choices = {
@@ -49,11 +51,13 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
     limits: limits.data,
     serverGroups: groups.data ?? [],
     zones: zones.data ?? [],
+    securityGroups: securityGroups.data ?? [],
     loading: networks.isPending,
+    groupsLoading: securityGroups.isPending,
   };
   // `auto` (the API decides: the project's network if it has exactly one, else public) unless one is picked.
   const networkId = draft.networkId || AUTO_NETWORK;
-  const loadError = [images, flavors, networks, keypairs, limits, groups, zones].find((q) => q.error)?.error;
+  const loadError = [images, flavors, networks, keypairs, limits, groups, zones, securityGroups].find((q) => q.error)?.error;
   const context: LaunchContext = {
     image: choices.images.find((i) => i.id === draft.imageId),
     flavor: choices.flavors.find((f) => f.id === draft.flavorId),
@@ -93,13 +97,16 @@ export function LaunchDialog({ onClose, onLaunched }: { onClose: () => void; onL
       return;
     }
     const name = draft.name.trim();
+    const nets = chosenNetworks({ ...draft, networkId });
     create.mutate(
       {
         name,
         imageId: draft.imageId,
         flavorId: draft.flavorId,
         count: Number(draft.count),
-        ...(networkId !== AUTO_NETWORK ? { networks: [networkId] } : {}),
+        ...(nets ? { networks: nets } : {}),
+        // Until the groups are known the API's own default (the project's `default`) stands.
+        ...(securityGroups.data ? { securityGroups: chosenGroups(draft, securityGroups.data) } : {}),
         ...(draft.keyName ? { keyName: draft.keyName } : {}),
         ...(draft.userData ? { userData: draft.userData } : {}),
         ...(draft.serverGroupId ? { serverGroupId: draft.serverGroupId } : {}),

@@ -4,6 +4,7 @@ import { useId, type ChangeEvent } from 'react';
 import { describedBy, Field } from '@/components/ui/form';
 import { whyTooSmall, type ImageNeeds } from './fit';
 import { flavorLabel } from './format';
+import { NetworkFields, type NetworkChoice, type SecurityGroupChoice } from './network-fields';
 import { PlacementFields, type GroupChoice, type ZoneChoice } from './placement-fields';
 import { flavorOverQuota } from './quota';
 import type { Flavor, Limits } from './types';
@@ -12,18 +13,15 @@ import { countOf, MAX_COUNT, type LaunchDraft, type Problems } from './validate'
 export interface Choices {
   images: (ImageNeeds & { id: string })[];
   flavors: Flavor[];
-  networks: { id: string; name: string; shared: boolean; external: boolean; projectId: string | null }[];
+  networks: NetworkChoice[];
+  securityGroups: SecurityGroupChoice[];
   keypairs: { name: string }[];
   limits: Limits | undefined;
   serverGroups: GroupChoice[];
   zones: ZoneChoice[];
   loading: boolean;
+  groupsLoading: boolean;
 }
-
-/** The Network field's value for "let the API choose" (Nova's `auto`). */
-export const AUTO_NETWORK = 'auto';
-
-const networkKind = (n: Choices['networks'][number]) => (n.external ? ' (external)' : n.shared ? ' (shared)' : '');
 
 interface Props {
   draft: LaunchDraft;
@@ -81,20 +79,7 @@ export function LaunchFields({ draft, problems, choices, set, onFile }: Props) {
           })}
         </select>
       </Field>
-      <Field id={`${id}-networkId`} label="Network" hint={draft.networkId === AUTO_NETWORK ? "auto: your project's network if it has exactly one, else public." : undefined}>
-        <select id={`${id}-networkId`} value={draft.networkId} onChange={text('networkId')}>
-          <option value={AUTO_NETWORK}>auto{choices.loading ? ' (loading networks…)' : ''}</option>
-          {choices.networks.map((n) => (
-            <option key={n.id} value={n.id}>
-              {n.name}
-              {networkKind(n)}
-            </option>
-          ))}
-        </select>
-      </Field>
-      <Field id={`${id}-groups`} label="Security groups" hint="Change a port's groups on the server's page once it has its ports.">
-        <input id={`${id}-groups`} value="default" readOnly aria-readonly="true" />
-      </Field>
+      <NetworkFields id={id} draft={draft} choices={choices} set={set} />
       <PlacementFields id={id} draft={draft} problems={problems} choices={choices} set={set} />
       <Field id={`${id}-keyName`} label="Key pair">
         <select id={`${id}-keyName`} value={draft.keyName} onChange={text('keyName')}>

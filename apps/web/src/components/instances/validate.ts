@@ -10,6 +10,10 @@ export interface LaunchDraft {
   imageId: string;
   flavorId: string;
   networkId: string;
+  /** Further networks, a port on each (only with a network picked). */
+  moreNetworkIds: string[];
+  /** The security groups' ids; null until changed, meaning the project's `default`. */
+  securityGroupIds: string[] | null;
   keyName: string;
   userData: string;
   count: string;

@@ -11,6 +11,7 @@ import { ConfirmDialog } from '@/components/ui/confirm-dialog';
 import { QueryState } from '@/components/ui/query-state';
 import { ActionsCell, Table } from '@/components/ui/table';
 import ui from '@/components/ui/ui.module.css';
+import { serverPortsInput } from './inputs';
 import { LiveError } from './live-error';
 import { useNetworkLive } from './live';
 import styles from './networking.module.css';
@@ -28,7 +29,7 @@ export function ServerNetworking({ server }: { server: { id: string; name: strin
   const toast = useToast();
   const live = useNetworkLive();
   const blocked = useReadOnlyReason();
-  const ports = useQuery(trpc.ports.list.queryOptions({ serverId: server.id }));
+  const ports = useQuery(trpc.ports.list.queryOptions(serverPortsInput(server.id)));
   const groupName = useGroupNames();
   const disassociate = useMutation(trpc.floatingIps.update.mutationOptions());
   const [associating, setAssociating] = useState<Port | null>(null);

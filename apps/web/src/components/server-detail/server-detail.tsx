@@ -8,6 +8,7 @@ import { describeApiError } from '@/lib/api-error';
 import { useServerWatch } from '@/lib/server-watch';
 import { useTRPC } from '@/lib/trpc';
 import { ServerNetworking } from '@/components/networking/server-networking';
+import { TestConnectivity } from '@/components/networking/test-connectivity';
 import { canAct, useWhoami } from '@/lib/whoami';
 import { Breadcrumb } from '@/components/ui/breadcrumb';
 import { ErrorAlert } from '@/components/ui/query-state';
@@ -97,7 +98,12 @@ export function ServerDetail({ id }: { id: string }) {
         {tab === 'overview' ? (
           <>
             <Overview server={server} />
-            {server.status === 'DELETED' ? null : <ServerNetworking server={server} />}
+            {server.status === 'DELETED' ? null : (
+              <>
+                <ServerNetworking server={server} />
+                <TestConnectivity server={server} />
+              </>
+            )}
           </>
         ) : null}
         {tab === 'console' ? <ConsoleTab server={server} /> : null}

@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import { GROUP_NAMES_INPUT } from '@/components/networking/inputs';
 import { NetworkDetail } from '@/components/networking/network-detail';
 import { getQueryClient, HydrateClient, prefetch, serverTRPC } from '@/lib/trpc-server';
 
@@ -17,7 +18,7 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 export default async function NetworkPage({ params }: Props) {
   const { id } = await params;
   const trpc = await serverTRPC();
-  await Promise.all([prefetch(trpc.networks.get.queryOptions({ id })), prefetch(trpc.ports.list.queryOptions({ networkId: id })), prefetch(trpc.securityGroups.list.queryOptions())]);
+  await Promise.all([prefetch(trpc.networks.get.queryOptions({ id })), prefetch(trpc.ports.list.queryOptions({ networkId: id })), prefetch(trpc.securityGroups.list.queryOptions(GROUP_NAMES_INPUT))]);
   return (
     <HydrateClient>
       <NetworkDetail key={id} id={id} />

@@ -1,6 +1,7 @@
 import { errorCode } from '@aster/client';
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { GROUP_NAMES_INPUT, serverPortsInput } from '@/components/networking/inputs';
 import { ServerDetail } from '@/components/server-detail/server-detail';
 import ui from '@/components/ui/ui.module.css';
 import { describeApiError } from '@/lib/api-error';
@@ -46,7 +47,7 @@ export default async function ServerPage({ params }: Props) {
   );
   if (failure) return <Failure message={failure} />;
   const trpc = await serverTRPC();
-  await Promise.all([prefetch(trpc.ports.list.queryOptions({ serverId: id })), prefetch(trpc.securityGroups.list.queryOptions())]);
+  await Promise.all([prefetch(trpc.ports.list.queryOptions(serverPortsInput(id))), prefetch(trpc.securityGroups.list.queryOptions(GROUP_NAMES_INPUT))]);
   return (
     <HydrateClient>
       <ServerDetail key={id} id={id} />
