@@ -23,9 +23,12 @@ function Addresses({ addresses }: { addresses: Server['addresses'] }) {
       </thead>
       <tbody>
         {rows.map((a) => (
-          <tr key={a.portId}>
+          <tr key={`${a.portId}-${a.type}`}>
             <td>{a.network}</td>
-            <td>{a.ip}</td>
+            <td>
+              {a.ip}
+              {a.type === 'floating' ? <span className={ui.muted}> (floating)</span> : null}
+            </td>
             <td className={styles.mono}>{a.mac}</td>
           </tr>
         ))}
