@@ -228,3 +228,26 @@ export async function prepareNetworking(say: (line: string) => void, opts: Netwo
   }
   return { datapath, nbDb: OVN_NB_DB, sbDb: OVN_SB_DB, chassis };
 }
+
+const CLOUD_TABLES = ['Logical_Switch', 'Logical_Router', 'Port_Group', 'DHCP_Options', 'ACL', 'NAT', 'Logical_Router_Static_Route', 'Logical_Switch_Port', 'Logical_Router_Port', 'Gateway_Chassis'];
+
+/**
+ * Removes one cloud's northbound rows (a throwaway stack's, once it has stopped) (the roots; OVN drops the rows only they referred to), then answers what
+ * is left, '' when nothing.
+ */
+export async function removeCloudRows(cloudId: string): Promise<string> {
+  const find = async (table: string) =>
+    (await must('OVN', 'ovn-nbctl', [`--db=${OVN_NB_DB}`, '--timeout=60', '--bare', '--columns=_uuid', 'find', table, `external_ids:aster-cloud=${cloudId}`])).split('\n').map((s) => s.trim()).filter(Boolean);
+  const args: string[] = [];
+  for (const table of ['Logical_Switch', 'Logical_Router', 'Port_Group', 'DHCP_Options']) for (const u of await find(table)) args.push('--', 'destroy', table, u);
+  // The cloud's drop group (@aster/ovn's dropPortGroupName), by its name too.
+  const drop = (await must('OVN', 'ovn-nbctl', [`--db=${OVN_NB_DB}`, '--timeout=60', '--bare', '--columns=_uuid', 'find', 'Port_Group', `name=aster_drop_${cloudId.replace(/-/g, '_')}`])).trim();
+  if (drop && !args.includes(drop)) args.push('--', 'destroy', 'Port_Group', drop);
+  if (args.length) await must('OVN', 'ovn-nbctl', [`--db=${OVN_NB_DB}`, '--timeout=60', ...args]);
+  const left: string[] = [];
+  for (const table of CLOUD_TABLES) {
+    const n = (await find(table)).length;
+    if (n) left.push(`${n} ${table}`);
+  }
+  return left.join(', ');
+}

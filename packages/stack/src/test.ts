@@ -8,6 +8,7 @@ import { prepareDatabase } from './database.ts';
 import { inheritedEnv, readLauncherEnv } from './env.ts';
 import { startLocalPostgres, type LocalPostgres } from './postgres.ts';
 import { networkingEnv, prepareComputeHost, removeDomainsUnder } from './hypervisor.ts';
+import { removeCloudRows } from './ovn.ts';
 import { dataDir, root } from './paths.ts';
 import { freePort } from './ports.ts';
 import { build, reachable, startStack, type Stack } from './stack.ts';
@@ -62,6 +63,37 @@ function playwrightTally(path: string, exitCode: number): Tally {
   return { suite: 'e2e', passed: report.stats.expected + report.stats.flaky, failed: failed === 0 && exitCode !== 0 ? 1 : failed };
 }
 
+/** Every cloud id in every database and schema of this run's Postgres (each test schema is a cloud of its own). */
+async function cloudsIn(url: string): Promise<string[]> {
+  const ids: string[] = [];
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  let names: string[];
+  try {
+    names = (await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE NOT datistemplate')).rows.map((r) => r.datname);
+  } finally {
+    await admin.end();
+  }
+  for (const name of names) {
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    const client = new pg.Client({ connectionString: u.toString() });
+    await client.connect().catch(() => null);
+    try {
+      const { rows: schemas } = await client.query<{ schema: string }>(`SELECT table_schema AS schema FROM information_schema.tables WHERE table_name = 'cloud_identity'`);
+      for (const { schema } of schemas) {
+        const { rows } = await client.query<{ id: string }>(`SELECT id FROM "${schema}".cloud_identity`);
+        ids.push(...rows.map((r) => r.id));
+      }
+    } catch {
+      // A database this run cannot read holds no cloud of its.
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  return ids;
+}
+
 async function createDatabase(url: string, name: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -101,7 +133,13 @@ export async function testCommand(args: string[]): Promise<number> {
   let stack: Stack | undefined;
   const cleanup = async () => {
     await stack?.stop();
+    // The clouds this run made wrote to the machine's OVN (each tags its rows): their rows go with them.
+    const clouds = postgres ? await cloudsIn(postgres.url).catch(() => []) : [];
     await postgres?.stop();
+    for (const cloud of clouds) {
+      const left = await removeCloudRows(cloud).catch((error: unknown) => String(error));
+      if (left) say(`OVN rows of test cloud ${cloud} could not all be removed: ${left}`);
+    }
     const left = removeDomainsUnder(work);
     if (left.length) say(`Removed ${left.length} virtual machine(s) the tests left behind: ${left.join(', ')}`);
   };

@@ -6,7 +6,7 @@ import { createAsterClient, login, type AsterClient } from '@aster/client';
 import { createPool, type Pool } from '@aster/db';
 import { prepareDatabase } from '../database.ts';
 import { inheritedEnv, readLauncherEnv } from '../env.ts';
-import { OVN_NB_DB, prepareNetworking, run } from '../ovn.ts';
+import { OVN_NB_DB, prepareNetworking, removeCloudRows, run } from '../ovn.ts';
 import { root } from '../paths.ts';
 import { freePort } from '../ports.ts';
 import { startLocalPostgres, type LocalPostgres } from '../postgres.ts';
@@ -482,25 +482,3 @@ async function waitMode(): Promise<'hv' | 'sb'> {
 
 // --- cleanup ----------------------------------------------------------------------------------------------------
 
-const CLOUD_TABLES = ['Logical_Switch', 'Logical_Router', 'Port_Group', 'DHCP_Options', 'ACL', 'NAT', 'Logical_Router_Static_Route', 'Logical_Switch_Port', 'Logical_Router_Port', 'Gateway_Chassis'];
-
-/**
- * Removes this cloud's northbound rows (the roots; OVN drops the rows only they referred to), then answers what
- * is left, '' when nothing.
- */
-async function removeCloudRows(cloudId: string): Promise<string> {
-  const find = async (table: string) =>
-    (await must('ovn-nbctl', `--db=${OVN_NB_DB}`, '--timeout=60', '--bare', '--columns=_uuid', 'find', table, `external_ids:aster-cloud=${cloudId}`)).split('\n').map((s) => s.trim()).filter(Boolean);
-  const args: string[] = [];
-  for (const table of ['Logical_Switch', 'Logical_Router', 'Port_Group', 'DHCP_Options']) for (const u of await find(table)) args.push('--', 'destroy', table, u);
-  // The cloud's drop group (@aster/ovn's dropPortGroupName), by its name too.
-  const drop = (await must('ovn-nbctl', `--db=${OVN_NB_DB}`, '--timeout=60', '--bare', '--columns=_uuid', 'find', 'Port_Group', `name=aster_drop_${cloudId.replace(/-/g, '_')}`)).trim();
-  if (drop && !args.includes(drop)) args.push('--', 'destroy', 'Port_Group', drop);
-  if (args.length) await must('ovn-nbctl', `--db=${OVN_NB_DB}`, '--timeout=60', ...args);
-  const left: string[] = [];
-  for (const table of CLOUD_TABLES) {
-    const n = (await find(table)).length;
-    if (n) left.push(`${n} ${table}`);
-  }
-  return left.join(', ');
-}
