@@ -8,7 +8,7 @@ import { Dialog } from '@/components/ui/dialog';
 import { ErrorAlert } from '@/components/ui/query-state';
 import { Field, FormButtons } from '@/components/ui/form';
 import ui from '@/components/ui/ui.module.css';
-import { useExternalNetworks } from './routers-view';
+import { ExternalNetworkOptions, useExternalNetworks } from './routers-view';
 import type { FloatingIp } from './types';
 
 /** "Allocate floating IP": an address from an external network, kept by the project until released. */
@@ -39,11 +39,7 @@ export function AllocateDialog({ onClose, onAllocated }: { onClose: () => void; 
         <Field id={`${id}-net`} label="External network">
           <select id={`${id}-net`} value={network} onChange={(e) => setPicked(e.target.value)}>
             {externals.data?.length ? null : <option value="">{externals.isPending ? 'Loading…' : 'No external network'}</option>}
-            {externals.data?.map((n) => (
-              <option key={n.id} value={n.id}>
-                {n.name}
-              </option>
-            ))}
+            <ExternalNetworkOptions networks={externals.data} />
           </select>
         </Field>
         <Field id={`${id}-desc`} label="Description (optional)">

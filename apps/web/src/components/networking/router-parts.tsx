@@ -11,7 +11,7 @@ import { Field } from '@/components/ui/form';
 import { ActionsCell, Table } from '@/components/ui/table';
 import ui from '@/components/ui/ui.module.css';
 import styles from './networking.module.css';
-import { useExternalNetworks } from './routers-view';
+import { ExternalNetworkOptions, useExternalNetworks } from './routers-view';
 import type { Router } from './types';
 
 /** The gateway: which external network, its address, SNAT; set, change or clear it. */
@@ -50,11 +50,7 @@ export function GatewaySection({ router, blocked }: { router: Router; blocked: s
           <Field id={`${id}-net`} label="External network">
             <select id={`${id}-net`} value={networkId} onChange={(e) => setPicked(e.target.value)}>
               {externals.data?.length ? null : <option value="">No external network</option>}
-              {externals.data?.map((n) => (
-                <option key={n.id} value={n.id}>
-                  {n.name}
-                </option>
-              ))}
+              <ExternalNetworkOptions networks={externals.data} />
             </select>
           </Field>
         </div>

@@ -25,6 +25,15 @@ export function useExternalNetworks() {
   return { ...networks, data: networks.data?.filter((n) => n.external) };
 }
 
+/** The options of a select of external networks, by id. */
+export function ExternalNetworkOptions({ networks }: { networks: { id: string; name: string }[] | undefined }) {
+  return networks?.map((n) => (
+    <option key={n.id} value={n.id}>
+      {n.name}
+    </option>
+  ));
+}
+
 function CreateRouterDialog({ onClose }: { onClose: () => void }) {
   const trpc = useTRPC();
   const toast = useToast();
@@ -56,11 +65,7 @@ function CreateRouterDialog({ onClose }: { onClose: () => void }) {
         <Field id={`${id}-gw`} label="External network" hint="The router's gateway: servers behind it reach out through it (SNAT), and floating IPs come through it.">
           <select id={`${id}-gw`} value={gatewayId} onChange={(e) => setGateway(e.target.value)}>
             <option value="">None</option>
-            {externals.data?.map((n) => (
-              <option key={n.id} value={n.id}>
-                {n.name}
-              </option>
-            ))}
+            <ExternalNetworkOptions networks={externals.data} />
           </select>
         </Field>
         <label className={styles.check}>
